@@ -1,0 +1,71 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django_scopes import scopes_disabled
+
+from .models import Account, ActivityEntry, Membership, Practice, PracticeMembership, User
+
+
+class UnscopedAdminMixin:
+    """Django admin is for superusers across all tenants: the named escape from the scopes."""
+
+    def get_queryset(self, request):
+        with scopes_disabled():
+            return super().get_queryset(request).all()
+
+    def changeform_view(self, *args, **kwargs):
+        with scopes_disabled():
+            return super().changeform_view(*args, **kwargs)
+
+    def changelist_view(self, *args, **kwargs):
+        with scopes_disabled():
+            return super().changelist_view(*args, **kwargs)
+
+    def delete_view(self, *args, **kwargs):
+        with scopes_disabled():
+            return super().delete_view(*args, **kwargs)
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    ordering = ["email"]
+    list_display = ["email", "full_name", "is_staff", "is_active"]
+    search_fields = ["email", "full_name"]
+    fieldsets = (
+        (None, {"fields": ("email", "password", "full_name")}),
+        ("Permissions", {"fields": ("is_active", "is_staff", "is_superuser")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(Account)
+class AccountAdmin(UnscopedAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "slug", "owner", "created_at"]
+    search_fields = ["name", "slug"]
+    raw_id_fields = ["owner"]
+
+    def get_inlines(self, request, obj):
+        return [MembershipInline]
+
+
+@admin.register(Practice)
+class PracticeAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug"]
+    filter_horizontal = ["clients"]
+
+
+@admin.register(PracticeMembership)
+class PracticeMembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "practice", "role"]
+    filter_horizontal = ["assigned_clients"]
+
+
+@admin.register(ActivityEntry)
+class ActivityEntryAdmin(UnscopedAdminMixin, admin.ModelAdmin):
+    list_display = ["created_at", "account", "actor", "action", "summary"]
+    list_filter = ["action"]

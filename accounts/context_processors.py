@@ -1,0 +1,49 @@
+from django.http import HttpRequest
+
+from .permissions import practices_for
+
+
+def tenancy(request: HttpRequest) -> dict:
+    access = getattr(request, "access", None)
+    user = getattr(request, "user", None)
+    section, subsection = _section(request)
+    return {
+        "section": section,
+        "subsection": subsection,
+        "account": getattr(request, "account", None),
+        "access": access,
+        "can": _Can(access),
+        "my_practices": practices_for(user) if user is not None and user.is_authenticated else [],
+    }
+
+
+class _Can:
+    """`{% if can.integrations_manage %}` in templates, answered by the permissions module."""
+
+    def __init__(self, access) -> None:
+        self._access = access
+
+    def __getattr__(self, name: str) -> bool:
+        if self._access is None:
+            return False
+        return self._access.can(name.replace("_", ".", 1))
+
+
+def _section(request: HttpRequest) -> tuple[str, str]:
+    """Which navigation entry is current, from the URL's name (no view has to say it)."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return "", ""
+    name, namespace = match.url_name or "", match.namespace
+    if namespace == "integrations" or name in {"settings", "activity"} or name.startswith("user"):
+        sub = (
+            "connections" if namespace == "integrations" else ("activity" if name == "activity" else "users")
+        )
+        return "settings", sub
+    if namespace == "costs":
+        if name.startswith("sales"):
+            return "sales", ""
+        if name.startswith("rule"):
+            return "rules", ""
+        return "costs", ""
+    return "", ""

@@ -1,0 +1,162 @@
+"""Users, Business accounts (the tenants), practices and their roles.
+
+Tenant-owned rows carry `account` and use `django_scopes.ScopedManager(account="account")`: a query
+on them outside `with scope(account=...)` raises ScopeError instead of leaking another tenant's rows.
+The tenancy middleware (accounts/tenancy.py) opens that scope for every page under /a/<account>/.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django_scopes import ScopedManager
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **extra) -> User:
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **extra) -> User:
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        return self.create_user(email, password, **extra)
+
+    def get_by_natural_key(self, username: str) -> User:
+        return self.get(email__iexact=username)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        constraints = [models.UniqueConstraint(Lower("email"), name="user_email_ci_unique")]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def display_name(self) -> str:
+        return self.full_name or self.email
+
+
+class Account(models.Model):
+    """A Business account: the tenant. Everything a business owns hangs off one of these."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_accounts"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(Lower("name"), name="account_name_lower_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    STANDARD = "standard", "Standard user"
+
+
+class Membership(models.Model):
+    """A user's role inside a Business account."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.STANDARD)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(account="account")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["account", "user"], name="membership_unique_user")]
+        ordering = ["user__email"]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.get_role_display()} of {self.account}"
+
+
+class Practice(models.Model):
+    """An accounting or bookkeeping firm. Its clients are Business accounts."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    clients = models.ManyToManyField(Account, related_name="practices", blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PracticeRole(models.TextChoices):
+    PRACTICE_ADMIN = "practice_admin", "Practice admin"
+    BOOKKEEPER = "bookkeeper", "Bookkeeper"
+
+
+class PracticeMembership(models.Model):
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="practice_memberships"
+    )
+    role = models.CharField(max_length=20, choices=PracticeRole.choices, default=PracticeRole.BOOKKEEPER)
+    # Bookkeepers open only the clients assigned to them; practice admins open all clients.
+    assigned_clients = models.ManyToManyField(Account, related_name="assigned_bookkeepers", blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["practice", "user"], name="practice_membership_unique")
+        ]
+        ordering = ["user__email"]
+
+    def __str__(self) -> str:
+        return f"{self.user} – {self.get_role_display()} at {self.practice}"
+
+
+class ActivityEntry(models.Model):
+    """The account's activity log: who did what, when, from what to what."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="activity")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    action = models.CharField(max_length=60)
+    summary = models.CharField(max_length=500)
+    before = models.CharField(max_length=200, blank=True)
+    after = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = ScopedManager(account="account")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["account", "-created_at"], name="activity_account_time")]
+
+    def __str__(self) -> str:
+        return self.summary

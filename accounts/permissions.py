@@ -1,0 +1,106 @@
+"""Every "may this user do X in this account?" question is answered here, and only here.
+
+A user reaches a Business account either as a member (Admin or Standard user) or through a practice
+that has the account as a client (Practice admin: all clients; Bookkeeper: assigned clients only).
+A practice user inside a client account acts as that client's Admin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django_scopes import scopes_disabled
+
+from .models import Account, Membership, Practice, PracticeMembership, PracticeRole, Role, User
+
+# What each way into an account may do. Views declare the permission they need; nothing else in
+# the code compares roles.
+ADMIN = "admin"
+STANDARD = "standard"
+PRACTICE = "practice"
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "account.view": frozenset({ADMIN, STANDARD, PRACTICE}),
+    "items.edit": frozenset({ADMIN, STANDARD, PRACTICE}),
+    "items.publish": frozenset({ADMIN, STANDARD, PRACTICE}),
+    "settings.view": frozenset({ADMIN, STANDARD, PRACTICE}),
+    "users.manage": frozenset({ADMIN, PRACTICE}),
+    "integrations.manage": frozenset({ADMIN, PRACTICE}),
+    "rules.manage": frozenset({ADMIN, PRACTICE}),
+    "activity.view": frozenset({ADMIN, PRACTICE}),
+}
+
+PRACTICE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "practice.view": frozenset({PracticeRole.PRACTICE_ADMIN, PracticeRole.BOOKKEEPER}),
+    "practice.clients.manage": frozenset({PracticeRole.PRACTICE_ADMIN}),
+}
+
+
+@dataclass(frozen=True)
+class AccountAccess:
+    """How the user is inside this account: `kind` is one of ADMIN, STANDARD, PRACTICE."""
+
+    account: Account
+    kind: str
+    label: str
+
+    def can(self, permission: str) -> bool:
+        return self.kind in PERMISSIONS[permission]
+
+
+def _practice_route(user: User) -> Q:
+    """Accounts reachable through a practice: all clients for practice admins, assigned for bookkeepers."""
+    admin_of = PracticeMembership.objects.filter(
+        user=user, role=PracticeRole.PRACTICE_ADMIN, practice__clients=OuterRef("pk")
+    )
+    # A bookkeeper keeps access only while the account is still a client of that practice.
+    assigned = PracticeMembership.objects.filter(
+        user=user,
+        role=PracticeRole.BOOKKEEPER,
+        assigned_clients=OuterRef("pk"),
+        practice__clients=OuterRef("pk"),
+    )
+    return Q(Exists(admin_of)) | Q(Exists(assigned))
+
+
+def accessible_accounts(user: User) -> QuerySet[Account]:
+    """Every Business account the user may open: one query, whatever the number of clients."""
+    if not user.is_authenticated:
+        return Account.objects.none()
+    # Deliberately unscoped: this is the lookup that decides which scope a user may enter.
+    with scopes_disabled():
+        member = Membership.objects.filter(user=user, account=OuterRef("pk"))
+        return Account.objects.filter(Q(Exists(member)) | _practice_route(user))
+
+
+def access_for(user: User, account: Account) -> AccountAccess | None:
+    """The user's way into `account`, or None when they may not open it (the caller answers 404)."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    with scopes_disabled():
+        membership = Membership.objects.filter(user=user, account=account).first()
+    if membership is not None:
+        kind = ADMIN if membership.role == Role.ADMIN else STANDARD
+        return AccountAccess(account=account, kind=kind, label=membership.get_role_display())
+    if Account.objects.filter(pk=account.pk).filter(_practice_route(user)).exists():
+        return AccountAccess(account=account, kind=PRACTICE, label="Accountant (practice)")
+    return None
+
+
+def practice_role(user: User, practice: Practice) -> str | None:
+    if not user.is_authenticated:
+        return None
+    return (
+        PracticeMembership.objects.filter(user=user, practice=practice).values_list("role", flat=True).first()
+    )
+
+
+def practice_can(role: str | None, permission: str) -> bool:
+    return role is not None and role in PRACTICE_PERMISSIONS[permission]
+
+
+def practices_for(user: User) -> QuerySet[Practice]:
+    if not user.is_authenticated:
+        return Practice.objects.none()
+    return Practice.objects.filter(memberships__user=user)

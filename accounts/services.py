@@ -1,0 +1,154 @@
+"""Every write in the accounts app. Keyword-only arguments, the acting user, one transaction,
+an activity-log row. Services raise DomainError with a message the user can act on."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from .activity import record
+from .errors import DomainError
+from .models import (
+    Account,
+    Membership,
+    Practice,
+    PracticeMembership,
+    PracticeRole,
+    Role,
+    User,
+)
+from .tenancy import in_account_scope
+
+
+def _lock_account(account: Account) -> Account:
+    # Lock the account row: two admins editing users at once must not both remove "the other" admin.
+    return Account.objects.select_for_update().get(pk=account.pk)
+
+
+def create_business_account(*, name: str, owner: User, slug: str | None = None) -> Account:
+    with transaction.atomic():
+        base = slug or slugify(name)[:50] or "account"
+        candidate, n = base, 1
+        while Account.objects.filter(slug=candidate).exists():
+            n += 1
+            candidate = f"{base}-{n}"
+        account = Account.objects.create(name=name, slug=candidate, owner=owner)
+        Membership.objects.create(account=account, user=owner, role=Role.ADMIN)
+        record(account=account, actor=owner, action="account.created", summary=f"Created {name}")
+        return account
+
+
+@in_account_scope
+def add_user(*, account: Account, acting_user: User, email: str, role: str) -> tuple[Membership, str | None]:
+    """Add a user by e-mail. A new person gets a temporary password, shown once to the admin."""
+    email = email.strip().lower()
+    if role not in Role.values:
+        raise DomainError("Choose a role: Admin or Standard user.", code="bad_role")
+    with transaction.atomic():
+        _lock_account(account)
+        user = User.objects.filter(email__iexact=email).first()
+        temporary_password = None
+        if user is None:
+            temporary_password = secrets.token_urlsafe(9)
+            user = User.objects.create_user(email=email, password=temporary_password)
+        if Membership.objects.filter(account=account, user=user).exists():
+            raise DomainError(f"{email} is already a user of {account.name}.", code="duplicate")
+        membership = Membership.objects.create(account=account, user=user, role=role)
+        record(
+            account=account,
+            actor=acting_user,
+            action="user.added",
+            summary=f"Added {email} as {Role(role).label}",
+            after=Role(role).label,
+        )
+        return membership, temporary_password
+
+
+def _admin_count(account: Account) -> int:
+    return Membership.objects.filter(account=account, role=Role.ADMIN).count()
+
+
+@in_account_scope
+def change_role(*, account: Account, acting_user: User, membership_id: int, role: str) -> Membership:
+    if role not in Role.values:
+        raise DomainError("Choose a role: Admin or Standard user.", code="bad_role")
+    with transaction.atomic():
+        account = _lock_account(account)
+        membership = _membership(account, membership_id)
+        if membership.role == role:
+            return membership
+        if membership.user_id == account.owner_id:
+            raise DomainError("The account owner is always an Admin.", code="owner")
+        if membership.role == Role.ADMIN and _admin_count(account) <= 1:
+            raise DomainError("This is the last Admin. Make someone else an Admin first.", code="last_admin")
+        before = membership.get_role_display()
+        membership.role = role
+        membership.save(update_fields=["role"])
+        record(
+            account=account,
+            actor=acting_user,
+            action="user.role_changed",
+            summary=f"Changed {membership.user.email}'s role",
+            before=before,
+            after=membership.get_role_display(),
+        )
+        return membership
+
+
+@in_account_scope
+def remove_user(*, account: Account, acting_user: User, membership_id: int) -> None:
+    with transaction.atomic():
+        account = _lock_account(account)
+        membership = _membership(account, membership_id)
+        if membership.user_id == account.owner_id:
+            raise DomainError("The account owner cannot be removed.", code="owner")
+        if membership.role == Role.ADMIN and _admin_count(account) <= 1:
+            raise DomainError("This is the last Admin. Make someone else an Admin first.", code="last_admin")
+        email = membership.user.email
+        membership.delete()
+        record(
+            account=account,
+            actor=acting_user,
+            action="user.removed",
+            summary=f"Removed {email}",
+            before=membership.get_role_display(),
+        )
+
+
+def _membership(account: Account, membership_id: int) -> Membership:
+    membership = Membership.objects.filter(account=account, pk=membership_id).select_related("user").first()
+    if membership is None:
+        raise DomainError("That user is not part of this account.", code="not_found")
+    return membership
+
+
+def set_bookkeeper_clients(
+    *, practice: Practice, acting_user: User, membership_id: int, client_ids: list[int]
+) -> PracticeMembership:
+    """Assign a bookkeeper to exactly these clients of the practice."""
+    with transaction.atomic():
+        membership = (
+            PracticeMembership.objects.select_for_update()
+            .filter(practice=practice, pk=membership_id, role=PracticeRole.BOOKKEEPER)
+            .select_related("user")
+            .first()
+        )
+        if membership is None:
+            raise DomainError("That bookkeeper is not part of this practice.", code="not_found")
+        clients = list(practice.clients.filter(pk__in=client_ids))
+        if len(clients) != len(set(client_ids)):
+            raise DomainError("Choose clients of this practice only.", code="not_a_client")
+        before = set(membership.assigned_clients.values_list("pk", flat=True))
+        membership.assigned_clients.set(clients)
+        after = {c.pk for c in clients}
+        for client in practice.clients.filter(pk__in=before ^ after):
+            verb = "Assigned" if client.pk in after else "Unassigned"
+            record(
+                account=client,
+                actor=acting_user,
+                action="practice.assignment",
+                summary=f"{verb} bookkeeper {membership.user.email} ({practice.name})",
+            )
+        return membership

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from . import services
+from .errors import DomainError
+from .forms import AddUserForm, ChangeRoleForm, EmailAuthenticationForm
+from .models import ActivityEntry, Membership, PracticeMembership, PracticeRole
+from .permissions import accessible_accounts
+from .selectors import SWITCHER_LIMIT, switcher_accounts
+from .tenancy import LAST_ACCOUNT_SESSION_KEY, account_view, practice_view
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """Open the account used last (the session remembers only that), else the only one, else the switcher."""
+    accounts = accessible_accounts(request.user)
+    last = request.session.get(LAST_ACCOUNT_SESSION_KEY)
+    if last and accounts.filter(slug=last).exists():
+        return redirect("accounts:account_home", account_slug=last)
+    first_two = list(accounts.order_by("name")[:2])
+    if len(first_two) == 1:
+        return redirect("accounts:account_home", account_slug=first_two[0].slug)
+    return redirect("accounts:switch")
+
+
+@login_required
+def switch(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "")
+    accounts = list(switcher_accounts(request.user, query))
+    context = {
+        "accounts": accounts,
+        "q": query,
+        "truncated": len(accounts) >= SWITCHER_LIMIT,
+        "total": accessible_accounts(request.user).count(),
+    }
+    if request.htmx:
+        return render(request, "accounts/_switcher_results.html", context)
+    return render(request, "accounts/account_switch.html", context)
+
+
+@account_view("account.view")
+def account_home(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/account_home.html")
+
+
+@account_view("settings.view")
+def business_settings(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/settings_index.html")
+
+
+@account_view("settings.view", write="users.manage")
+def users(request: HttpRequest) -> HttpResponse:
+    form = AddUserForm(request.POST or None)
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                membership, temp = services.add_user(
+                    account=request.account,
+                    acting_user=request.user,
+                    email=form.cleaned_data["email"],
+                    role=form.cleaned_data["role"],
+                )
+            except DomainError as exc:
+                form.add_error("email", exc.message)
+            else:
+                text = f"{membership.user.email} can now open {request.account.name}."
+                if temp:
+                    text += f" Their temporary password is {temp} — share it with them once."
+                messages.success(request, text)
+                return redirect("accounts:users", account_slug=request.account.slug)
+    memberships = Membership.objects.select_related("user").order_by("user__email")
+    return render(
+        request,
+        "accounts/users_list.html",
+        {"form": form, "memberships": memberships, "role_form": ChangeRoleForm()},
+    )
+
+
+def _users_url(request: HttpRequest) -> str:
+    return reverse("accounts:users", kwargs={"account_slug": request.account.slug})
+
+
+@require_POST
+@account_view("users.manage")
+def user_change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
+    form = ChangeRoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a role: Admin or Standard user.")
+        return redirect(_users_url(request))
+    try:
+        membership = services.change_role(
+            account=request.account,
+            acting_user=request.user,
+            membership_id=membership_id,
+            role=form.cleaned_data["role"],
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{membership.user.email} is now {membership.get_role_display()}.")
+    return redirect(_users_url(request))
+
+
+@require_POST
+@account_view("users.manage")
+def user_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
+    try:
+        services.remove_user(account=request.account, acting_user=request.user, membership_id=membership_id)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "User removed.")
+    return redirect(_users_url(request))
+
+
+@account_view("activity.view")
+def activity(request: HttpRequest) -> HttpResponse:
+    from django.core.paginator import Paginator
+
+    entries = ActivityEntry.objects.select_related("actor")
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(request, "accounts/activity_list.html", {"page": page})
+
+
+@practice_view("practice.view", write="practice.clients.manage")
+def practice_clients(request: HttpRequest) -> HttpResponse:
+    practice = request.practice
+    bookkeepers = list(
+        PracticeMembership.objects.filter(practice=practice, role=PracticeRole.BOOKKEEPER)
+        .select_related("user")
+        .prefetch_related("assigned_clients")
+    )
+    if request.method == "POST":
+        membership_id = request.POST.get("membership")
+        try:
+            client_ids = [int(pk) for pk in request.POST.getlist("clients")]
+            membership = services.set_bookkeeper_clients(
+                practice=practice,
+                acting_user=request.user,
+                membership_id=int(membership_id or 0),
+                client_ids=client_ids,
+            )
+        except ValueError:
+            messages.error(request, "Choose a bookkeeper and clients from the list.")
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Saved the clients of {membership.user.email}.")
+        return redirect("accounts:practice_clients", practice_slug=practice.slug)
+    clients = list(practice.clients.order_by("name"))
+    rows = [{"membership": bk, "assigned": {c.pk for c in bk.assigned_clients.all()}} for bk in bookkeepers]
+    return render(
+        request,
+        "accounts/practice_clients.html",
+        {
+            "clients": clients,
+            "rows": rows,
+            "can_manage": request.practice_role == PracticeRole.PRACTICE_ADMIN,
+        },
+    )

@@ -1,0 +1,138 @@
+"""Cost and sales items, suppliers and supplier rules. All tenant-owned and scoped."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django_scopes import ScopedManager
+
+from accounts.models import Account
+from integrations.models import Connection
+
+
+class ItemType(models.TextChoices):
+    RECEIPT = "receipt", "Receipt"
+    BILL = "bill", "Bill / invoice"
+    CREDIT_NOTE = "credit_note", "Credit note"
+    EXPENSE_CLAIM = "expense_claim", "Expense claim"
+    SALES_INVOICE = "sales_invoice", "Sales invoice"
+
+
+COST_TYPES = (ItemType.RECEIPT, ItemType.BILL, ItemType.CREDIT_NOTE, ItemType.EXPENSE_CLAIM)
+SALES_TYPES = (ItemType.SALES_INVOICE,)
+
+
+class ItemStatus(models.TextChoices):
+    TO_REVIEW = "to_review", "To review"
+    READY = "ready", "Ready"
+    PUBLISHING = "publishing", "Publishing"
+    PUBLISHED = "published", "Published"
+    FAILED = "failed", "Failed"
+    ARCHIVED = "archived", "Archived"
+
+
+class PaymentMethod(models.TextChoices):
+    NONE = "", "—"
+    CASH = "cash", "Cash"
+    CARD = "card", "Card"
+    BANK_TRANSFER = "bank_transfer", "Bank transfer"
+    CHEQUE = "cheque", "Cheque"
+
+
+class Supplier(models.Model):
+    """A supplier (or, for sales items, a customer) of the account."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="suppliers")
+    name = models.CharField(max_length=200)
+
+    objects = ScopedManager(account="account")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("account", Lower("name"), name="supplier_unique_name"),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SupplierRule(models.Model):
+    """Per-supplier defaults applied to that supplier's items automatically."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="supplier_rules")
+    supplier = models.OneToOneField(Supplier, on_delete=models.CASCADE, related_name="rule")
+    category = models.CharField(max_length=100, blank=True)
+    tax_rate = models.CharField(max_length=50, blank=True)
+    payment_method = models.CharField(
+        max_length=20, choices=PaymentMethod.choices, blank=True, default=PaymentMethod.NONE
+    )
+    integration = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.SET_NULL, related_name="supplier_rules"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(account="account")
+
+    class Meta:
+        ordering = ["supplier__name"]
+
+    def __str__(self) -> str:
+        return f"Rule for {self.supplier}"
+
+
+class Item(models.Model):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="items")
+    type = models.CharField(max_length=20, choices=ItemType.choices, default=ItemType.RECEIPT)
+    status = models.CharField(max_length=20, choices=ItemStatus.choices, default=ItemStatus.TO_REVIEW)
+    date = models.DateField(default=timezone.localdate)
+    due_date = models.DateField(null=True, blank=True)
+    supplier = models.ForeignKey(
+        Supplier, null=True, blank=True, on_delete=models.PROTECT, related_name="items"
+    )
+    reference = models.CharField(max_length=100, blank=True)
+    category = models.CharField(max_length=100, blank=True)
+    tax = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    currency = models.CharField(max_length=3, default="GBP")
+    description = models.TextField(blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    paid = models.BooleanField(default=False)
+    payment_method = models.CharField(
+        max_length=20, choices=PaymentMethod.choices, blank=True, default=PaymentMethod.NONE
+    )
+    # The integration set on the item itself (the override). Empty: rule, default, main.
+    integration = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Frozen record of where the item was published.
+    published_to = models.ForeignKey(
+        Connection, null=True, blank=True, on_delete=models.PROTECT, related_name="published_items"
+    )
+    published_at = models.DateTimeField(null=True, blank=True)
+    external_id = models.CharField(max_length=200, blank=True)
+    publish_error = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedManager(account="account")
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        indexes = [
+            models.Index(fields=["account", "type", "status", "-date"], name="item_inbox_idx"),
+            models.Index(fields=["account", "supplier"], name="item_supplier_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} {self.reference or self.pk}"
+
+    @property
+    def is_sales(self) -> bool:
+        return self.type in SALES_TYPES

@@ -1,0 +1,70 @@
+"""Sign-in, demo data, and production settings."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django_scopes import scopes_disabled
+
+from accounts.demo import DEMO_LOGINS, DEMO_PASSWORD
+from accounts.models import Account, ActivityEntry, Membership, Practice, PracticeMembership, User
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_wrong_password_gets_a_clear_message(client, admin_user):
+    r = client.post("/login/", {"username": admin_user.email, "password": "nope"})
+    assert r.status_code == 200
+    assert "That e-mail and password do not match an account." in r.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_sign_in_with_email_any_case(client, admin_user):
+    r = client.post("/login/", {"username": admin_user.email.upper(), "password": "test-pass-2026"})
+    assert r.status_code == 302
+
+
+def _counts():
+    with scopes_disabled():
+        return [
+            m.objects.count()
+            for m in (User, Account, Membership, Practice, PracticeMembership, ActivityEntry)
+        ]
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_every_login_works(client):
+    call_command("seed_demo", stdout=open(os.devnull, "w"))
+    first = _counts()
+    call_command("seed_demo", stdout=open(os.devnull, "w"))
+    assert _counts() == first
+    for email, _ in DEMO_LOGINS:
+        assert client.login(username=email, password=DEMO_PASSWORD), email
+    assert {a.name for a in Account.objects.all()} >= {"Acme Ltd", "Globex Inc", "Initech"}
+    bookkeeper = PracticeMembership.objects.get(user__email="bookkeeper@ledger.test")
+    assert {a.name for a in bookkeeper.assigned_clients.all()} == {"Acme Ltd", "Globex Inc"}
+
+
+def test_check_deploy_passes_with_production_values():
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "x" * 20 + "a-real-production-secret-key-0123456789",
+        "ALLOWED_HOSTS": "connect.example.com",
+        "SITE_URL": "https://connect.example.com",
+        "FIELD_ENCRYPTION_KEYS": "mRpz8Qy0s1lP3o4hX5q8bFv7Yt2wK9cJ6nD0aE3gH1I=",
+        "DATABASE_URL": "sqlite:///" + str(ROOT / "var" / "deploy-check.sqlite3"),
+    }
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests of this same run
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,118 @@
+"""Shared fixtures. Every test has two tenants at hand: `account` and `other_account`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from accounts.models import Account, PracticeRole, Role, User
+from tests.factories import (
+    AccountFactory,
+    MembershipFactory,
+    PracticeFactory,
+    PracticeMembershipFactory,
+    UserFactory,
+)
+
+pytest_plugins = ["tests.browser.fixtures"]
+
+
+@dataclass
+class Tenant:
+    account: Account
+    admin: User
+    staff: User
+
+
+def _tenant(name: str) -> Tenant:
+    account = AccountFactory(name=name)
+    staff = MembershipFactory(account=account, role=Role.STANDARD).user
+    return Tenant(account=account, admin=account.owner, staff=staff)
+
+
+@pytest.fixture
+def tenant(db) -> Tenant:
+    return _tenant("Acme Test Ltd")
+
+
+@pytest.fixture
+def other_tenant(db) -> Tenant:
+    return _tenant("Other Corp")
+
+
+@pytest.fixture
+def account(tenant) -> Account:
+    return tenant.account
+
+
+@pytest.fixture
+def other_account(other_tenant) -> Account:
+    return other_tenant.account
+
+
+@pytest.fixture
+def admin_user(tenant) -> User:
+    return tenant.admin
+
+
+@pytest.fixture
+def staff_user(tenant) -> User:
+    return tenant.staff
+
+
+@pytest.fixture
+def practice_setup(tenant, other_tenant):
+    """A practice whose clients are both tenants; its bookkeeper is assigned to `account` only."""
+    practice = PracticeFactory(name="Books & Co")
+    practice.clients.add(tenant.account, other_tenant.account)
+    partner = PracticeMembershipFactory(practice=practice, role=PracticeRole.PRACTICE_ADMIN).user
+    bk_membership = PracticeMembershipFactory(practice=practice, role=PracticeRole.BOOKKEEPER)
+    bk_membership.assigned_clients.add(tenant.account)
+    return practice, partner, bk_membership.user
+
+
+def client_for(user: User) -> Client:
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+@pytest.fixture
+def admin_client_(admin_user) -> Client:
+    return client_for(admin_user)
+
+
+@pytest.fixture
+def staff_client(staff_user) -> Client:
+    return client_for(staff_user)
+
+
+@pytest.fixture
+def stranger_client(other_tenant) -> Client:
+    """Signed in as the Admin of the other tenant."""
+    return client_for(other_tenant.admin)
+
+
+@pytest.fixture
+def user_factory(db):
+    return UserFactory
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # In CI nothing may be skipped: a skipped test is a test that did not run.
+    if os.environ.get("FAIL_ON_SKIP") != "1":
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped and session.exitstatus == 0:
+        reporter.write_line(f"FAIL_ON_SKIP: {len(skipped)} test(s) were skipped.", red=True)
+        session.exitstatus = 1
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # PBKDF2's deliberate slowness buys nothing in tests.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

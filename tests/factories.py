@@ -1,0 +1,68 @@
+"""factory-boy factories. Sub-factories share one account: an item's supplier, connection and owner
+all belong to the item's account unless a test says otherwise."""
+
+from __future__ import annotations
+
+import factory
+from django.utils.text import slugify
+
+from accounts.models import Account, Membership, Practice, PracticeMembership, PracticeRole, Role, User
+
+PASSWORD = "test-pass-2026"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.test")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class AccountFactory(factory.django.DjangoModelFactory):
+    """A Business account with its owner as Admin."""
+
+    class Meta:
+        model = Account
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Business {n}")
+    slug = factory.LazyAttribute(lambda o: slugify(o.name))
+    owner = factory.SubFactory(UserFactory)
+
+    @factory.post_generation
+    def owner_membership(obj, create, extracted, **kwargs):
+        if create:
+            Membership.objects.create(account=obj, user=obj.owner, role=Role.ADMIN)
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    account = factory.SubFactory(AccountFactory)
+    user = factory.SubFactory(UserFactory)
+    role = Role.STANDARD
+
+
+class PracticeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Practice
+
+    name = factory.Sequence(lambda n: f"Practice {n}")
+    slug = factory.LazyAttribute(lambda o: slugify(o.name))
+
+
+class PracticeMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = PracticeMembership
+
+    practice = factory.SubFactory(PracticeFactory)
+    user = factory.SubFactory(UserFactory)
+    role = PracticeRole.BOOKKEEPER
