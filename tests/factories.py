@@ -66,3 +66,19 @@ class PracticeMembershipFactory(factory.django.DjangoModelFactory):
     practice = factory.SubFactory(PracticeFactory)
     user = factory.SubFactory(UserFactory)
     role = PracticeRole.BOOKKEEPER
+
+
+class ConnectionFactory(factory.django.DjangoModelFactory):
+    """An active connection. `provider` decides main/additional (Connection.save sets is_main)."""
+
+    class Meta:
+        model = "integrations.Connection"
+
+    account = factory.SubFactory(AccountFactory)
+    provider = "xero"
+    status = "active"
+    is_main = True
+    external_id = factory.Sequence(lambda n: f"org-{n}")
+    external_name = factory.LazyAttribute(lambda o: f"{o.account.name} ({o.provider})")
+    connected_by = factory.LazyAttribute(lambda o: o.account.owner)
+    connected_at = factory.LazyFunction(lambda: __import__("django.utils.timezone").utils.timezone.now())

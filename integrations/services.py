@@ -1,0 +1,286 @@
+"""Every write to connections and defaults, and the only code that changes a connection's status.
+
+Each service locks the account row first. That one lock serialises everything that could break the
+order rule: connecting an additional integration in one tab while disconnecting the main software in
+another can never leave an additional integration active without a main one.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.activity import record
+from accounts.errors import DomainError
+from accounts.models import Account, User
+from accounts.tenancy import in_account_scope
+
+from .catalog import provider_info
+from .crypto import decrypt_json, encrypt_json
+from .models import LIVE_STATUSES, Connection, ConnectionStatus, IntegrationDefaults
+from .selectors import live_additional, live_connections, main_connection
+
+
+def _lock_account(account: Account) -> Account:
+    # Lock the account row: two tabs or two users may connect and disconnect at once.
+    return Account.objects.select_for_update().get(pk=account.pk)
+
+
+def _and_join(labels: list[str]) -> str:
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+# --- the rules -----------------------------------------------------------------------------------
+
+
+def connect_precondition(*, account: Account, provider: str) -> None:
+    """May `provider` be connected to `account` now? Raises DomainError saying what to do if not."""
+    info = provider_info(provider)
+    if info is None:
+        raise DomainError("That accounting software is not one we connect to.", code="unknown_provider")
+    existing = live_connections(account).filter(provider=provider).first()
+    if existing is not None and existing.status == ConnectionStatus.ACTIVE:
+        raise DomainError(f"{info.label} is already connected.", code="already_connected")
+    main = main_connection(account)
+    if info.is_main and main is not None and main.provider != provider:
+        raise DomainError(
+            f"{main.label} is already your main accounting software. Disconnect it first to connect "
+            f"{info.label}.",
+            code="second_main",
+        )
+    if not info.is_main and main is None:
+        raise DomainError(
+            f"Connect your main accounting software (Xero, QuickBooks Online or QuickBooks Desktop) "
+            f"first: {info.label} works alongside it.",
+            code="no_main",
+        )
+
+
+def disconnect_guard(*, account: Account, connection: Connection) -> None:
+    """The main software cannot be disconnected while an additional integration is still active."""
+    if not connection.is_main:
+        return
+    additional = [c.label for c in live_additional(account)]
+    if additional:
+        raise DomainError(
+            f"First disconnect {_and_join(additional)}, then disconnect {connection.label}.",
+            code="disconnect_order",
+        )
+
+
+# --- writes --------------------------------------------------------------------------------------
+
+
+@in_account_scope
+def begin_connection(*, account: Account, acting_user: User, provider: str) -> Connection:
+    """Start connecting: check the preconditions and keep a pending row (or the old one, whose
+    settings a reconnect keeps). The connection becomes active in `activate_connection`."""
+    with transaction.atomic():
+        _lock_account(account)
+        connect_precondition(account=account, provider=provider)
+        connection, _ = Connection.objects.get_or_create(account=account, provider=provider)
+        if not connection.is_live:
+            connection.status = ConnectionStatus.PENDING
+            connection.connected_by = acting_user
+            connection.save(update_fields=["status", "connected_by"])
+        return connection
+
+
+@in_account_scope
+def activate_connection(
+    *,
+    account: Account,
+    acting_user: User | None,
+    provider: str,
+    external_id: str,
+    external_name: str,
+    credentials: dict,
+    access_expires_at: datetime | None = None,
+    options: dict | None = None,
+) -> Connection:
+    """The connect flow finished: the connection is active. Re-checks the preconditions under the
+    account lock, because the world may have changed since the flow began."""
+    with transaction.atomic():
+        _lock_account(account)
+        connect_precondition(account=account, provider=provider)
+        connection, _ = Connection.objects.get_or_create(account=account, provider=provider)
+        was = connection.status
+        reconnect = connection.connected_at is not None
+        connection.status = ConnectionStatus.ACTIVE
+        connection.external_id = external_id
+        connection.external_name = external_name
+        connection.credentials = encrypt_json(credentials)
+        connection.access_expires_at = access_expires_at
+        connection.options = {**connection.options, **(options or {})}
+        connection.connected_by = acting_user or connection.connected_by
+        connection.connected_at = timezone.now()
+        connection.disconnected_at = None
+        connection.disconnected_by = None
+        connection.last_error = ""
+        connection.save()
+        record(
+            account=account,
+            actor=acting_user,
+            action="integration.reconnected" if reconnect else "integration.connected",
+            summary=f"{'Reconnected' if reconnect else 'Connected'} {connection.label}"
+            + (f" ({external_name})" if external_name else ""),
+            before=ConnectionStatus(was).label,
+            after=ConnectionStatus.ACTIVE.label,
+        )
+        return connection
+
+
+@in_account_scope
+def disconnect(*, account: Account, acting_user: User, connection_id: int) -> Connection:
+    with transaction.atomic():
+        _lock_account(account)
+        connection = live_connections(account).filter(pk=connection_id).select_for_update().first()
+        if connection is None:
+            raise DomainError("That integration is not connected to this account.", code="not_found")
+        try:
+            disconnect_guard(account=account, connection=connection)
+        except DomainError as refusal:
+            refused = refusal
+        else:
+            refused = None
+            connection.status = ConnectionStatus.DISCONNECTED
+            connection.credentials = ""
+            connection.access_expires_at = None
+            connection.disconnected_by = acting_user
+            connection.disconnected_at = timezone.now()
+            connection.save()
+            _drop_from_defaults(account=account, connection=connection, acting_user=acting_user)
+            record(
+                account=account,
+                actor=acting_user,
+                action="integration.disconnected",
+                summary=f"Disconnected {connection.label}",
+                before=ConnectionStatus.ACTIVE.label,
+                after=ConnectionStatus.DISCONNECTED.label,
+            )
+    if refused is not None:
+        # Logged in its own transaction: the refused attempt itself changed nothing.
+        record(
+            account=account,
+            actor=acting_user,
+            action="integration.disconnect_refused",
+            summary=f"Tried to disconnect {connection.label}: {refused.message}",
+        )
+        raise refused
+    return connection
+
+
+def _drop_from_defaults(*, account: Account, connection: Connection, acting_user: User) -> None:
+    """Defaults naming a connection that goes away fall back to the main software."""
+    defaults = IntegrationDefaults.objects.filter(account=account).first()
+    if defaults is None:
+        return
+    for field, label in (
+        ("publishing", "Default publishing integration"),
+        ("expense_claims", "Default expense claims integration"),
+    ):
+        if getattr(defaults, f"{field}_id") == connection.pk:
+            setattr(defaults, field, None)
+            record(
+                account=account,
+                actor=acting_user,
+                action="defaults.changed",
+                summary=f"{label} fell back to the main accounting software",
+                before=connection.label,
+                after="Main accounting software",
+            )
+    defaults.save()
+
+
+@in_account_scope
+def set_defaults(
+    *,
+    account: Account,
+    acting_user: User,
+    publishing_id: int | None,
+    expense_claims_id: int | None,
+) -> IntegrationDefaults:
+    """Save both dropdowns. An id must name a live connection of this account; None means main."""
+    with transaction.atomic():
+        _lock_account(account)
+        live = {c.pk: c for c in live_connections(account)}
+        for value in (publishing_id, expense_claims_id):
+            if value is not None and value not in live:
+                raise DomainError(
+                    "Choose one of the connected integrations of this account.", code="bad_default"
+                )
+        defaults, _ = IntegrationDefaults.objects.get_or_create(account=account)
+        main = main_connection(account)
+        changes = []
+        for field, label, value in (
+            ("publishing", "Default publishing integration", publishing_id),
+            ("expense_claims", "Default expense claims integration", expense_claims_id),
+        ):
+            # Storing the main connection's id or None means the same; keep None for "main".
+            value = None if main is not None and value == main.pk else value
+            old = getattr(defaults, f"{field}_id")
+            if old != value:
+                setattr(defaults, f"{field}_id", value)
+                changes.append((label, old, value))
+        defaults.save()
+        for label, old, new in changes:
+            name = lambda pk: live[pk].label if pk in live else (main.label if main else "—")  # noqa: E731
+            record(
+                account=account,
+                actor=acting_user,
+                action="defaults.changed",
+                summary=f"Changed the {label.lower()}",
+                before=name(old) if old else (main.label if main else "—"),
+                after=name(new) if new else (main.label if main else "—"),
+            )
+        return defaults
+
+
+@in_account_scope
+def mark_needs_reconnect(*, account: Account, connection: Connection, reason: str) -> Connection:
+    """A refresh failed for good: keep the connection (items still route to it) but ask for a reconnect."""
+    with transaction.atomic():
+        updated = Connection.objects.filter(pk=connection.pk, status=ConnectionStatus.ACTIVE).update(
+            status=ConnectionStatus.NEEDS_RECONNECT, last_error=reason[:500]
+        )
+        if updated:
+            record(
+                account=account,
+                actor=None,
+                action="integration.needs_reconnect",
+                summary=f"{connection.label} needs reconnecting: {reason}"[:500],
+                before=ConnectionStatus.ACTIVE.label,
+                after=ConnectionStatus.NEEDS_RECONNECT.label,
+            )
+    connection.refresh_from_db()
+    return connection
+
+
+@in_account_scope
+def store_credentials(
+    *, account: Account, connection: Connection, credentials: dict, access_expires_at: datetime | None
+) -> None:
+    """Save rotated tokens or a new session (no activity row: nothing a user did)."""
+    Connection.objects.filter(pk=connection.pk).update(
+        credentials=encrypt_json(credentials), access_expires_at=access_expires_at
+    )
+
+
+def credentials_of(connection: Connection) -> dict:
+    return decrypt_json(connection.credentials)
+
+
+__all__ = [
+    "LIVE_STATUSES",
+    "activate_connection",
+    "begin_connection",
+    "connect_precondition",
+    "credentials_of",
+    "disconnect",
+    "disconnect_guard",
+    "mark_needs_reconnect",
+    "set_defaults",
+    "store_credentials",
+]
