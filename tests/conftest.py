@@ -101,15 +101,22 @@ def user_factory(db):
     return UserFactory
 
 
+def _skipped(config) -> list:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    return reporter.stats.get("skipped", []) if reporter else []
+
+
 def pytest_sessionfinish(session, exitstatus):
     # In CI nothing may be skipped: a skipped test is a test that did not run.
-    if os.environ.get("FAIL_ON_SKIP") != "1":
-        return
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    skipped = reporter.stats.get("skipped", []) if reporter else []
-    if skipped and session.exitstatus == 0:
-        reporter.write_line(f"FAIL_ON_SKIP: {len(skipped)} test(s) were skipped.", red=True)
+    if os.environ.get("FAIL_ON_SKIP") == "1" and _skipped(session.config) and session.exitstatus == 0:
         session.exitstatus = 1
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if os.environ.get("FAIL_ON_SKIP") == "1" and _skipped(config):
+        terminalreporter.write_line(
+            f"FAIL_ON_SKIP: {len(_skipped(config))} test(s) were skipped; CI fails on any skip.", red=True
+        )
 
 
 @pytest.fixture(autouse=True)
