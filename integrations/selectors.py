@@ -6,7 +6,7 @@ from django.db.models import QuerySet
 
 from accounts.models import Account
 
-from .models import LIVE_STATUSES, Connection, IntegrationDefaults
+from .models import LIVE_STATUSES, Connection, ConnectionStatus, IntegrationDefaults
 
 
 def live_connections(account: Account) -> QuerySet[Connection]:
@@ -43,3 +43,14 @@ def effective_defaults(account: Account) -> tuple[Connection | None, Connection 
         return conn if conn is not None and conn.is_live else main
 
     return resolve(defaults.publishing), resolve(defaults.expense_claims)
+
+
+def connections_on_page(account: Account) -> list[Connection]:
+    """What Business settings > Connections lists: live connections and ones still being connected.
+    Disconnected rows stay in the database (their settings survive a reconnect) but not on the page."""
+    return list(
+        Connection.objects.filter(account=account)
+        .exclude(status=ConnectionStatus.DISCONNECTED)
+        .select_related("connected_by")
+    )
+

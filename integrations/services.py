@@ -22,6 +22,8 @@ from .crypto import decrypt_json, encrypt_json
 from .models import LIVE_STATUSES, Connection, ConnectionStatus, IntegrationDefaults
 from .selectors import live_additional, live_connections, main_connection
 
+NOT_CONNECTED = "That integration is not connected to this account."
+
 
 def _lock_account(account: Account) -> Account:
     # Lock the account row: two tabs or two users may connect and disconnect at once.
@@ -138,13 +140,14 @@ def disconnect(*, account: Account, acting_user: User, connection_id: int) -> Co
         _lock_account(account)
         connection = live_connections(account).filter(pk=connection_id).select_for_update().first()
         if connection is None:
-            raise DomainError("That integration is not connected to this account.", code="not_found")
+            raise DomainError(NOT_CONNECTED, code="not_found")
         try:
             disconnect_guard(account=account, connection=connection)
         except DomainError as refusal:
             refused = refusal
         else:
             refused = None
+            was = connection.status
             connection.status = ConnectionStatus.DISCONNECTED
             connection.credentials = ""
             connection.access_expires_at = None
@@ -156,8 +159,10 @@ def disconnect(*, account: Account, acting_user: User, connection_id: int) -> Co
                 account=account,
                 actor=acting_user,
                 action="integration.disconnected",
-                summary=f"Disconnected {connection.label}",
-                before=ConnectionStatus.ACTIVE.label,
+                summary=f"Disconnected {connection.label}"
+                + (f" ({connection.external_name})" if connection.external_name else ""),
+                # A connection that needed reconnecting is disconnected too: say which it was.
+                before=ConnectionStatus(was).label,
                 after=ConnectionStatus.DISCONNECTED.label,
             )
     if refused is not None:
@@ -177,12 +182,14 @@ def _drop_from_defaults(*, account: Account, connection: Connection, acting_user
     defaults = IntegrationDefaults.objects.filter(account=account).first()
     if defaults is None:
         return
+    changed = False
     for field, label in (
         ("publishing", "Default publishing integration"),
         ("expense_claims", "Default expense claims integration"),
     ):
         if getattr(defaults, f"{field}_id") == connection.pk:
             setattr(defaults, field, None)
+            changed = True
             record(
                 account=account,
                 actor=acting_user,
@@ -191,7 +198,8 @@ def _drop_from_defaults(*, account: Account, connection: Connection, acting_user
                 before=connection.label,
                 after="Main accounting software",
             )
-    defaults.save()
+    if changed:
+        defaults.save()
 
 
 @in_account_scope
@@ -212,28 +220,37 @@ def set_defaults(
                     "Choose one of the connected integrations of this account.", code="bad_default"
                 )
         defaults, _ = IntegrationDefaults.objects.get_or_create(account=account)
-        main = main_connection(account)
+        # Taken from the rows already read under the lock: no second query, no second snapshot.
+        main = next((c for c in live.values() if c.is_main), None)
+
+        def name(pk: int | None) -> str:
+            # None is "the main software"; a stale id (its connection went away) falls back the same way.
+            if pk is not None and pk in live:
+                return live[pk].label
+            return main.label if main is not None else "Main accounting software"
+
         changes = []
         for field, label, value in (
             ("publishing", "Default publishing integration", publishing_id),
             ("expense_claims", "Default expense claims integration", expense_claims_id),
         ):
-            # Storing the main connection's id or None means the same; keep None for "main".
+            # Storing the main connection's id or None means the same; keep None for "main", so the
+            # default keeps meaning "the main software" if the main is ever replaced.
             value = None if main is not None and value == main.pk else value
             old = getattr(defaults, f"{field}_id")
             if old != value:
                 setattr(defaults, f"{field}_id", value)
                 changes.append((label, old, value))
-        defaults.save()
+        if changes:
+            defaults.save()
         for label, old, new in changes:
-            name = lambda pk: live[pk].label if pk in live else (main.label if main else "—")  # noqa: E731
             record(
                 account=account,
                 actor=acting_user,
                 action="defaults.changed",
                 summary=f"Changed the {label.lower()}",
-                before=name(old) if old else (main.label if main else "—"),
-                after=name(new) if new else (main.label if main else "—"),
+                before=name(old),
+                after=name(new),
             )
         return defaults
 
@@ -274,6 +291,7 @@ def credentials_of(connection: Connection) -> dict:
 
 __all__ = [
     "LIVE_STATUSES",
+    "NOT_CONNECTED",
     "activate_connection",
     "begin_connection",
     "connect_precondition",

@@ -1,0 +1,32 @@
+"""Fixtures for the integrations tests. Test bodies build data across tenants with factories; the code
+under test enters its own scope (views through the middleware, services through @in_account_scope)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django_scopes import scopes_disabled
+
+from accounts.models import Account
+from integrations.models import Connection
+from tests.factories import ConnectionFactory
+
+
+@pytest.fixture(autouse=True)
+def _unscoped_test_bodies():
+    with scopes_disabled():
+        yield
+
+
+@pytest.fixture
+def connect() -> Callable[..., Connection]:
+    """`connect(account, "billcom")`: an active connection made by the account's owner."""
+
+    def make(account: Account, provider: str, **fields) -> Connection:
+        return ConnectionFactory(account=account, provider=provider, is_main=provider in MAIN, **fields)
+
+    return make
+
+
+MAIN = {"xero", "qbo", "qbd"}
