@@ -1,0 +1,131 @@
+"""`make bench`: how fast the pages bookkeepers live in are, at the sizes PRODUCT.md names.
+
+Builds (once, then reuses) a practice with 500 clients and one client with 100,000 cost items in a
+separate database (var/bench.sqlite3, or BENCH_DATABASE_URL), then times real requests through the
+whole Django stack (middleware, tenancy, templates) with the test client, and writes the figures to
+docs/benchmarks.md. Figures, not assertions: tests never time anything.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dext_connect.settings")
+os.environ["DATABASE_URL"] = os.environ.get(
+    "BENCH_DATABASE_URL", f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
+)
+os.environ.setdefault("DEBUG", "true")
+os.environ["ALLOWED_HOSTS"] = "testserver"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, reset_queries  # noqa: E402
+from django.test import Client  # noqa: E402
+from django_scopes import scopes_disabled  # noqa: E402
+
+CLIENTS = 500
+ITEMS = int(os.environ.get("BENCH_ITEMS", "100000"))
+REPEAT = 15
+
+
+def build() -> dict:
+    from accounts.models import Account, Membership, Practice, PracticeMembership, PracticeRole, Role, User
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with scopes_disabled():
+        partner = User.objects.filter(email="partner@bench.test").first()
+        if partner is None:
+            partner = User.objects.create_user("partner@bench.test", "bench")
+            owner = User.objects.create_user("owner@bench.test", "bench")
+            practice = Practice.objects.create(name="Bench Practice", slug="bench-practice")
+            PracticeMembership.objects.create(
+                practice=practice, user=partner, role=PracticeRole.PRACTICE_ADMIN
+            )
+            accounts = Account.objects.bulk_create(
+                Account(name=f"Client {i:03d} Ltd", slug=f"client-{i:03d}", owner=owner)
+                for i in range(CLIENTS)
+            )
+            Membership.objects.bulk_create(
+                Membership(account=a, user=owner, role=Role.ADMIN) for a in accounts
+            )
+            practice.clients.add(*accounts)
+        big = Account.objects.get(slug="client-000")
+        try:
+            from costs import bench_data  # the costs app knows how to build its own data
+        except ImportError:
+            bench_data = None
+        if bench_data is not None:
+            bench_data.build(account=big, items=ITEMS)
+    return {"partner": partner, "big": big}
+
+
+def timed(client: Client, url: str) -> tuple[float, float, int]:
+    client.get(url)  # warm up
+    samples, queries = [], 0
+    for _ in range(REPEAT):
+        reset_queries()
+        start = time.perf_counter()
+        response = client.get(url)
+        samples.append((time.perf_counter() - start) * 1000)
+        queries = len(connection.queries)
+        assert response.status_code == 200, (url, response.status_code)
+    return statistics.median(samples), max(samples), queries
+
+
+def main() -> None:
+    call_command("migrate", verbosity=0)
+    world = build()
+    settings.DEBUG = True  # count queries
+    client = Client()
+    client.force_login(world["partner"])
+    big = world["big"].slug
+    pages = [
+        ("Account switcher, 500 clients", "/switch/"),
+        ("Account switcher, search 'Client 42'", "/switch/?q=Client+42"),
+        ("Account home (tenancy middleware)", f"/a/{big}/"),
+    ]
+    try:
+        from django.urls import reverse
+
+        pages += [
+            (f"Costs inbox, {ITEMS:,} items, first page", reverse("costs:inbox", args=[big])),
+            (
+                f"Costs inbox, {ITEMS:,} items, filtered by integration, sorted by total",
+                reverse("costs:inbox", args=[big]) + "?integration=main&sort=-total",
+            ),
+            (f"Connections page, {ITEMS:,} items", reverse("integrations:connections", args=[big])),
+        ]
+    except Exception:  # noqa: BLE001 - a section not built yet is simply not measured
+        pass
+    rows = []
+    for label, url in pages:
+        median, worst, queries = timed(client, url)
+        rows.append(f"| {label} | {median:.1f} | {worst:.1f} | {queries} |")
+        print(f"{label:<70} median {median:7.1f} ms  max {worst:7.1f} ms  {queries} queries")
+    vendor = connection.vendor
+    out = ROOT / "docs" / "benchmarks.md"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(
+        "# Benchmarks\n\n"
+        f"Written by `make bench` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}, database {vendor}. Each page is requested {REPEAT} times "
+        "through the whole Django stack (test client, signed in as a practice admin).\n\n"
+        "| page | median ms | max ms | queries |\n| --- | --- | --- | --- |\n" + "\n".join(rows) + "\n"
+    )
+    print(f"Wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
