@@ -1,4 +1,20 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-# Business settings > Connections: list, defaults, disconnect (preview + confirm), reconnect.
-urlpatterns: list = []
+from . import views
+
+# Business settings > Connections: list and defaults (with their preview), the software that can be
+# connected, and the disconnect confirmation.
+urlpatterns: list = [
+    path("a/<slug:account_slug>/settings/connections/", views.connections, name="connections"),
+    path(
+        "a/<slug:account_slug>/settings/connections/defaults/preview/",
+        views.defaults_preview,
+        name="defaults_preview",
+    ),
+    path("a/<slug:account_slug>/settings/connections/connect/", views.connect_choose, name="connect_choose"),
+    path(
+        "a/<slug:account_slug>/settings/connections/<int:connection_id>/disconnect/",
+        views.disconnect,
+        name="disconnect",
+    ),
+]
