@@ -6,6 +6,9 @@ from django import forms
 
 from .models import Connection
 
+# The same words services.set_defaults uses when it refuses an id.
+CHOOSE_CONNECTED = "Choose one of the connected integrations of this account."
+
 
 class DefaultsForm(forms.Form):
     """The two dropdowns. Choices are the account's live connections only, so an id of another
@@ -16,11 +19,13 @@ class DefaultsForm(forms.Form):
         label="Default publishing integration",
         coerce=int,
         help_text="Applies to all items except expense claims.",
+        error_messages={"invalid_choice": CHOOSE_CONNECTED},
     )
     expense_claims = forms.TypedChoiceField(
         label="Default expense claims integration",
         coerce=int,
         help_text="Applies only to expense claims.",
+        error_messages={"invalid_choice": CHOOSE_CONNECTED},
     )
 
     def __init__(self, *args, connections: list[Connection], **kwargs) -> None:

@@ -115,7 +115,9 @@ def defaults_preview(request: HttpRequest) -> HttpResponse:
     live = selectors.live_connections(request.account)
     form = DefaultsForm(request.POST, connections=list(live))
     preview = _preview(request, form) if form.is_valid() else None
-    return render(request, "integrations/connections_preview.html", {"form": form, "preview": preview})
+    return render(
+        request, "integrations/connections_preview.html", {"form": form, "preview": preview, "partial": True}
+    )
 
 
 @account_view("integrations.manage")
