@@ -169,6 +169,64 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default=f"{SITE_URL}/sandbox").rstrip("/")
 
+# --- Provider endpoints and client credentials ---------------------------------------------------
+# Environment variables (README lists them):
+#   XERO_CLIENT_ID, XERO_CLIENT_SECRET, XERO_AUTHORIZE_URL, XERO_TOKEN_URL, XERO_CONNECTIONS_URL,
+#   XERO_API_URL,
+#   QBO_CLIENT_ID, QBO_CLIENT_SECRET, QBO_AUTHORIZE_URL, QBO_TOKEN_URL, QBO_API_URL,
+#   APPROVALMAX_CLIENT_ID, APPROVALMAX_CLIENT_SECRET, APPROVALMAX_AUTHORIZE_URL, APPROVALMAX_TOKEN_URL,
+#   APPROVALMAX_API_URL,
+#   BILLCOM_API_URL, BILLCOM_DEV_KEY,
+#   PROVIDER_HTTP_TIMEOUT (seconds, default 20)
+# With the sandbox on, every unset URL points at the sandbox and the client credentials are the
+# sandbox's fixed ones. "{sandbox}" is filled in when the URL is used (integrations/providers/base.py),
+# so tests that move the sandbox onto live_server (settings.SANDBOX_BASE_URL) are followed.
+# With the sandbox off, unset values stay empty and connecting that provider says it is not set up.
+_SB = SANDBOX_ENABLED
+
+
+def _provider_env(name: str, sandbox_default: str) -> str:
+    return env.str(name, default=sandbox_default if _SB else "")
+
+
+XERO_CLIENT_ID = _provider_env("XERO_CLIENT_ID", "sandbox-xero-client")
+XERO_CLIENT_SECRET = _provider_env("XERO_CLIENT_SECRET", "sandbox-xero-secret")
+XERO_AUTHORIZE_URL = _provider_env("XERO_AUTHORIZE_URL", "{sandbox}/xero/identity/connect/authorize")
+XERO_TOKEN_URL = _provider_env("XERO_TOKEN_URL", "{sandbox}/xero/identity/connect/token")
+XERO_CONNECTIONS_URL = _provider_env("XERO_CONNECTIONS_URL", "{sandbox}/xero/connections")
+XERO_API_URL = _provider_env("XERO_API_URL", "{sandbox}/xero/api.xro/2.0")
+
+QBO_CLIENT_ID = _provider_env("QBO_CLIENT_ID", "sandbox-qbo-client")
+QBO_CLIENT_SECRET = _provider_env("QBO_CLIENT_SECRET", "sandbox-qbo-secret")
+QBO_AUTHORIZE_URL = _provider_env("QBO_AUTHORIZE_URL", "{sandbox}/qbo/connect/oauth2")
+QBO_TOKEN_URL = _provider_env("QBO_TOKEN_URL", "{sandbox}/qbo/oauth2/v1/tokens/bearer")
+QBO_API_URL = _provider_env("QBO_API_URL", "{sandbox}/qbo/v3")
+
+APPROVALMAX_CLIENT_ID = _provider_env("APPROVALMAX_CLIENT_ID", "sandbox-approvalmax-client")
+APPROVALMAX_CLIENT_SECRET = _provider_env("APPROVALMAX_CLIENT_SECRET", "sandbox-approvalmax-secret")
+APPROVALMAX_AUTHORIZE_URL = _provider_env(
+    "APPROVALMAX_AUTHORIZE_URL", "{sandbox}/approvalmax/connect/authorize"
+)
+APPROVALMAX_TOKEN_URL = _provider_env("APPROVALMAX_TOKEN_URL", "{sandbox}/approvalmax/connect/token")
+APPROVALMAX_API_URL = _provider_env("APPROVALMAX_API_URL", "{sandbox}/approvalmax/api/v1")
+
+BILLCOM_API_URL = _provider_env("BILLCOM_API_URL", "{sandbox}/billcom/connect")
+BILLCOM_DEV_KEY = _provider_env("BILLCOM_DEV_KEY", "sandbox-billcom-devkey")
+
+PROVIDER_HTTP_TIMEOUT = env.float("PROVIDER_HTTP_TIMEOUT", default=20.0)
+
+# Chrome enforces form-action on the redirect that follows a form POST ("Continue to Xero" posts to
+# us, we redirect to the provider's authorize page), so the providers' authorize origins are allowed.
+_authorize_origins = {
+    "https://login.xero.com",
+    "https://appcenter.intuit.com",
+    "https://identity.approvalmax.com",
+}
+for _url in (XERO_AUTHORIZE_URL, QBO_AUTHORIZE_URL, APPROVALMAX_AUTHORIZE_URL):
+    if _url.startswith("http"):
+        _authorize_origins.add("/".join(_url.split("/")[:3]))
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += sorted(_authorize_origins)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

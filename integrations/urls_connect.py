@@ -1,4 +1,26 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import connect_views
 
 # Connect flows: OAuth start/callback, organisation choice, Bill.com sign-in, QuickBooks Desktop set-up.
-urlpatterns: list = []
+urlpatterns: list = [
+    path(
+        "a/<slug:account_slug>/settings/connections/connect/<str:provider>/",
+        connect_views.connect_start,
+        name="connect_start",
+    ),
+    path(
+        "a/<slug:account_slug>/settings/connections/connect/<str:provider>/organisation/",
+        connect_views.choose_organisation,
+        name="choose_organisation",
+    ),
+    path(
+        "a/<slug:account_slug>/settings/connections/qbd/app.qwc",
+        connect_views.qwc_download,
+        name="qwc_download",
+    ),
+    # The fixed redirect URI registered with each provider: not under an account, the state says which.
+    path("connect/callback/<str:provider>/", connect_views.oauth_callback, name="oauth_callback"),
+    # The QuickBooks Web Connector's SOAP endpoint (AppURL in the .qwc file).
+    path("qbwc/", connect_views.qbwc, name="qbwc"),
+]

@@ -1,4 +1,34 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "sandbox"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    # Xero (identity.xero.com / api.xero.com)
+    path("xero/identity/connect/authorize", views.authorize, {"provider": "xero"}, name="xero_authorize"),
+    path("xero/identity/connect/token", views.token, {"provider": "xero"}, name="xero_token"),
+    path("xero/connections", views.xero_connections, name="xero_connections"),
+    # QuickBooks Online (appcenter.intuit.com / oauth.platform.intuit.com / quickbooks.api.intuit.com)
+    path("qbo/connect/oauth2", views.authorize, {"provider": "qbo"}, name="qbo_authorize"),
+    path("qbo/oauth2/v1/tokens/bearer", views.token, {"provider": "qbo"}, name="qbo_token"),
+    path(
+        "qbo/v3/company/<str:realm_id>/companyinfo/<str:realm_again>",
+        views.qbo_company_info,
+        name="qbo_company_info",
+    ),
+    # ApprovalMax
+    path(
+        "approvalmax/connect/authorize",
+        views.authorize,
+        {"provider": "approvalmax"},
+        name="approvalmax_authorize",
+    ),
+    path("approvalmax/connect/token", views.token, {"provider": "approvalmax"}, name="approvalmax_token"),
+    path("approvalmax/api/v1/companies", views.approvalmax_companies, name="approvalmax_companies"),
+    # Bill.com API v3
+    path("billcom/connect/v3/login", views.billcom_login, name="billcom_login"),
+    path("billcom/connect/v3/login/session", views.billcom_session, name="billcom_session"),
+    # QuickBooks Web Connector (drives our /qbwc/)
+    path("webconnector/run/", views.webconnector_run, name="webconnector_run"),
+]

@@ -1,0 +1,397 @@
+"""The connect flows: OAuth 2.0 (Xero, QuickBooks Online, ApprovalMax), Bill.com sign-in, QuickBooks
+Desktop set-up and its Web Connector SOAP service.
+
+Views stay thin: status changes go through integrations/services.py, protocol work through
+integrations/providers/. A refused callback (expired, replayed, forged state, another session, lost
+permission) creates and changes nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.csrf import csrf_exempt
+from django_scopes import scope
+
+from accounts.errors import DomainError
+from accounts.models import Account
+from accounts.permissions import access_for
+from accounts.tenancy import account_view
+
+from . import services
+from .catalog import ProviderInfo, provider_info
+from .crypto import decrypt_json, encrypt_json
+from .models import Connection, ConnectionStatus
+from .providers import LoginFailed, Organisation, ProviderUnavailable, TokenSet, billcom, oauth_provider, qbd
+
+STATES_KEY = "integrations_oauth_states"
+PENDING_KEY = "integrations_pending_organisations"
+QBD_PASSWORD_KEY = "integrations_qbd_password"
+STATE_LIFE_SECONDS = 600
+MAX_STATES = 10
+
+EXPIRED = (
+    "This connection link has expired or was already used. Start again from Business settings > Connections."
+)
+
+
+def connections_url(account: Account) -> str:
+    """Business settings > Connections (built in urls_pages); Business settings until it exists."""
+    try:
+        return reverse("integrations:connections", kwargs={"account_slug": account.slug})
+    except NoReverseMatch:
+        return reverse("accounts:settings", kwargs={"account_slug": account.slug})
+
+
+def _info_or_404(provider: str) -> ProviderInfo:
+    info = provider_info(provider)
+    if info is None:
+        raise Http404("No such accounting software.")
+    return info
+
+
+def _redirect_uri(provider: str) -> str:
+    return settings.SITE_URL + reverse("integrations:oauth_callback", args=[provider])
+
+
+def _precondition_message(account: Account, provider: str) -> str:
+    try:
+        services.connect_precondition(account=account, provider=provider)
+    except DomainError as exc:
+        return exc.message
+    return ""
+
+
+# --- start -----------------------------------------------------------------------------------------
+
+
+@account_view("integrations.manage")
+def connect_start(request: HttpRequest, provider: str) -> HttpResponse:
+    info = _info_or_404(provider)
+    if info.flow == "oauth":
+        return _oauth_start(request, info)
+    if info.flow == "login":
+        return _billcom_start(request, info)
+    return _qbd_setup(request, info)
+
+
+def _oauth_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
+    account = request.account
+    if request.method != "POST":
+        return render(
+            request,
+            "integrations/connect_oauth.html",
+            {"info": info, "blocked": _precondition_message(account, info.key)},
+        )
+    client = oauth_provider(info.key)
+    state, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(64)
+    try:
+        # Build the URL first: a server without this provider configured then changes nothing.
+        url = client.authorization_url(
+            redirect_uri=_redirect_uri(info.key), state=state, code_verifier=verifier
+        )
+        services.begin_connection(account=account, acting_user=request.user, provider=info.key)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(connections_url(account))
+    _remember_state(
+        request,
+        state,
+        {
+            "account_id": account.pk,
+            "provider": info.key,
+            "verifier": verifier,
+            "user_id": request.user.pk,
+            "created": time.time(),
+        },
+    )
+    return redirect(url)
+
+
+def _remember_state(request: HttpRequest, state: str, entry: dict[str, Any]) -> None:
+    now = time.time()
+    states = {
+        k: v
+        for k, v in request.session.get(STATES_KEY, {}).items()
+        if now - v["created"] < STATE_LIFE_SECONDS
+    }
+    # A handful of flows in progress (several tabs) is normal; more is abandoned clutter.
+    while len(states) >= MAX_STATES:
+        states.pop(min(states, key=lambda k: states[k]["created"]))
+    states[state] = entry
+    request.session[STATES_KEY] = states
+
+
+# --- callback --------------------------------------------------------------------------------------
+
+
+@login_required
+def oauth_callback(request: HttpRequest, provider: str) -> HttpResponse:
+    info = _info_or_404(provider)
+    client = oauth_provider(provider)
+    if client is None:
+        raise Http404("No such accounting software.")
+    states = request.session.get(STATES_KEY, {})
+    state = request.GET.get("state", "")
+    # Pop first: whatever happens next, this state can never be used again.
+    entry = states.pop(state, None) if state else None
+    request.session[STATES_KEY] = states
+    if (
+        entry is None
+        or time.time() - entry["created"] > STATE_LIFE_SECONDS
+        or entry["provider"] != provider
+        or entry["user_id"] != request.user.pk
+    ):
+        messages.error(request, EXPIRED)
+        return redirect("accounts:home")
+    account = Account.objects.filter(pk=entry["account_id"]).first()
+    access = access_for(request.user, account) if account is not None else None
+    if access is None:
+        messages.error(request, EXPIRED)
+        return redirect("accounts:home")
+    if not access.can("integrations.manage"):
+        messages.error(
+            request,
+            f"You can no longer connect accounting software for {account.name}: only Admins and the "
+            f"account's accountants or bookkeepers can.",
+        )
+        return redirect("accounts:home")
+    back = connections_url(account)
+    error = request.GET.get("error", "")
+    if error:
+        if error == "access_denied":
+            messages.error(request, f"You cancelled connecting {info.label}.")
+        else:
+            detail = request.GET.get("error_description") or error
+            messages.error(request, f"{info.label} could not connect ({detail}). Start again when ready.")
+        return redirect(back)
+    code = request.GET.get("code", "")
+    if not code:
+        messages.error(request, EXPIRED)
+        return redirect(back)
+    with scope(account=account):
+        try:
+            tokens = client.exchange_code(
+                code=code, redirect_uri=_redirect_uri(provider), code_verifier=entry["verifier"]
+            )
+            organisations = client.organisations(tokens=tokens, callback=dict(request.GET.items()))
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect(back)
+        # ApprovalMax always asks, so the user sees which organisations cannot be chosen and why.
+        if len(organisations) == 1 and organisations[0].selectable and provider != "approvalmax":
+            return _activate(request, account, info, tokens, organisations[0])
+    pending = request.session.get(PENDING_KEY, {})
+    pending[f"{account.pk}:{provider}"] = {
+        "user_id": request.user.pk,
+        "created": time.time(),
+        "tokens": encrypt_json(tokens.as_credentials()),  # tokens at rest in the session: encrypted
+        "organisations": [o.as_dict() for o in organisations],
+    }
+    request.session[PENDING_KEY] = pending
+    return redirect("integrations:choose_organisation", account_slug=account.slug, provider=provider)
+
+
+def _activate(
+    request: HttpRequest, account: Account, info: ProviderInfo, tokens: TokenSet, org: Organisation
+) -> HttpResponse:
+    try:
+        services.activate_connection(
+            account=account,
+            acting_user=request.user,
+            provider=info.key,
+            external_id=org.id,
+            external_name=org.name,
+            credentials=tokens.as_credentials(),
+            access_expires_at=tokens.expires_at,
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"{info.label} is connected ({org.name}).")
+    return redirect(connections_url(account))
+
+
+# --- choose the organisation -----------------------------------------------------------------------
+
+
+@account_view("integrations.manage")
+def choose_organisation(request: HttpRequest, provider: str) -> HttpResponse:
+    info = _info_or_404(provider)
+    account = request.account
+    key = f"{account.pk}:{provider}"
+    pending = request.session.get(PENDING_KEY, {})
+    entry = pending.get(key)
+    if (
+        entry is None
+        or entry["user_id"] != request.user.pk
+        or time.time() - entry["created"] > STATE_LIFE_SECONDS
+    ):
+        pending.pop(key, None)
+        request.session[PENDING_KEY] = pending
+        messages.error(request, EXPIRED)
+        return redirect(connections_url(account))
+    organisations = [Organisation(**o) for o in entry["organisations"]]
+    error = ""
+    if request.method == "POST":
+        chosen = next((o for o in organisations if o.id == request.POST.get("organisation", "")), None)
+        if chosen is None:
+            error = f"Choose one of the {info.label} organisations listed."
+        elif not chosen.selectable:
+            error = chosen.reason
+        else:
+            pending.pop(key, None)
+            request.session[PENDING_KEY] = pending
+            tokens = TokenSet.from_credentials(decrypt_json(entry["tokens"]))
+            return _activate(request, account, info, tokens, chosen)
+    return render(
+        request,
+        "integrations/connect_organisation.html",
+        {
+            "info": info,
+            "organisations": organisations,
+            "error": error,
+            "any_selectable": any(o.selectable for o in organisations),
+        },
+        status=400 if error else 200,
+    )
+
+
+# --- Bill.com --------------------------------------------------------------------------------------
+
+
+class BillcomSignInForm(forms.Form):
+    username = forms.CharField(label="User name", max_length=200)
+    password = forms.CharField(label="Password", max_length=200, widget=forms.PasswordInput)
+    organisation_id = forms.CharField(
+        label="Organisation ID",
+        max_length=100,
+        help_text="In Bill.com: Settings > Profiles > Organisation ID (starts with 008).",
+    )
+
+
+def _billcom_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
+    account = request.account
+    form = BillcomSignInForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        # Only a check, no pending row: wrong credentials must leave no trace in the connections.
+        try:
+            services.connect_precondition(account=account, provider=info.key)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect(connections_url(account))
+        try:
+            credentials = billcom.login(
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+                organisation_id=form.cleaned_data["organisation_id"].strip(),
+            )
+            name = billcom.organisation_name(credentials)
+            services.activate_connection(
+                account=account,
+                acting_user=request.user,
+                provider=info.key,
+                external_id=credentials["organisation_id"],
+                external_name=name,
+                credentials=credentials,
+            )
+        except (LoginFailed, ProviderUnavailable) as exc:
+            form.add_error(None, exc.message)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect(connections_url(account))
+        else:
+            messages.success(request, f"Bill.com is connected ({name}).")
+            return redirect(connections_url(account))
+    return render(
+        request,
+        "integrations/connect_billcom.html",
+        {"info": info, "form": form, "blocked": _precondition_message(account, info.key)},
+        status=400 if form.errors else 200,
+    )
+
+
+# --- QuickBooks Desktop ----------------------------------------------------------------------------
+
+
+def _qbd_connection(account: Account) -> Connection | None:
+    return Connection.objects.filter(account=account, provider="qbd").first()
+
+
+def _qbd_setup(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
+    account = request.account
+    connection = _qbd_connection(account)
+    if request.method == "POST":
+        try:
+            if connection is None or connection.status == ConnectionStatus.DISCONNECTED:
+                connection = services.begin_connection(
+                    account=account, acting_user=request.user, provider="qbd"
+                )
+            elif connection.status == ConnectionStatus.PENDING:
+                # Re-check: another main software may have been connected since the set-up began.
+                services.connect_precondition(account=account, provider="qbd")
+            password = qbd.new_password(connection=connection)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect(connections_url(account))
+        # Shown once: the next page view takes it out of the session; only its hash is stored.
+        request.session[QBD_PASSWORD_KEY] = {"connection": connection.pk, "password": password}
+        return redirect("integrations:connect_start", account_slug=account.slug, provider="qbd")
+    shown = request.session.pop(QBD_PASSWORD_KEY, None)
+    password = shown["password"] if shown and connection and shown["connection"] == connection.pk else ""
+    credentials = services.credentials_of(connection) if connection is not None else {}
+    ready = (
+        connection is not None
+        and connection.status != ConnectionStatus.DISCONNECTED
+        and bool(credentials.get("qbwc_password_hash"))
+    )
+    return render(
+        request,
+        "integrations/connect_qbd.html",
+        {
+            "info": info,
+            "connection": connection,
+            "ready": ready,
+            "password": password,
+            "username": qbd.username_for(connection) if ready else "",
+            "blocked": "" if ready else _precondition_message(account, "qbd"),
+            "sandbox": settings.SANDBOX_ENABLED,
+            "here": request.get_full_path(),
+        },
+    )
+
+
+@account_view("integrations.manage")
+def qwc_download(request: HttpRequest) -> HttpResponse:
+    connection = _qbd_connection(request.account)
+    if connection is None or not services.credentials_of(connection).get("qbwc_password_hash"):
+        messages.error(request, "Set up QuickBooks Desktop first: the file is made for your connection.")
+        return redirect("integrations:connect_start", account_slug=request.account.slug, provider="qbd")
+    response = HttpResponse(qbd.qwc_xml(connection), content_type="application/xml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="dext-connect-{request.account.slug}.qwc"'
+    return response
+
+
+@csrf_exempt  # The Web Connector is a SOAP client with no cookies; it signs in with its own password.
+def qbwc(request: HttpRequest) -> HttpResponse:
+    if request.method != "POST":
+        return HttpResponse(
+            "Dext Connect QuickBooks Web Connector service. Add the .qwc file from Business settings > "
+            "Connections to your Web Connector.",
+            content_type="text/plain",
+        )
+    try:
+        method, params = qbd.parse_call(request.body)
+        result = qbd.dispatch(method, params)
+    except qbd.SoapFault as exc:
+        return HttpResponse(qbd.fault(str(exc)), content_type="text/xml; charset=utf-8", status=500)
+    return HttpResponse(qbd.envelope(method, result), content_type="text/xml; charset=utf-8")

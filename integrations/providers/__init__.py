@@ -1,0 +1,37 @@
+"""Provider protocol clients: one module per provider. The same code talks to the sandbox and to the
+real providers; only the endpoint URLs and client credentials (settings) differ."""
+
+from __future__ import annotations
+
+from .base import (
+    GrantRevoked,
+    LoginFailed,
+    NotConfigured,
+    OAuthProvider,
+    Organisation,
+    ProviderError,
+    ProviderUnavailable,
+    TokenSet,
+)
+
+
+def oauth_provider(key: str) -> OAuthProvider | None:
+    """The OAuth client for `key` (Xero, QuickBooks Online, ApprovalMax), else None."""
+    from .approvalmax import ApprovalMax
+    from .qbo import QuickBooksOnline
+    from .xero import Xero
+
+    return {"xero": Xero, "qbo": QuickBooksOnline, "approvalmax": ApprovalMax}.get(key, lambda: None)()
+
+
+__all__ = [
+    "GrantRevoked",
+    "LoginFailed",
+    "NotConfigured",
+    "OAuthProvider",
+    "Organisation",
+    "ProviderError",
+    "ProviderUnavailable",
+    "TokenSet",
+    "oauth_provider",
+]

@@ -1,0 +1,40 @@
+"""ApprovalMax: OAuth 2.0 + PKCE, then the user chooses an ApprovalMax organisation. An organisation
+must itself be connected to Xero or QuickBooks Online, or there is nowhere for approved bills to go."""
+
+from __future__ import annotations
+
+from .base import OAuthProvider, Organisation, ProviderError, TokenSet
+
+# ApprovalMax names the accounting system each organisation is connected to.
+LINKED = {"xero": "Xero", "qbooks": "QuickBooks Online", "quickbooksonline": "QuickBooks Online"}
+
+
+class ApprovalMax(OAuthProvider):
+    key = "approvalmax"
+    label = "ApprovalMax"
+    prefix = "APPROVALMAX"
+    scope = "openid offline_access https://www.approvalmax.com/scopes/public_api/read"
+
+    def organisations(self, *, tokens: TokenSet, callback: dict[str, str]) -> list[Organisation]:
+        companies = self._get_json(f"{self._conf('API_URL')}/companies", tokens)
+        orgs = []
+        for c in companies:
+            linked = LINKED.get((c.get("integrationType") or "").lower())
+            orgs.append(
+                Organisation(
+                    id=str(c["companyId"]),
+                    name=c.get("name") or str(c["companyId"]),
+                    selectable=linked is not None,
+                    note=f"Connected to {linked}" if linked else "",
+                    reason=""
+                    if linked
+                    else "This ApprovalMax organisation is not connected to Xero or QuickBooks Online. "
+                    "Connect it in ApprovalMax first, then start again.",
+                )
+            )
+        if not orgs:
+            raise ProviderError(
+                "Your ApprovalMax user has no organisations. Create one in ApprovalMax, then start again.",
+                code="no_organisation",
+            )
+        return orgs

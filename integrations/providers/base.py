@@ -1,0 +1,229 @@
+"""What every provider client shares: settings lookup, errors a bookkeeper can act on, and the OAuth 2.0
+authorization-code flow with PKCE (S256) on authlib."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.requests_client import OAuth2Session
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.errors import DomainError
+
+
+class ProviderError(DomainError):
+    """The provider refused or failed; the message says what the user can do."""
+
+
+class ProviderUnavailable(ProviderError):
+    """Network trouble or a 5xx: try again later. Nothing about the connection changes."""
+
+
+class GrantRevoked(ProviderError):
+    """The provider will never accept these credentials again (invalid_grant): reconnect."""
+
+
+class LoginFailed(ProviderError):
+    """Wrong user name, password or organisation (Bill.com)."""
+
+
+class NotConfigured(ProviderError):
+    """This server has no endpoint or client credentials for the provider."""
+
+
+def setting(name: str) -> str:
+    """A provider setting with "{sandbox}" filled in now, so a moved sandbox (tests) is followed."""
+    value = getattr(settings, name, "") or ""
+    return value.replace("{sandbox}", settings.SANDBOX_BASE_URL)
+
+
+def timeout() -> float:
+    return float(getattr(settings, "PROVIDER_HTTP_TIMEOUT", 20.0))
+
+
+@dataclass
+class TokenSet:
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_response(cls, token: dict[str, Any]) -> TokenSet:
+        expires_in = int(token.get("expires_in") or 1800)
+        extra = {
+            k: v
+            for k, v in token.items()
+            if k not in {"access_token", "refresh_token", "expires_in", "expires_at", "token_type"}
+        }
+        return cls(
+            access_token=token["access_token"],
+            refresh_token=token.get("refresh_token", ""),
+            expires_at=timezone.now() + timedelta(seconds=expires_in),
+            extra=extra,
+        )
+
+    def as_credentials(self) -> dict[str, Any]:
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "expires_at": self.expires_at.isoformat(),
+            **({"extra": self.extra} if self.extra else {}),
+        }
+
+    @classmethod
+    def from_credentials(cls, creds: dict[str, Any]) -> TokenSet:
+        return cls(
+            access_token=creds.get("access_token", ""),
+            refresh_token=creds.get("refresh_token", ""),
+            expires_at=datetime.fromisoformat(creds["expires_at"])
+            if creds.get("expires_at")
+            else timezone.now(),
+            extra=creds.get("extra", {}),
+        )
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """An organisation the user may connect: Xero tenant, QBO company, ApprovalMax organisation."""
+
+    id: str
+    name: str
+    selectable: bool = True
+    # Why it cannot be chosen, in words the user can act on.
+    reason: str = ""
+    note: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "selectable": self.selectable,
+            "reason": self.reason,
+            "note": self.note,
+        }
+
+
+class OAuthProvider:
+    """OAuth 2.0 authorization code + PKCE. Subclasses name their settings and list organisations."""
+
+    key: str = ""
+    label: str = ""
+    prefix: str = ""  # settings prefix, e.g. "XERO"
+    scope: str = ""
+
+    # --- configuration -------------------------------------------------------------------------
+
+    def _conf(self, name: str) -> str:
+        value = setting(f"{self.prefix}_{name}")
+        if not value:
+            raise NotConfigured(
+                f"{self.label} is not set up on this server yet ({self.prefix}_{name} is missing). "
+                f"Ask your administrator to configure it.",
+                code="not_configured",
+            )
+        return value
+
+    def _session(self, **kwargs: Any) -> OAuth2Session:
+        return OAuth2Session(
+            client_id=self._conf("CLIENT_ID"),
+            client_secret=self._conf("CLIENT_SECRET"),
+            token_endpoint_auth_method="client_secret_basic",
+            scope=self.scope,
+            code_challenge_method="S256",
+            default_timeout=timeout(),
+            **kwargs,
+        )
+
+    # --- the flow ------------------------------------------------------------------------------
+
+    def authorization_url(self, *, redirect_uri: str, state: str, code_verifier: str) -> str:
+        url, _ = self._session(redirect_uri=redirect_uri).create_authorization_url(
+            self._conf("AUTHORIZE_URL"), state=state, code_verifier=code_verifier
+        )
+        return url
+
+    def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str) -> TokenSet:
+        session = self._session(redirect_uri=redirect_uri)
+        token = self._token_call(
+            lambda: session.fetch_token(
+                self._conf("TOKEN_URL"),
+                grant_type="authorization_code",
+                code=code,
+                code_verifier=code_verifier,
+            ),
+            refused=(
+                f"{self.label} did not accept the sign-in (the link may have been used already or "
+                f"expired). Start again from Business settings > Connections."
+            ),
+        )
+        return TokenSet.from_response(token)
+
+    def refresh(self, *, refresh_token: str) -> TokenSet:
+        """Refresh tokens rotate: the answer carries a new refresh token that replaces the old one."""
+        session = self._session()
+        token = self._token_call(
+            lambda: session.refresh_token(self._conf("TOKEN_URL"), refresh_token=refresh_token),
+            refused=(
+                f"{self.label} no longer accepts our access (it may have been revoked or expired). "
+                f"Reconnect {self.label} in Business settings > Connections."
+            ),
+        )
+        if not token.get("refresh_token"):
+            token["refresh_token"] = refresh_token
+        return TokenSet.from_response(token)
+
+    def _token_call(self, call, *, refused: str) -> dict[str, Any]:
+        try:
+            return dict(call())
+        except OAuthError as exc:
+            if exc.error in {"invalid_grant", "invalid_client", "unauthorized_client"}:
+                raise GrantRevoked(refused, code=exc.error) from exc
+            raise ProviderError(
+                f"{self.label} refused the request ({exc.error}). Try again, or contact support if it "
+                f"keeps happening.",
+                code=exc.error or "oauth_error",
+            ) from exc
+        except requests.RequestException as exc:
+            raise ProviderUnavailable(
+                f"{self.label} could not be reached. Try again in a few minutes.", code="unavailable"
+            ) from exc
+
+    # --- after consent -------------------------------------------------------------------------
+
+    def organisations(self, *, tokens: TokenSet, callback: dict[str, str]) -> list[Organisation]:
+        raise NotImplementedError
+
+    def _get_json(self, url: str, tokens: TokenSet, **kwargs: Any) -> Any:
+        try:
+            response = requests.get(
+                url,
+                headers={"Authorization": f"Bearer {tokens.access_token}", "Accept": "application/json"},
+                timeout=timeout(),
+                **kwargs,
+            )
+        except requests.RequestException as exc:
+            raise ProviderUnavailable(
+                f"{self.label} could not be reached. Try again in a few minutes.", code="unavailable"
+            ) from exc
+        if response.status_code == 401:
+            raise GrantRevoked(
+                f"{self.label} did not accept our access. Start again from Business settings > Connections.",
+                code="unauthorized",
+            )
+        if response.status_code >= 500:
+            raise ProviderUnavailable(
+                f"{self.label} is having trouble right now ({response.status_code}). Try again in a few "
+                f"minutes.",
+                code="unavailable",
+            )
+        if response.status_code >= 400:
+            raise ProviderError(
+                f"{self.label} refused the request ({response.status_code}).", code="provider_refused"
+            )
+        return response.json()

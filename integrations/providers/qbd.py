@@ -1,0 +1,319 @@
+"""QuickBooks Desktop through the QuickBooks Web Connector.
+
+The customer adds our .qwc file to the Web Connector, which then polls our SOAP service (/qbwc/) and
+asks QuickBooks to run the qbXML we hand it. The Web Connector signs in with the user name from the
+.qwc and the password we showed once; we keep only a hash of it in the encrypted credentials.
+The connection becomes active the first time the Web Connector authenticates.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import uuid
+from typing import Any
+from xml.sax.saxutils import escape
+
+from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
+from django.urls import reverse
+from django_scopes import scope, scopes_disabled
+from lxml import etree
+
+from integrations import services
+from integrations.models import Connection, ConnectionStatus
+
+SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
+QBWC_NS = "http://developer.intuit.com/"
+SERVER_VERSION = "Dext Connect 1.0"
+MIN_CLIENT_VERSION = (2, 1)
+QBXML_VERSION = "13.0"
+
+
+# --- set-up: user name, password, .qwc -------------------------------------------------------------
+
+
+def username_for(connection: Connection) -> str:
+    # Unique per connection; the id in it lets authenticate find the row without decrypting others.
+    return f"dext-{connection.account.slug}-{connection.pk}"
+
+
+def _connection_id(username_or_ticket: str, sep: str) -> int | None:
+    head = username_or_ticket.rsplit(sep, 1)[-1 if sep == "-" else 0]
+    return int(head) if head.isdigit() else None
+
+
+def new_password(*, connection: Connection) -> str:
+    """Generate the Web Connector password, keep only its hash, return it to be shown once."""
+    password = "-".join(secrets.token_hex(3) for _ in range(4))
+    credentials = services.credentials_of(connection)
+    credentials.update(
+        {
+            "qbwc_username": username_for(connection),
+            "qbwc_password_hash": make_password(password),
+            "owner_id": credentials.get("owner_id") or str(uuid.uuid4()),
+            "file_id": credentials.get("file_id") or str(uuid.uuid4()),
+        }
+    )
+    credentials.pop("qbwc_ticket", None)  # a new password ends the Web Connector's current session
+    services.store_credentials(
+        account=connection.account, connection=connection, credentials=credentials, access_expires_at=None
+    )
+    return password
+
+
+def app_url() -> str:
+    return settings.SITE_URL + reverse("integrations:qbwc")
+
+
+def qwc_xml(connection: Connection) -> str:
+    credentials = services.credentials_of(connection)
+    account = connection.account
+    return f"""<?xml version="1.0" encoding="utf-8"?>
+<QBWCXML>
+  <AppName>Dext Connect - {escape(account.name)}</AppName>
+  <AppID></AppID>
+  <AppURL>{escape(app_url())}</AppURL>
+  <AppDescription>Publishes {escape(account.name)}'s bills from Dext Connect.</AppDescription>
+  <AppSupport>{escape(settings.SITE_URL)}/</AppSupport>
+  <UserName>{escape(username_for(connection))}</UserName>
+  <OwnerID>{{{credentials.get("owner_id", "")}}}</OwnerID>
+  <FileID>{{{credentials.get("file_id", "")}}}</FileID>
+  <QBType>QBFS</QBType>
+  <Scheduler>
+    <RunEveryNMinutes>15</RunEveryNMinutes>
+  </Scheduler>
+  <IsReadOnly>false</IsReadOnly>
+</QBWCXML>
+"""
+
+
+# --- qbXML -----------------------------------------------------------------------------------------
+
+
+def company_query() -> str:
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><?qbxml version="{QBXML_VERSION}"?>'
+        '<QBXML><QBXMLMsgsRq onError="stopOnError"><CompanyQueryRq requestID="company"/>'
+        "</QBXMLMsgsRq></QBXML>"
+    )
+
+
+def _parse(xml: str) -> etree._Element | None:
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_pis=True)
+    try:
+        return etree.fromstring(xml.encode(), parser=parser)
+    except (etree.XMLSyntaxError, ValueError):
+        return None
+
+
+def company_name_from(response_xml: str) -> str | None:
+    root = _parse(response_xml)
+    if root is None:
+        return None
+    rs = root.find(".//CompanyQueryRs")
+    if rs is None or rs.get("statusCode", "0") != "0":
+        return None
+    name = rs.findtext(".//CompanyRet/CompanyName")
+    return name.strip() if name else None
+
+
+# --- the SOAP service ------------------------------------------------------------------------------
+
+
+class SoapFault(Exception):
+    pass
+
+
+def parse_call(body: bytes) -> tuple[str, dict[str, str]]:
+    """(method, params) of a SOAP 1.1 request."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    try:
+        root = etree.fromstring(body, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise SoapFault("The request is not XML.") from exc
+    soap_body = root.find(f"{{{SOAP_ENV}}}Body")
+    if soap_body is None or len(soap_body) == 0:
+        raise SoapFault("The request has no SOAP body.")
+    call = soap_body[0]
+    params = {etree.QName(child).localname: child.text or "" for child in call}
+    return etree.QName(call).localname, params
+
+
+def envelope(method: str, result: Any) -> bytes:
+    env = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV})
+    body = etree.SubElement(env, f"{{{SOAP_ENV}}}Body")
+    response = etree.SubElement(body, f"{{{QBWC_NS}}}{method}Response", nsmap={None: QBWC_NS})
+    out = etree.SubElement(response, f"{{{QBWC_NS}}}{method}Result")
+    if isinstance(result, list):
+        for item in result:
+            etree.SubElement(out, f"{{{QBWC_NS}}}string").text = item
+    else:
+        out.text = str(result)
+    return etree.tostring(env, xml_declaration=True, encoding="utf-8")
+
+
+def fault(message: str) -> bytes:
+    env = etree.Element(f"{{{SOAP_ENV}}}Envelope", nsmap={"soap": SOAP_ENV})
+    body = etree.SubElement(env, f"{{{SOAP_ENV}}}Body")
+    f = etree.SubElement(body, f"{{{SOAP_ENV}}}Fault")
+    etree.SubElement(f, "faultcode").text = "soap:Client"
+    etree.SubElement(f, "faultstring").text = message
+    return etree.tostring(env, xml_declaration=True, encoding="utf-8")
+
+
+def _load(connection_id: int | None) -> Connection | None:
+    if connection_id is None:
+        return None
+    # The Web Connector is signed in to no account: finding its connection by id is the named escape.
+    with scopes_disabled():
+        return Connection.objects.select_related("account").filter(pk=connection_id, provider="qbd").first()
+
+
+def _by_ticket(ticket: str) -> tuple[Connection, dict] | None:
+    connection = _load(_connection_id(ticket, "."))
+    if connection is None or connection.status == ConnectionStatus.DISCONNECTED:
+        return None
+    credentials = services.credentials_of(connection)
+    if not hmac.compare_digest(credentials.get("qbwc_ticket", ""), ticket):
+        return None
+    return connection, credentials
+
+
+def _save(connection: Connection, credentials: dict) -> None:
+    services.store_credentials(
+        account=connection.account, connection=connection, credentials=credentials, access_expires_at=None
+    )
+
+
+def authenticate(username: str, password: str) -> list[str]:
+    """[ticket, ""] to work with the open company file; ["", "nvu"] for a wrong user or password."""
+    connection = _load(_connection_id(username, "-"))
+    if connection is None or connection.status == ConnectionStatus.DISCONNECTED:
+        return ["", "nvu"]
+    credentials = services.credentials_of(connection)
+    if not (
+        hmac.compare_digest(credentials.get("qbwc_username", ""), username)
+        and check_password(password, credentials.get("qbwc_password_hash", ""))
+    ):
+        return ["", "nvu"]
+    ticket = f"{connection.pk}.{secrets.token_urlsafe(24)}"
+    credentials["qbwc_ticket"] = ticket
+    if connection.status == ConnectionStatus.PENDING:
+        from accounts.errors import DomainError
+
+        try:
+            services.activate_connection(
+                account=connection.account,
+                acting_user=None,
+                provider="qbd",
+                external_id=connection.external_id,
+                external_name=connection.external_name or "QuickBooks Desktop company file",
+                credentials=credentials,
+            )
+        except DomainError:
+            # E.g. another main software was connected meanwhile: the connection stays pending.
+            return ["", "nvu"]
+    else:
+        _save(connection, credentials)
+    return [ticket, ""]
+
+
+def send_request_xml(ticket: str, company_file: str) -> str:
+    """The next qbXML request, or "" when nothing is queued."""
+    found = _by_ticket(ticket)
+    if found is None:
+        return ""
+    connection, credentials = found
+    if company_file and connection.external_id != company_file:
+        # Not a status change, so not a services write: the company file the Web Connector has open.
+        with scope(account=connection.account):
+            Connection.objects.filter(pk=connection.pk).update(external_id=company_file[:200])
+    if not credentials.get("company_name") and not credentials.get("company_queried"):
+        credentials["company_queried"] = True
+        _save(connection, credentials)
+        return company_query()
+    return ""
+
+
+def receive_response_xml(ticket: str, response: str, hresult: str, message: str) -> int:
+    """Percent done (100: finished); negative tells the Web Connector to call getLastError."""
+    found = _by_ticket(ticket)
+    if found is None:
+        return -1
+    connection, credentials = found
+    if hresult:
+        credentials["last_error"] = f"QuickBooks answered {hresult}: {message}"[:400]
+        _save(connection, credentials)
+        return -1
+    name = company_name_from(response)
+    if name:
+        credentials["company_name"] = name
+        credentials.pop("last_error", None)
+        _save(connection, credentials)
+        # The organisation's name for the Connections page; not a status change.
+        with scope(account=connection.account):
+            Connection.objects.filter(pk=connection.pk).update(external_name=name[:200])
+    return 100
+
+
+def last_error(ticket: str) -> str:
+    found = _by_ticket(ticket)
+    if found is None:
+        return "Your Web Connector session has ended or the password changed. Sign in again."
+    return found[1].get("last_error", "")
+
+
+def connection_error(ticket: str, hresult: str, message: str) -> str:
+    found = _by_ticket(ticket)
+    if found is not None:
+        connection, credentials = found
+        credentials["last_error"] = f"The Web Connector could not open QuickBooks ({hresult}): {message}"[
+            :400
+        ]
+        _save(connection, credentials)
+    return "done"
+
+
+def close_connection(ticket: str) -> str:
+    found = _by_ticket(ticket)
+    if found is not None:
+        connection, credentials = found
+        credentials.pop("qbwc_ticket", None)
+        _save(connection, credentials)
+    return "OK"
+
+
+def client_version(version: str) -> str:
+    """ "" accepts; "E:..." asks the customer to upgrade the Web Connector."""
+    parts = [int(p) for p in version.split(".")[:2] if p.isdigit()]
+    if len(parts) == 2 and tuple(parts) < MIN_CLIENT_VERSION:
+        return "E:Update the QuickBooks Web Connector to version 2.1 or later, then try again."
+    return ""
+
+
+def dispatch(method: str, params: dict[str, str]) -> Any:
+    if method == "serverVersion":
+        return SERVER_VERSION
+    if method == "clientVersion":
+        return client_version(params.get("strVersion", ""))
+    if method == "authenticate":
+        return authenticate(params.get("strUserName", ""), params.get("strPassword", ""))
+    if method == "sendRequestXML":
+        return send_request_xml(params.get("ticket", ""), params.get("strCompanyFileName", ""))
+    if method == "receiveResponseXML":
+        return receive_response_xml(
+            params.get("ticket", ""),
+            params.get("response", ""),
+            params.get("hresult", ""),
+            params.get("message", ""),
+        )
+    if method == "getLastError":
+        return last_error(params.get("ticket", ""))
+    if method == "connectionError":
+        return connection_error(
+            params.get("ticket", ""), params.get("hresult", ""), params.get("message", "")
+        )
+    if method == "closeConnection":
+        return close_connection(params.get("ticket", ""))
+    raise SoapFault(f"Unknown method {method}.")

@@ -1,0 +1,99 @@
+"""The sandbox's own state: the providers' side (their clients, organisations, codes, tokens, Bill.com
+users and sessions) and a log of what each sandbox received. Not tenant data; production code never
+reads these tables."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class SandboxClient(models.Model):
+    """An OAuth client registered with a sandboxed provider (our app, as the provider sees it)."""
+
+    provider = models.CharField(max_length=20)
+    client_id = models.CharField(max_length=100, unique=True)
+    client_secret = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return f"{self.provider}: {self.client_id}"
+
+
+class SandboxOrganisation(models.Model):
+    provider = models.CharField(max_length=20)
+    org_id = models.CharField(max_length=100)
+    name = models.CharField(max_length=200)
+    # ApprovalMax only: the accounting system the organisation is connected to ("Xero", "QBooks", "").
+    linked_to = models.CharField(max_length=20, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["provider", "org_id"], name="sandbox_org_unique")]
+        ordering = ["provider", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AuthorizationCode(models.Model):
+    code = models.CharField(max_length=100, unique=True)
+    provider = models.CharField(max_length=20)
+    client_id = models.CharField(max_length=100)
+    redirect_uri = models.CharField(max_length=500)
+    code_challenge = models.CharField(max_length=200)
+    org_ids = models.JSONField(default=list)
+    created_at = models.DateTimeField(default=timezone.now)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.code[:8]
+
+
+class IssuedToken(models.Model):
+    provider = models.CharField(max_length=20)
+    client_id = models.CharField(max_length=100)
+    access_token = models.CharField(max_length=100, unique=True)
+    refresh_token = models.CharField(max_length=100, unique=True)
+    org_ids = models.JSONField(default=list)
+    access_expires_at = models.DateTimeField()
+    # Set when the refresh token was used (rotation) or the grant revoked: it never works again.
+    refresh_used_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+    code = models.ForeignKey(AuthorizationCode, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.access_token[:8]
+
+
+class BillcomUser(models.Model):
+    username = models.CharField(max_length=200)
+    password = models.CharField(max_length=200)
+    organisation_id = models.CharField(max_length=100)
+    organisation_name = models.CharField(max_length=200)
+
+    def __str__(self) -> str:
+        return self.username
+
+
+class BillcomSession(models.Model):
+    session_id = models.CharField(max_length=100, unique=True)
+    user = models.ForeignKey(BillcomUser, on_delete=models.CASCADE)
+    last_used_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return self.session_id[:8]
+
+
+class RequestLogEntry(models.Model):
+    provider = models.CharField(max_length=20)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=500)
+    summary = models.CharField(max_length=500, blank=True)
+    status = models.PositiveSmallIntegerField(default=200)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.method} {self.path}"

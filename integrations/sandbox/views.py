@@ -1,0 +1,451 @@
+"""The providers' side, played over real HTTP: authorize/consent pages, token endpoints, the few API
+calls the connect flows make, Bill.com login, and a page listing what each sandbox received.
+
+It follows the real protocols closely enough that a client that works here works against the real
+provider: RFC 6749 token errors, PKCE S256 (RFC 7636), one-time codes, rotating refresh tokens,
+Xero's GET /connections (xero-identity.yaml), Bill.com v3 login errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import hmac
+import json
+import secrets
+import uuid
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import data, webconnector
+from .models import (
+    AuthorizationCode,
+    BillcomSession,
+    BillcomUser,
+    IssuedToken,
+    RequestLogEntry,
+    SandboxClient,
+    SandboxOrganisation,
+)
+
+OAUTH_PROVIDERS = {"xero", "qbo", "approvalmax"}
+
+
+def logged(provider: str) -> Callable:
+    """Record every request the sandbox receives (never a password or a token: only what it was)."""
+
+    def wrap(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def inner(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            data.ensure_seeded()
+            request.sandbox_note = ""
+            response = view(request, *args, **kwargs)
+            RequestLogEntry.objects.create(
+                provider=kwargs.get("provider", provider),
+                method=request.method,
+                path=request.path[:500],
+                summary=getattr(request, "sandbox_note", "")[:500],
+                status=response.status_code,
+            )
+            return response
+
+        return inner
+
+    return wrap
+
+
+# --- home ------------------------------------------------------------------------------------------
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    data.ensure_seeded()
+    log = list(RequestLogEntry.objects.all()[:200])
+    return render(
+        request,
+        "sandbox/home.html",
+        {
+            "labels": data.PROVIDER_LABELS,
+            "clients": SandboxClient.objects.order_by("provider"),
+            "organisations": SandboxOrganisation.objects.all(),
+            "billcom_users": BillcomUser.objects.order_by("username"),
+            "log": log,
+            "sandbox_url": settings.SANDBOX_BASE_URL,
+        },
+    )
+
+
+# --- OAuth 2.0: authorize (consent) ------------------------------------------------------------------
+
+
+def _expected_redirect_uri(provider: str) -> str:
+    return settings.SITE_URL + reverse("integrations:oauth_callback", args=[provider])
+
+
+def _with_query(uri: str, params: dict[str, str]) -> str:
+    return uri + ("&" if "?" in uri else "?") + urlencode(params)
+
+
+@require_http_methods(["GET", "POST"])
+@logged("oauth")
+def authorize(request: HttpRequest, provider: str) -> HttpResponse:
+    if provider not in OAUTH_PROVIDERS:
+        return HttpResponse(status=404)
+    params = request.GET if request.method == "GET" else request.POST
+    client = SandboxClient.objects.filter(provider=provider, client_id=params.get("client_id", "")).first()
+    redirect_uri = params.get("redirect_uri", "")
+    label = data.PROVIDER_LABELS[provider]
+    # RFC 6749 4.1.2.1: with a bad client or redirect URI, never redirect — show the error here.
+    problem = None
+    if client is None:
+        problem = "Unknown client_id: this app is not registered with the sandbox."
+    elif redirect_uri != _expected_redirect_uri(provider):
+        problem = f"redirect_uri {redirect_uri!r} is not registered for this app."
+    if problem:
+        request.sandbox_note = f"authorize refused: {problem}"
+        return render(request, "sandbox/error.html", {"label": label, "problem": problem}, status=400)
+    state = params.get("state", "")
+    back = {"state": state} if state else {}
+    if params.get("response_type") != "code":
+        return redirect(_with_query(redirect_uri, {"error": "unsupported_response_type", **back}))
+    if not params.get("code_challenge") or params.get("code_challenge_method") != "S256":
+        return redirect(
+            _with_query(
+                redirect_uri,
+                {"error": "invalid_request", "error_description": "PKCE with S256 is required", **back},
+            )
+        )
+    orgs = list(SandboxOrganisation.objects.filter(provider=provider))
+    if request.method == "POST":
+        if "cancel" in request.POST:
+            request.sandbox_note = "consent cancelled: error=access_denied"
+            return redirect(_with_query(redirect_uri, {"error": "access_denied", **back}))
+        valid = {o.org_id for o in orgs}
+        chosen = [o for o in request.POST.getlist("org") if o in valid]
+        if not chosen:
+            return render(
+                request,
+                "sandbox/consent.html",
+                {
+                    "label": label,
+                    "provider": provider,
+                    "orgs": orgs,
+                    "params": params,
+                    "error": "Choose at least one organisation."
+                    if provider != "qbo"
+                    else "Choose a company.",
+                },
+                status=400,
+            )
+        if provider == "qbo":
+            chosen = chosen[:1]
+        code = AuthorizationCode.objects.create(
+            code=secrets.token_urlsafe(32),
+            provider=provider,
+            client_id=client.client_id,
+            redirect_uri=redirect_uri,
+            code_challenge=params["code_challenge"],
+            org_ids=chosen,
+        )
+        query = {"code": code.code, **back}
+        if provider == "qbo":
+            query["realmId"] = chosen[0]
+        request.sandbox_note = f"consent given for {len(chosen)} organisation(s); code issued"
+        return redirect(_with_query(redirect_uri, query))
+    request.sandbox_note = "consent screen shown"
+    return render(
+        request,
+        "sandbox/consent.html",
+        {"label": label, "provider": provider, "orgs": orgs, "params": params},
+    )
+
+
+# --- OAuth 2.0: token endpoint ---------------------------------------------------------------------
+
+
+def _token_error(error: str, description: str, status: int = 400) -> JsonResponse:
+    response = JsonResponse({"error": error, "error_description": description}, status=status)
+    response["Cache-Control"] = "no-store"
+    if status == 401:
+        response["WWW-Authenticate"] = 'Basic realm="sandbox"'
+    return response
+
+
+def _client_credentials(request: HttpRequest) -> tuple[str, str]:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Basic "):
+        try:
+            raw = base64.b64decode(header[6:]).decode()
+        except (ValueError, UnicodeDecodeError):
+            return "", ""
+        client_id, _, secret = raw.partition(":")
+        from urllib.parse import unquote
+
+        return unquote(client_id), unquote(secret)
+    return request.POST.get("client_id", ""), request.POST.get("client_secret", "")
+
+
+def _token_body(token: IssuedToken) -> JsonResponse:
+    response = JsonResponse(
+        {
+            "access_token": token.access_token,
+            "token_type": "Bearer",
+            "expires_in": int(data.ACCESS_TOKEN_LIFE.total_seconds()),
+            "refresh_token": token.refresh_token,
+            "scope": "offline_access",
+        }
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _pkce_matches(verifier: str, challenge: str) -> bool:
+    digest = hashlib.sha256(verifier.encode()).digest()
+    computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+    return bool(verifier) and hmac.compare_digest(computed, challenge)
+
+
+@csrf_exempt
+@require_POST
+@logged("oauth")
+def token(request: HttpRequest, provider: str) -> HttpResponse:
+    if provider not in OAUTH_PROVIDERS:
+        return HttpResponse(status=404)
+    client_id, secret = _client_credentials(request)
+    client = SandboxClient.objects.filter(provider=provider, client_id=client_id).first()
+    if client is None or not hmac.compare_digest(client.client_secret, secret):
+        request.sandbox_note = "token refused: invalid_client"
+        return _token_error("invalid_client", "Client authentication failed.", status=401)
+    grant_type = request.POST.get("grant_type", "")
+    with transaction.atomic():
+        if grant_type == "authorization_code":
+            return _grant_code(request, provider, client)
+        if grant_type == "refresh_token":
+            return _grant_refresh(request, provider, client)
+    request.sandbox_note = f"token refused: unsupported_grant_type {grant_type!r}"
+    return _token_error("unsupported_grant_type", "Use authorization_code or refresh_token.")
+
+
+def _grant_code(request: HttpRequest, provider: str, client: SandboxClient) -> HttpResponse:
+    code = (
+        AuthorizationCode.objects.select_for_update()
+        .filter(code=request.POST.get("code", ""), provider=provider, client_id=client.client_id)
+        .first()
+    )
+    if code is None:
+        request.sandbox_note = "code exchange refused: unknown code"
+        return _token_error("invalid_grant", "The authorization code is invalid.")
+    if code.used_at is not None:
+        # RFC 6749 4.1.2: a reused code is an attack sign; revoke what it issued.
+        IssuedToken.objects.filter(code=code).update(revoked=True, refresh_used_at=timezone.now())
+        request.sandbox_note = "code exchange refused: code already used (its tokens revoked)"
+        return _token_error("invalid_grant", "The authorization code has already been used.")
+    if timezone.now() - code.created_at > data.CODE_LIFE:
+        request.sandbox_note = "code exchange refused: code expired"
+        return _token_error("invalid_grant", "The authorization code has expired.")
+    if request.POST.get("redirect_uri", "") != code.redirect_uri:
+        request.sandbox_note = "code exchange refused: redirect_uri mismatch"
+        return _token_error("invalid_grant", "redirect_uri does not match the authorization request.")
+    if not _pkce_matches(request.POST.get("code_verifier", ""), code.code_challenge):
+        request.sandbox_note = "code exchange refused: PKCE verification failed"
+        return _token_error("invalid_grant", "PKCE verification failed (code_verifier).")
+    code.used_at = timezone.now()
+    code.save(update_fields=["used_at"])
+    issued = data.issue_tokens(provider=provider, client_id=client.client_id, org_ids=code.org_ids, code=code)
+    request.sandbox_note = "code exchanged for tokens"
+    return _token_body(issued)
+
+
+def _grant_refresh(request: HttpRequest, provider: str, client: SandboxClient) -> HttpResponse:
+    old = (
+        IssuedToken.objects.select_for_update()
+        .filter(
+            refresh_token=request.POST.get("refresh_token", ""), provider=provider, client_id=client.client_id
+        )
+        .first()
+    )
+    if old is None or old.revoked or old.refresh_used_at is not None:
+        request.sandbox_note = "refresh refused: refresh token unknown, rotated or revoked"
+        return _token_error("invalid_grant", "The refresh token is invalid, expired or already used.")
+    # Rotation: the old refresh token stops working the moment the new one is issued.
+    old.refresh_used_at = timezone.now()
+    old.save(update_fields=["refresh_used_at"])
+    issued = data.issue_tokens(provider=provider, client_id=client.client_id, org_ids=old.org_ids)
+    request.sandbox_note = "refresh token rotated"
+    return _token_body(issued)
+
+
+# --- APIs used by the connect flows ----------------------------------------------------------------
+
+
+def _bearer(request: HttpRequest, provider: str) -> IssuedToken | None:
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    found = IssuedToken.objects.filter(provider=provider, access_token=header[7:], revoked=False).first()
+    if found is None or found.access_expires_at <= timezone.now():
+        return None
+    return found
+
+
+def _unauthorized(request: HttpRequest) -> JsonResponse:
+    request.sandbox_note = "refused: access token missing, expired or revoked"
+    return JsonResponse(
+        {"Type": None, "Title": "Unauthorized", "Status": 401, "Detail": "TokenExpired"}, status=401
+    )
+
+
+@require_GET
+@logged("xero")
+def xero_connections(request: HttpRequest) -> HttpResponse:
+    access = _bearer(request, "xero")
+    if access is None:
+        return _unauthorized(request)
+    orgs = SandboxOrganisation.objects.filter(provider="xero", org_id__in=access.org_ids)
+    stamp = access.created_at.strftime("%Y-%m-%dT%H:%M:%S.%f0")
+    auth_event = str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-auth-{access.code_id or access.pk}"))
+    body = [
+        {
+            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-conn-{org.org_id}")),
+            "authEventId": auth_event,
+            "tenantId": org.org_id,
+            "tenantType": "ORGANISATION",
+            "tenantName": org.name,
+            "createdDateUtc": stamp,
+            "updatedDateUtc": stamp,
+        }
+        for org in orgs
+    ]
+    request.sandbox_note = f"listed {len(body)} connection(s)"
+    return JsonResponse(body, safe=False)
+
+
+@require_GET
+@logged("qbo")
+def qbo_company_info(request: HttpRequest, realm_id: str, realm_again: str) -> HttpResponse:
+    access = _bearer(request, "qbo")
+    if access is None:
+        return _unauthorized(request)
+    org = SandboxOrganisation.objects.filter(provider="qbo", org_id=realm_id).first()
+    if org is None or realm_id not in access.org_ids or realm_again != realm_id:
+        request.sandbox_note = f"company {realm_id} not authorised for this token"
+        return JsonResponse(
+            {"Fault": {"Error": [{"Message": "Forbidden"}], "type": "AUTHORIZATION"}}, status=403
+        )
+    request.sandbox_note = f"company info for {org.name}"
+    return JsonResponse({"CompanyInfo": {"CompanyName": org.name, "Id": realm_id, "Country": "US"}})
+
+
+@require_GET
+@logged("approvalmax")
+def approvalmax_companies(request: HttpRequest) -> HttpResponse:
+    access = _bearer(request, "approvalmax")
+    if access is None:
+        return _unauthorized(request)
+    orgs = SandboxOrganisation.objects.filter(provider="approvalmax", org_id__in=access.org_ids)
+    body = [{"companyId": o.org_id, "name": o.name, "integrationType": o.linked_to or None} for o in orgs]
+    request.sandbox_note = f"listed {len(body)} organisation(s)"
+    return JsonResponse(body, safe=False)
+
+
+# --- Bill.com v3 -----------------------------------------------------------------------------------
+
+
+def _billcom_error(code: str, message: str, status: int) -> JsonResponse:
+    return JsonResponse(
+        [
+            {
+                "timestamp": timezone.now().isoformat(),
+                "code": code,
+                "severity": "ERROR",
+                "category": "DOWNSTREAM",
+                "message": message,
+            }
+        ],
+        status=status,
+        safe=False,
+    )
+
+
+@csrf_exempt
+@require_POST
+@logged("billcom")
+def billcom_login(request: HttpRequest) -> HttpResponse:
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return _billcom_error("BDC_1001", "The request body is not JSON.", 400)
+    if body.get("devKey") != settings.BILLCOM_DEV_KEY or request.headers.get(
+        "devKey", body.get("devKey")
+    ) != (settings.BILLCOM_DEV_KEY):
+        request.sandbox_note = "login refused: wrong developer key"
+        return _billcom_error("BDC_1103", "Invalid developer key.", 401)
+    user = BillcomUser.objects.filter(
+        username=body.get("username", ""), organisation_id=body.get("organizationId", "")
+    ).first()
+    if user is None or not hmac.compare_digest(user.password, str(body.get("password", ""))):
+        request.sandbox_note = f"login refused for {body.get('username', '')!r}"
+        return _billcom_error("BDC_1102", "Incorrect username, password or organization ID", 400)
+    session = BillcomSession.objects.create(session_id=secrets.token_urlsafe(24), user=user)
+    request.sandbox_note = f"login for {user.username}: session issued"
+    return JsonResponse(
+        {
+            "sessionId": session.session_id,
+            "organizationId": user.organisation_id,
+            "userId": f"006{user.pk:012d}",
+        }
+    )
+
+
+@require_GET
+@logged("billcom")
+def billcom_session(request: HttpRequest) -> HttpResponse:
+    session = (
+        BillcomSession.objects.filter(session_id=request.headers.get("sessionId", ""))
+        .select_related("user")
+        .first()
+    )
+    if session is None or timezone.now() - session.last_used_at > data.BILLCOM_IDLE_LIFE:
+        request.sandbox_note = "session invalid or idle for over 35 minutes"
+        return _billcom_error("BDC_1109", "Session is invalid. Please log in.", 401)
+    session.last_used_at = timezone.now()
+    session.save(update_fields=["last_used_at"])
+    request.sandbox_note = f"session details for {session.user.username}"
+    return JsonResponse(
+        {
+            "organizationId": session.user.organisation_id,
+            "organizationName": session.user.organisation_name,
+            "userId": f"006{session.user.pk:012d}",
+        }
+    )
+
+
+# --- the Web Connector -----------------------------------------------------------------------------
+
+
+@require_POST
+def webconnector_run(request: HttpRequest) -> HttpResponse:
+    """Run the sandbox's Web Connector against our /qbwc/ service, as the customer's would."""
+    data.ensure_seeded()
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = ""
+    if not request.POST.get("username") or not request.POST.get("password"):
+        return HttpResponseBadRequest("Enter the Web Connector user name and password.")
+    run = webconnector.run(
+        app_url=webconnector.our_app_url(),
+        username=request.POST["username"],
+        password=request.POST["password"],
+    )
+    return render(request, "sandbox/webconnector_run.html", {"run": run, "back": back})

@@ -1,0 +1,125 @@
+"""Valid access tokens for OAuth connections (Xero, QuickBooks Online, ApprovalMax).
+
+`access_token_for(connection)` refreshes when the token expires within five minutes. Refresh tokens
+rotate (the old one stops working the moment a new one is issued), so two refreshes racing with the
+same refresh token would leave one of them holding a dead token: only one refresh runs at a time per
+connection, under the connection's row lock, and each waiter re-reads the row after the lock is its.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection as connection_for_db
+from django.db import transaction
+from django.utils import timezone
+from django_scopes import scope
+
+from accounts.errors import DomainError
+
+from . import services
+from .models import Connection, ConnectionStatus
+from .providers import GrantRevoked, TokenSet, oauth_provider
+
+REFRESH_MARGIN = timedelta(minutes=5)
+
+
+class NeedsReconnect(DomainError):
+    """The provider refused our refresh token for good; the connection now shows Reconnect."""
+
+
+def _needs_reconnect(connection: Connection) -> NeedsReconnect:
+    return NeedsReconnect(
+        f"{connection.label} needs reconnecting: reconnect it in Business settings > Connections.",
+        code="needs_reconnect",
+    )
+
+
+def _fresh(connection: Connection) -> bool:
+    expires = connection.access_expires_at
+    return expires is not None and expires - timezone.now() > REFRESH_MARGIN
+
+
+def access_token_for(connection: Connection) -> str:
+    """A valid access token for `connection`, refreshed (and the rotated tokens saved) when needed.
+
+    Raises NeedsReconnect when the refresh failed for good (the connection is marked needs reconnect),
+    and ProviderUnavailable/ProviderError on a transient failure (nothing about the connection changes).
+    """
+    provider = oauth_provider(connection.provider)
+    if provider is None:
+        raise DomainError(f"{connection.label} does not use access tokens.", code="no_tokens")
+    with scope(account=connection.account):
+        if connection.status == ConnectionStatus.NEEDS_RECONNECT:
+            raise _needs_reconnect(connection)
+        if _fresh(connection):
+            return services.credentials_of(connection)["access_token"]
+        revoked: GrantRevoked | None = None
+        with _one_refresh_at_a_time(connection) as locked:
+            credentials = services.credentials_of(locked)
+            if locked.status == ConnectionStatus.NEEDS_RECONNECT:
+                _copy(locked, connection)
+                raise _needs_reconnect(connection)
+            if _fresh(locked):
+                # Someone else refreshed while we waited for the lock.
+                _copy(locked, connection)
+                return credentials["access_token"]
+            try:
+                tokens = provider.refresh(refresh_token=credentials.get("refresh_token", ""))
+            except GrantRevoked as exc:
+                revoked = exc
+            else:
+                services.store_credentials(
+                    account=connection.account,
+                    connection=locked,
+                    credentials={**credentials, **tokens.as_credentials()},
+                    access_expires_at=tokens.expires_at,
+                )
+                locked.refresh_from_db()
+                _copy(locked, connection)
+                return tokens.access_token
+        # Outside the lock's transaction: marking the connection must not be rolled back with it.
+        services.mark_needs_reconnect(
+            account=connection.account, connection=connection, reason=revoked.message
+        )
+        raise NeedsReconnect(revoked.message, code="needs_reconnect") from revoked
+
+
+@contextmanager
+def _one_refresh_at_a_time(connection: Connection) -> Iterator[Connection]:
+    """Hold the per-connection refresh lock and yield the row as it is now (re-read under the lock).
+
+    PostgreSQL: the connection's row lock, held in a transaction for the length of the provider call;
+    that call is exactly what must not run twice.
+    SQLite has no row locks: a write transaction would lock the whole database for the length of the
+    HTTP call, including the sandbox's tables, which the sandbox token endpoint (served from the same
+    database in the demo) must write to — a deadlock until the timeout. SQLite only ever runs on one
+    machine, so an exclusive file lock per connection serialises refreshes across processes instead.
+    """
+    if connection_for_db.vendor == "postgresql":
+        with transaction.atomic():
+            yield Connection.objects.select_for_update().get(pk=connection.pk)
+        return
+    lock_dir = Path(settings.BASE_DIR) / "var" / "locks"
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    with open(lock_dir / f"connection-{connection.pk}.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield Connection.objects.get(pk=connection.pk)
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _copy(source: Connection, target: Connection) -> None:
+    """Keep the caller's instance in step with the row (it may reuse it for the next call)."""
+    for field in ("credentials", "access_expires_at", "status", "last_error"):
+        setattr(target, field, getattr(source, field))
+
+
+def tokens_of(connection: Connection) -> TokenSet:
+    return TokenSet.from_credentials(services.credentials_of(connection))
