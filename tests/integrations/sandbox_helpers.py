@@ -1,0 +1,77 @@
+"""Helpers for the connect-flow tests: the sandbox on live_server, and driving its consent screen.
+
+Our views run in the Django test client; the protocol calls they make (token exchange, /connections,
+Bill.com login) go over real HTTP to the sandbox served by pytest-django's threaded live_server.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from integrations.models import Connection
+from integrations.sandbox import data
+from integrations.sandbox.models import SandboxOrganisation
+
+XERO_ACME, XERO_GLOBEX = "Acme Ltd (Demo)", "Globex Holdings (Demo)"
+
+
+@pytest.fixture
+def sandbox(live_server, settings):
+    """Our server and the sandbox on live_server, as in `make run`."""
+    settings.SITE_URL = live_server.url
+    settings.SANDBOX_BASE_URL = f"{live_server.url}/sandbox"
+    data.ensure_seeded()
+    return live_server
+
+
+def local(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def start_url(account, provider: str) -> str:
+    return reverse("integrations:connect_start", kwargs={"account_slug": account.slug, "provider": provider})
+
+
+def start(client: Client, account, provider: str) -> str:
+    """POST "Continue to <provider>": returns the provider's authorize URL we were sent to."""
+    response = client.post(start_url(account, provider))
+    assert response.status_code == 302, response
+    return response["Location"]
+
+
+def org_ids(provider: str, *names: str) -> list[str]:
+    return [SandboxOrganisation.objects.get(provider=provider, name=n).org_id for n in names]
+
+
+def consent(
+    client: Client, authorize_url: str, *, orgs: list[str] | None = None, cancel: bool = False
+) -> str:
+    """Play the user on the sandbox's consent screen; returns the callback URL it redirects to."""
+    page = client.get(local(authorize_url))
+    assert page.status_code == 200, page.content[:500]
+    assert b"Allow access" in page.content
+    params = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
+    form = {**params, ("cancel" if cancel else "allow"): "1"}
+    if orgs is not None:
+        form["org"] = orgs
+    response = client.post(urlsplit(authorize_url).path, form)
+    assert response.status_code == 302, response.content[:500]
+    return response["Location"]
+
+
+def snapshot(account) -> list[tuple]:
+    """Everything about an account's connections that a refused request must not change."""
+    return list(
+        Connection.objects.filter(account=account)
+        .order_by("pk")
+        .values_list("pk", "provider", "status", "external_id", "external_name", "credentials", "options")
+    )
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]] if response.context else []

@@ -1,0 +1,321 @@
+"""OAuth 2.0 + PKCE connect flows (Xero, QuickBooks Online, ApprovalMax) against the sandbox over HTTP,
+and every refused callback: each says what to do and creates or changes no connection."""
+
+from __future__ import annotations
+
+import html
+import time
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Membership, Role
+from integrations.connect_views import EXPIRED, STATES_KEY
+from integrations.crypto import decrypt_json
+from integrations.models import Connection, ConnectionStatus
+from integrations.sandbox.models import IssuedToken, RequestLogEntry
+from tests.conftest import client_for
+from tests.integrations.sandbox_helpers import (  # noqa: F401  (sandbox is a fixture)
+    XERO_ACME,
+    XERO_GLOBEX,
+    consent,
+    local,
+    org_ids,
+    sandbox,
+    snapshot,
+    start,
+    start_url,
+)
+
+# The sandbox on live_server for every test here (imported above so pytest finds the fixture).
+pytestmark = pytest.mark.usefixtures("sandbox")
+
+
+def text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def choose_url(account, provider: str) -> str:
+    return reverse(
+        "integrations:choose_organisation", kwargs={"account_slug": account.slug, "provider": provider}
+    )
+
+
+def test_xero_connects_the_organisation_the_user_chooses(tenant, other_tenant):
+    client = client_for(tenant.admin)
+    callback = consent(
+        client, start(client, tenant.account, "xero"), orgs=org_ids("xero", XERO_ACME, XERO_GLOBEX)
+    )
+    response = client.get(local(callback))
+    assert response["Location"] == choose_url(tenant.account, "xero")
+    assert Connection.objects.get(account=tenant.account).status == ConnectionStatus.PENDING
+
+    page = client.get(choose_url(tenant.account, "xero"))
+    assert XERO_ACME in text(page) and XERO_GLOBEX in text(page)
+    response = client.post(
+        choose_url(tenant.account, "xero"), {"organisation": org_ids("xero", XERO_GLOBEX)[0]}, follow=True
+    )
+
+    assert f"Xero is connected ({XERO_GLOBEX})." in text(response)
+    conn = Connection.objects.get(account=tenant.account, provider="xero")
+    assert conn.status == ConnectionStatus.ACTIVE
+    assert (conn.external_id, conn.external_name) == (org_ids("xero", XERO_GLOBEX)[0], XERO_GLOBEX)
+    assert conn.connected_by == tenant.admin
+    creds = decrypt_json(conn.credentials)
+    assert IssuedToken.objects.filter(
+        access_token=creds["access_token"], refresh_token=creds["refresh_token"]
+    )
+    assert creds["access_token"] not in conn.credentials  # encrypted at rest
+    assert 29 * 60 < (conn.access_expires_at - conn.connected_at).total_seconds() <= 30 * 60
+    assert RequestLogEntry.objects.filter(provider="xero", path__endswith="/xero/connections").exists()
+    assert not Connection.objects.filter(account=other_tenant.account).exists()
+
+
+def test_the_session_keeps_the_waiting_tokens_encrypted(tenant):
+    client = client_for(tenant.admin)
+    callback = consent(
+        client, start(client, tenant.account, "xero"), orgs=org_ids("xero", XERO_ACME, XERO_GLOBEX)
+    )
+    client.get(local(callback))
+    pending = next(iter(client.session["integrations_pending_organisations"].values()))
+    issued = IssuedToken.objects.latest("pk")
+    assert issued.access_token not in pending["tokens"]
+    assert decrypt_json(pending["tokens"])["access_token"] == issued.access_token
+
+
+def test_xero_with_one_organisation_connects_straight_away(tenant):
+    client = client_for(tenant.admin)
+    callback = consent(client, start(client, tenant.account, "xero"), orgs=org_ids("xero", XERO_ACME))
+    response = client.get(local(callback), follow=True)
+    assert f"Xero is connected ({XERO_ACME})." in text(response)
+    assert Connection.objects.get(account=tenant.account).status == ConnectionStatus.ACTIVE
+
+
+def test_quickbooks_online_keeps_the_realm_id_from_the_callback(tenant, practice_setup):
+    _, _, bookkeeper = practice_setup  # a practice user inside the client acts as its Admin
+    client = client_for(bookkeeper)
+    realm = org_ids("qbo", "Globex Trading (QuickBooks Demo)")
+    callback = consent(client, start(client, tenant.account, "qbo"), orgs=realm)
+    assert f"realmId={realm[0]}" in callback
+    response = client.get(local(callback), follow=True)
+    assert "QuickBooks Online is connected (Globex Trading (QuickBooks Demo))." in text(response)
+    conn = Connection.objects.get(account=tenant.account, provider="qbo")
+    assert (conn.status, conn.external_id, conn.connected_by) == (
+        ConnectionStatus.ACTIVE,
+        realm[0],
+        bookkeeper,
+    )
+
+
+def test_approvalmax_organisation_connected_to_neither_cannot_be_chosen(tenant, connect):
+    connect(tenant.account, "xero")
+    client = client_for(tenant.admin)
+    linked, unlinked = org_ids("approvalmax", "Acme Approvals", "Draft Organisation")
+    callback = consent(client, start(client, tenant.account, "approvalmax"), orgs=[linked, unlinked])
+    assert client.get(local(callback))["Location"] == choose_url(tenant.account, "approvalmax")
+    page = client.get(choose_url(tenant.account, "approvalmax"))
+    assert "Connected to Xero" in text(page)
+    before = snapshot(tenant.account)
+
+    refused = client.post(choose_url(tenant.account, "approvalmax"), {"organisation": unlinked})
+    assert refused.status_code == 400
+    assert "not connected to Xero or QuickBooks Online. Connect it in ApprovalMax first" in text(refused)
+    assert snapshot(tenant.account) == before
+
+    client.post(choose_url(tenant.account, "approvalmax"), {"organisation": linked})
+    conn = Connection.objects.get(account=tenant.account, provider="approvalmax")
+    assert (conn.status, conn.external_id) == (ConnectionStatus.ACTIVE, linked)
+
+
+def test_a_forged_organisation_id_changes_nothing(tenant):
+    client = client_for(tenant.admin)
+    callback = consent(
+        client, start(client, tenant.account, "xero"), orgs=org_ids("xero", XERO_ACME, XERO_GLOBEX)
+    )
+    client.get(local(callback))
+    before = snapshot(tenant.account)
+    response = client.post(
+        choose_url(tenant.account, "xero"), {"organisation": org_ids("xero", "Demo Company (UK)")[0]}
+    )
+    assert response.status_code == 400
+    assert "Choose one of the Xero organisations listed." in text(response)
+    assert snapshot(tenant.account) == before
+
+
+def test_a_replayed_callback_is_refused(tenant):
+    client = client_for(tenant.admin)
+    callback = consent(client, start(client, tenant.account, "xero"), orgs=org_ids("xero", XERO_ACME))
+    client.get(local(callback))
+    before = snapshot(tenant.account)
+    tokens_before = IssuedToken.objects.count()
+
+    response = client.get(local(callback), follow=True)
+
+    assert EXPIRED in text(response)
+    assert snapshot(tenant.account) == before
+    assert IssuedToken.objects.count() == tokens_before  # the code was not even tried again
+
+
+def test_a_forged_state_is_refused(tenant):
+    client = client_for(tenant.admin)
+    response = client.get("/connect/callback/xero/?code=abc&state=forged", follow=True)
+    assert EXPIRED in text(response)
+    assert not Connection.objects.exists()
+
+
+def test_an_expired_state_is_refused(tenant):
+    client = client_for(tenant.admin)
+    callback = consent(client, start(client, tenant.account, "xero"), orgs=org_ids("xero", XERO_ACME))
+    session = client.session
+    for entry in session[STATES_KEY].values():
+        entry["created"] = time.time() - 601
+    session.save()
+    before = snapshot(tenant.account)
+    response = client.get(local(callback), follow=True)
+    assert EXPIRED in text(response)
+    assert snapshot(tenant.account) == before
+    assert before[0][2] == ConnectionStatus.PENDING
+
+
+def test_a_state_from_another_session_is_refused(tenant):
+    client = client_for(tenant.admin)
+    callback = consent(client, start(client, tenant.account, "xero"), orgs=org_ids("xero", XERO_ACME))
+    before = snapshot(tenant.account)
+    # Same user, another browser: the state lives in the first session only.
+    response = client_for(tenant.admin).get(local(callback), follow=True)
+    assert EXPIRED in text(response)
+    assert snapshot(tenant.account) == before
+
+
+def test_a_state_for_another_provider_is_refused(tenant):
+    client = client_for(tenant.admin)
+    callback = consent(client, start(client, tenant.account, "xero"), orgs=org_ids("xero", XERO_ACME))
+    before = snapshot(tenant.account)
+    response = client.get(local(callback).replace("/callback/xero/", "/callback/qbo/"), follow=True)
+    assert EXPIRED in text(response)
+    assert snapshot(tenant.account) == before
+
+
+def test_a_callback_for_an_account_the_user_can_no_longer_manage_is_refused(tenant, other_tenant):
+    client = client_for(tenant.admin)
+    callback = consent(client, start(client, tenant.account, "xero"), orgs=org_ids("xero", XERO_ACME))
+    Membership.objects.filter(account=tenant.account, user=tenant.admin).update(role=Role.STANDARD)
+    before, other_before = snapshot(tenant.account), snapshot(other_tenant.account)
+    response = client.get(local(callback), follow=True)
+    assert f"You can no longer connect accounting software for {tenant.account.name}" in text(response)
+    assert snapshot(tenant.account) == before
+    assert snapshot(other_tenant.account) == other_before
+
+
+def test_a_state_cannot_carry_a_code_into_another_account(tenant, other_tenant):
+    """The other tenant's admin cannot finish a flow someone started for this tenant."""
+    client = client_for(tenant.admin)
+    callback = consent(client, start(client, tenant.account, "xero"), orgs=org_ids("xero", XERO_ACME))
+    stranger = client_for(other_tenant.admin)
+    response = stranger.get(local(callback), follow=True)
+    assert EXPIRED in text(response)
+    assert not Connection.objects.filter(account=other_tenant.account).exists()
+    assert snapshot(tenant.account)[0][2] == ConnectionStatus.PENDING
+
+
+def test_a_reused_code_is_refused_by_the_provider(tenant, other_tenant):
+    client = client_for(tenant.admin)
+    callback = consent(client, start(client, tenant.account, "xero"), orgs=org_ids("xero", XERO_ACME))
+    client.get(local(callback))
+    before = snapshot(tenant.account)
+    # Someone replays the used code with a fresh, valid state of their own (another account).
+    stranger = client_for(other_tenant.admin)
+    authorize = start(stranger, other_tenant.account, "xero")
+    other_before = snapshot(other_tenant.account)
+    new_state = authorize.split("state=")[1].split("&")[0]
+    old_code = callback.split("code=")[1].split("&")[0]
+    response = stranger.get(f"/connect/callback/xero/?code={old_code}&state={new_state}", follow=True)
+    assert "Xero did not accept the sign-in" in text(response)
+    assert snapshot(tenant.account) == before
+    assert snapshot(other_tenant.account) == other_before
+    # RFC 6749: the tokens the reused code issued are revoked on the provider's side.
+    assert IssuedToken.objects.get(code__code=old_code).revoked
+
+
+def test_cancelling_on_the_consent_screen(tenant):
+    client = client_for(tenant.admin)
+    callback = consent(client, start(client, tenant.account, "xero"), cancel=True)
+    assert "error=access_denied" in callback
+    before = snapshot(tenant.account)
+    response = client.get(local(callback), follow=True)
+    assert "You cancelled connecting Xero." in text(response)
+    assert snapshot(tenant.account) == before
+
+
+def test_an_unknown_provider_is_not_found(tenant):
+    client = client_for(tenant.admin)
+    assert client.get(start_url(tenant.account, "sage")).status_code == 404
+    assert client.post(start_url(tenant.account, "sage")).status_code == 404
+    assert client.get("/connect/callback/sage/?code=x&state=y").status_code == 404
+    assert not Connection.objects.exists()
+
+
+def test_a_second_main_software_is_refused_before_leaving_for_the_provider(tenant, connect):
+    connect(tenant.account, "xero")
+    before = snapshot(tenant.account)
+    client = client_for(tenant.admin)
+    response = client.post(start_url(tenant.account, "qbo"), follow=True)
+    assert (
+        "Xero is already your main accounting software. Disconnect it first to connect QuickBooks Online."
+        in (text(response))
+    )
+    assert snapshot(tenant.account) == before
+
+
+def test_additional_software_without_a_main_is_refused(tenant):
+    client = client_for(tenant.admin)
+    page = client.get(start_url(tenant.account, "approvalmax"))
+    assert "Connect your main accounting software" in text(page)
+    assert "Continue to ApprovalMax" not in text(page)
+    response = client.post(start_url(tenant.account, "approvalmax"), follow=True)
+    assert "Connect your main accounting software" in text(response)
+    assert not Connection.objects.exists()
+
+
+def test_a_standard_user_cannot_start_connecting(tenant):
+    client = client_for(tenant.staff)
+    assert client.get(start_url(tenant.account, "xero")).status_code == 403
+    assert client.post(start_url(tenant.account, "xero")).status_code == 403
+    assert not Connection.objects.exists()
+
+
+def test_reconnect_keeps_the_row_and_its_settings(tenant, connect):
+    conn = connect(tenant.account, "xero", status=ConnectionStatus.NEEDS_RECONNECT, options={"kept": "yes"})
+    client = client_for(tenant.admin)
+    page = client.get(start_url(tenant.account, "xero"))
+    assert "Continue to Xero" in text(page)
+    callback = consent(client, start(client, tenant.account, "xero"), orgs=org_ids("xero", XERO_ACME))
+    response = client.get(local(callback), follow=True)
+    assert f"Xero is connected ({XERO_ACME})." in text(response)
+    conn.refresh_from_db()
+    assert (conn.status, conn.options) == (ConnectionStatus.ACTIVE, {"kept": "yes"})
+    assert Connection.objects.filter(account=tenant.account).count() == 1
+
+
+def test_the_authorize_redirect_uses_pkce_s256_and_a_one_time_state(tenant):
+    client = client_for(tenant.admin)
+    authorize = start(client, tenant.account, "xero")
+    assert "code_challenge_method=S256" in authorize and "code_challenge=" in authorize
+    state = authorize.split("state=")[1].split("&")[0]
+    entry = client.session[STATES_KEY][state]
+    assert (entry["account_id"], entry["provider"], entry["user_id"]) == (
+        tenant.account.pk,
+        "xero",
+        tenant.admin.pk,
+    )
+    assert entry["verifier"] not in authorize  # only the challenge leaves our server
+
+
+@pytest.mark.parametrize("provider", ["xero", "qbo", "approvalmax"])
+def test_the_start_page_explains_the_steps(tenant, connect, provider):
+    if provider == "approvalmax":
+        connect(tenant.account, "xero")
+    page = client_for(tenant.admin).get(start_url(tenant.account, provider))
+    label = {"xero": "Xero", "qbo": "QuickBooks Online", "approvalmax": "ApprovalMax"}[provider]
+    assert f"Continue to {label}" in text(page)
+    assert "Follow the on-screen steps to complete the connection." in text(page)
