@@ -33,8 +33,8 @@ def test_admin_connects_billcom_sets_defaults_and_disconnects_in_order(page, dem
     expect(page.get_by_label("Default publishing integration")).to_have_count(0)
 
     # Accounting software > Connect > Connect next to Bill.com > the on-screen steps.
-    page.get_by_role("link", name="Connect", exact=True).click()
-    page.get_by_role("link", name="Connect Bill.com").click()
+    page.get_by_role("button", name="Connect", exact=True).click()
+    page.get_by_role("button", name="Connect Bill.com").click()
     expect(page.get_by_role("heading", name="Connect Bill.com")).to_be_visible()
     page.get_by_label("User name").fill(USERNAME)
     page.get_by_label("Password").fill(PASSWORD)
@@ -63,13 +63,13 @@ def test_admin_connects_billcom_sets_defaults_and_disconnects_in_order(page, dem
     )
 
     # Xero first: refused, with what to do.
-    page.get_by_role("link", name="Disconnect Xero").click()
+    page.get_by_role("button", name="Disconnect Xero").click()
     expect(page.get_by_role("alert")).to_have_text("First disconnect Bill.com, then disconnect Xero.")
     expect(page.get_by_role("button", name="Disconnect Xero")).to_have_count(0)
 
     # Bill.com, then Xero.
     _open_connections(page)
-    page.get_by_role("link", name="Disconnect Bill.com").click()
+    page.get_by_role("button", name="Disconnect Bill.com").click()
     expect(page.get_by_text("Default publishing integration falls back to Xero")).to_be_visible()
     expect(page.get_by_text("Published items keep the record of where they were published.")).to_be_visible()
     page.get_by_role("button", name="Disconnect Bill.com").click()
@@ -77,7 +77,7 @@ def test_admin_connects_billcom_sets_defaults_and_disconnects_in_order(page, dem
     expect(software.get_by_role("row").filter(has_text="Bill.com")).to_have_count(0)
     expect(page.get_by_label("Default publishing integration")).to_have_count(0)
 
-    page.get_by_role("link", name="Disconnect Xero").click()
+    page.get_by_role("button", name="Disconnect Xero").click()
     page.get_by_role("button", name="Disconnect Xero").click()
     expect(page.get_by_role("status")).to_contain_text("Xero is disconnected.")
     expect(page.get_by_text("No accounting software is connected yet.")).to_be_visible()
