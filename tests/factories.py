@@ -3,6 +3,8 @@ all belong to the item's account unless a test says otherwise."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import factory
 from django.utils.text import slugify
 
@@ -82,3 +84,39 @@ class ConnectionFactory(factory.django.DjangoModelFactory):
     external_name = factory.LazyAttribute(lambda o: f"{o.account.name} ({o.provider})")
     connected_by = factory.LazyAttribute(lambda o: o.account.owner)
     connected_at = factory.LazyFunction(lambda: __import__("django.utils.timezone").utils.timezone.now())
+
+
+class SupplierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "costs.Supplier"
+
+    account = factory.SubFactory(AccountFactory)
+    name = factory.Sequence(lambda n: f"Supplier {n}")
+
+
+class SupplierRuleFactory(factory.django.DjangoModelFactory):
+    """A rule for a supplier of the same account (the account comes from the supplier)."""
+
+    class Meta:
+        model = "costs.SupplierRule"
+
+    supplier = factory.SubFactory(SupplierFactory)
+    account = factory.LazyAttribute(lambda o: o.supplier.account)
+    integration = None
+
+
+class ItemFactory(factory.django.DjangoModelFactory):
+    """A cost item whose supplier and owner belong to the item's account."""
+
+    class Meta:
+        model = "costs.Item"
+
+    account = factory.SubFactory(AccountFactory)
+    type = "bill"
+    status = "ready"
+    supplier = factory.SubFactory(SupplierFactory, account=factory.SelfAttribute("..account"))
+    owner = factory.LazyAttribute(lambda o: o.account.owner)
+    reference = factory.Sequence(lambda n: f"INV-{n:05d}")
+    category = "Office supplies"
+    total = factory.Sequence(lambda n: 100 + n)
+    tax = factory.LazyAttribute(lambda o: (Decimal(o.total) / 6).quantize(Decimal("0.01")))

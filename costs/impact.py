@@ -1,0 +1,110 @@
+"""What a change to the account's integrations would re-route, shown before the user confirms.
+
+"Before" and "after" are both the SQL form of the one rule (costs/routing.py), evaluated with the facts
+as they are and with hypothetical facts (another default, a connection gone). One grouped query
+counts the moves, whatever the number of items.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, QuerySet
+
+from accounts.models import Account
+from accounts.tenancy import in_account_scope
+from integrations.models import Connection
+
+from .models import Item, ItemStatus, SupplierRule
+from .routing import RoutingFacts, annotate_routes, load_facts
+
+NO_SOFTWARE = "No accounting software"
+
+
+@dataclass
+class Impact:
+    items: int = 0  # unpublished items whose effective integration changes
+    moves: list[tuple[str, str, int]] = field(default_factory=list)  # (from label, to label, count)
+    rules: list[str] = field(default_factory=list)  # suppliers whose rule routes elsewhere / goes inactive
+    defaults: list[str] = field(default_factory=list)  # defaults that fall back to the main software
+
+    @property
+    def changes_anything(self) -> bool:
+        return bool(self.items or self.rules or self.defaults)
+
+
+def unpublished_items(account: Account) -> QuerySet[Item]:
+    """Items whose route can still change: not published (frozen) and not archived."""
+    return Item.objects.filter(account=account).exclude(
+        status__in=[ItemStatus.PUBLISHED, ItemStatus.ARCHIVED]
+    )
+
+
+def _label(facts: RoutingFacts, connection_id: int | None) -> str:
+    connection = facts.live.get(connection_id) if connection_id else None
+    return connection.label if connection is not None else NO_SOFTWARE
+
+
+def compare(queryset: QuerySet[Item], before: RoutingFacts, after: RoutingFacts) -> Impact:
+    """Count how the items of `queryset` move from `before` to `after` — one grouped query."""
+    rows = (
+        annotate_routes(
+            annotate_routes(queryset, before, id_name="before_id", code_name="before_code"),
+            after,
+            id_name="after_id",
+            code_name="after_code",
+        )
+        .order_by()
+        .values("before_id", "after_id")
+        .annotate(n=Count("pk"))
+    )
+    impact = Impact()
+    for row in rows:
+        if row["before_id"] == row["after_id"]:
+            continue
+        impact.items += row["n"]
+        impact.moves.append((_label(before, row["before_id"]), _label(after, row["after_id"]), row["n"]))
+    impact.moves.sort(key=lambda move: (-move[2], move[0], move[1]))
+    return impact
+
+
+@in_account_scope
+def default_change_impact(
+    *, account: Account, publishing_id: int | None, expense_claims_id: int | None
+) -> Impact:
+    """Changing the two defaults (None = main software): how many unpublished items re-route.
+    Supplier rules do not depend on the defaults, so `rules` stays empty."""
+    before = load_facts(account)
+    after = before.with_defaults(publishing_id=publishing_id, expense_claims_id=expense_claims_id)
+    return compare(unpublished_items(account), before, after)
+
+
+@in_account_scope
+def disconnect_impact(*, account: Account, connection: Connection) -> Impact:
+    """Disconnecting `connection`: the items that re-route, the rules that become inactive and the
+    defaults that fall back to the main software."""
+    before = load_facts(account)
+    after = before.without(connection.pk)
+    impact = compare(unpublished_items(account), before, after)
+    impact.rules = list(
+        SupplierRule.objects.filter(account=account, integration_id=connection.pk)
+        .order_by("supplier__name")
+        .values_list("supplier__name", flat=True)
+    )
+    impact.defaults = [
+        label
+        for label, pk in (
+            ("Default publishing integration", before.publishing_id),
+            ("Default expense claims integration", before.expense_claims_id),
+        )
+        if pk == connection.pk
+    ]
+    return impact
+
+
+def rule_change_impact(*, account: Account, supplier_id: int, integration_id: int | None) -> Impact:
+    """Saving (or, with None, removing the integration of) the rule of `supplier_id`: how many of
+    that supplier's unpublished items re-route. Runs inside the caller's scope (a view or service)."""
+    before = load_facts(account)
+    after = before.with_rule(supplier_id=supplier_id, integration_id=integration_id)
+    return compare(unpublished_items(account).filter(supplier_id=supplier_id), before, after)

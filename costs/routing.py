@@ -1,0 +1,223 @@
+"""The effective-integration rule: where an item will publish, and why. This module is its only home.
+
+Precedence (PRODUCT.md, "Effective integration"):
+  published item        -> frozen to `published_to`
+  sales item            -> the main software (item, rule and default never apply)
+  integration on item   -> if live
+  supplier rule         -> if live
+  default               -> expense-claims default for expense claims, publishing default otherwise; if live
+  otherwise             -> the main software (None when no main software is connected)
+
+The rule exists in two forms that must always agree (tests/costs/test_routing_agreement.py):
+  (a) `effective_integration(item)` for one item, with the reason in words;
+  (b) `annotate_routes(queryset, facts)`, the same precedence as one SQL CASE, for the inbox, its
+      filter and its counts — no Python per item.
+Both read the account-level inputs (which connections are live, the main one, the two defaults) from
+one `RoutingFacts`. The impact previews (costs/impact.py) evaluate (b) with hypothetical facts — a
+connection gone, other defaults — so "what would change" uses the very same rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from django.db.models import BigIntegerField, Case, CharField, F, Q, QuerySet, Value, When
+
+from accounts.models import Account
+from integrations.models import Connection
+from integrations.selectors import defaults_for, live_connections
+
+from .models import SALES_TYPES, Item, ItemStatus, ItemType, SupplierRule
+
+# Reason codes: what the SQL form yields; REASON_TEXT turns them into the words on the screen.
+PUBLISHED = "published"
+SALES = "sales"
+ITEM = "item"
+RULE = "rule"
+DEFAULT_EXPENSE_CLAIMS = "default_expense_claims"
+DEFAULT_PUBLISHING = "default_publishing"
+MAIN = "main"
+
+REASON_TEXT = {
+    PUBLISHED: "Published — kept where it was published",
+    SALES: "Sales items can only be published to your main accounting software",
+    ITEM: "Set on this item",
+    RULE: "Supplier rule: {supplier}",
+    DEFAULT_EXPENSE_CLAIMS: "Default expense claims integration",
+    DEFAULT_PUBLISHING: "Default publishing integration",
+    MAIN: "Main accounting software",
+}
+
+
+@dataclass(frozen=True)
+class RoutingFacts:
+    """The account-level inputs of the rule, read in two queries whatever the number of items."""
+
+    account_id: int
+    live: dict[int, Connection] = field(default_factory=dict)  # live connections by id
+    main_id: int | None = None
+    publishing_id: int | None = None  # as stored; the rule checks liveness itself
+    expense_claims_id: int | None = None
+    # A hypothetical supplier rule (supplier id, integration id or None) used by the rule preview:
+    # it replaces whatever rule that supplier has in the database.
+    rule_override: tuple[int, int | None] | None = None
+
+    def without(self, connection_id: int) -> RoutingFacts:
+        """The same account after `connection_id` is disconnected."""
+        live = {pk: c for pk, c in self.live.items() if pk != connection_id}
+        return replace(self, live=live, main_id=None if self.main_id == connection_id else self.main_id)
+
+    def with_defaults(self, *, publishing_id: int | None, expense_claims_id: int | None) -> RoutingFacts:
+        return replace(self, publishing_id=publishing_id, expense_claims_id=expense_claims_id)
+
+    def with_rule(self, *, supplier_id: int, integration_id: int | None) -> RoutingFacts:
+        return replace(self, rule_override=(supplier_id, integration_id))
+
+    def is_live(self, connection_id: int | None) -> bool:
+        return connection_id is not None and connection_id in self.live
+
+    @property
+    def main(self) -> Connection | None:
+        return self.live.get(self.main_id) if self.main_id else None
+
+
+def load_facts(account: Account) -> RoutingFacts:
+    live = {c.pk: c for c in live_connections(account)}
+    main_id = next((pk for pk, c in live.items() if c.is_main), None)
+    defaults = defaults_for(account)
+    return RoutingFacts(
+        account_id=account.pk,
+        live=live,
+        main_id=main_id,
+        publishing_id=defaults.publishing_id,
+        expense_claims_id=defaults.expense_claims_id,
+    )
+
+
+@dataclass(frozen=True)
+class Route:
+    connection: Connection | None  # None: no accounting software to publish to
+    code: str
+    supplier_name: str = ""
+
+    @property
+    def reason(self) -> str:
+        return REASON_TEXT[self.code].format(supplier=self.supplier_name)
+
+    @property
+    def label(self) -> str:
+        return self.connection.label if self.connection is not None else "No accounting software"
+
+
+# --- (a) one item, in Python --------------------------------------------------------------------
+
+
+def _rule_integration_id(item: Item, facts: RoutingFacts) -> int | None:
+    if item.supplier_id is None:
+        return None
+    if facts.rule_override is not None and facts.rule_override[0] == item.supplier_id:
+        return facts.rule_override[1]
+    try:
+        return item.supplier.rule.integration_id
+    except SupplierRule.DoesNotExist:
+        return None
+
+
+def route_id_and_code(item: Item, facts: RoutingFacts) -> tuple[int | None, str]:
+    """The rule itself, on one item: (connection id, reason code)."""
+    if item.status == ItemStatus.PUBLISHED:
+        return item.published_to_id, PUBLISHED
+    if item.type in SALES_TYPES:
+        return facts.main_id, SALES
+    if facts.is_live(item.integration_id):
+        return item.integration_id, ITEM
+    rule_integration_id = _rule_integration_id(item, facts)
+    if facts.is_live(rule_integration_id):
+        return rule_integration_id, RULE
+    if item.type == ItemType.EXPENSE_CLAIM:
+        if facts.is_live(facts.expense_claims_id):
+            return facts.expense_claims_id, DEFAULT_EXPENSE_CLAIMS
+    elif facts.is_live(facts.publishing_id):
+        return facts.publishing_id, DEFAULT_PUBLISHING
+    return facts.main_id, MAIN
+
+
+def effective_integration(item: Item, facts: RoutingFacts | None = None) -> Route:
+    facts = facts if facts is not None else load_facts(item.account)
+    connection_id, code = route_id_and_code(item, facts)
+    if code == PUBLISHED:
+        connection = item.published_to
+    else:
+        connection = facts.live.get(connection_id) if connection_id else None
+    supplier_name = item.supplier.name if code == RULE else ""
+    return Route(connection=connection, code=code, supplier_name=supplier_name)
+
+
+# --- (b) many items, in SQL ---------------------------------------------------------------------
+
+
+def _route_cases(facts: RoutingFacts) -> tuple[Case, Case]:
+    """The same precedence as `route_id_and_code`, as two CASE expressions (id, reason code)."""
+    live_ids = list(facts.live)
+    steps: list[tuple[Q, object, str]] = [
+        (Q(status=ItemStatus.PUBLISHED), F("published_to_id"), PUBLISHED),
+        (Q(type__in=SALES_TYPES), Value(facts.main_id), SALES),
+    ]
+    if live_ids:  # with nothing live no override can apply (and `IN ()` is not valid SQL)
+        steps.append((Q(integration_id__in=live_ids), F("integration_id"), ITEM))
+        stored_rule = Q(supplier__rule__integration_id__in=live_ids)
+        if facts.rule_override is not None:
+            supplier_id, integration_id = facts.rule_override
+            if facts.is_live(integration_id):
+                steps.append((Q(supplier_id=supplier_id), Value(integration_id), RULE))
+            stored_rule &= ~Q(supplier_id=supplier_id)
+        steps.append((stored_rule, F("supplier__rule__integration_id"), RULE))
+    is_claim = Q(type=ItemType.EXPENSE_CLAIM)
+    if facts.is_live(facts.expense_claims_id):
+        steps.append((is_claim, Value(facts.expense_claims_id), DEFAULT_EXPENSE_CLAIMS))
+    if facts.is_live(facts.publishing_id):
+        steps.append((~is_claim, Value(facts.publishing_id), DEFAULT_PUBLISHING))
+    route_id = Case(
+        *(When(cond, then=target) for cond, target, _ in steps),
+        default=Value(facts.main_id),
+        output_field=BigIntegerField(),
+    )
+    reason = Case(
+        *(When(cond, then=Value(code)) for cond, _, code in steps),
+        default=Value(MAIN),
+        output_field=CharField(),
+    )
+    return route_id, reason
+
+
+def annotate_routes(
+    queryset: QuerySet[Item], facts: RoutingFacts, *, id_name: str = "route_id", code_name: str = "route_code"
+) -> QuerySet[Item]:
+    """Annotate each item with its effective integration id and reason code, computed in SQL."""
+    route_id, reason = _route_cases(facts)
+    # The facts describe one account: never let them route another account's items.
+    return queryset.filter(account_id=facts.account_id).annotate(**{id_name: route_id, code_name: reason})
+
+
+def route_from_row(item: Item, facts: RoutingFacts) -> Route:
+    """The Route of an item that came out of `annotate_routes` (no query; the rule ran in SQL).
+    For published items `published_to` should be select_related by the caller."""
+    if item.route_code == PUBLISHED:
+        connection = item.published_to if item.published_to_id else None
+    else:
+        connection = facts.live.get(item.route_id) if item.route_id else None
+    supplier_name = item.supplier.name if item.route_code == RULE and item.supplier_id else ""
+    return Route(connection=connection, code=item.route_code, supplier_name=supplier_name)
+
+
+# --- what an item may be set to -----------------------------------------------------------------
+
+
+def allowed_connections(item: Item, facts: RoutingFacts) -> list[Connection]:
+    """The live connections this item may be routed to: any for a cost item, only the main software
+    for a sales item, none for a published item (its route is frozen)."""
+    if item.status == ItemStatus.PUBLISHED:
+        return []
+    if item.type in SALES_TYPES:
+        return [facts.main] if facts.main is not None else []
+    return sorted(facts.live.values(), key=lambda c: (not c.is_main, c.label))
