@@ -107,8 +107,10 @@ def activate_connection(
     with transaction.atomic():
         _lock_account(account)
         connect_precondition(account=account, provider=provider)
-        connection, _ = Connection.objects.get_or_create(account=account, provider=provider)
-        was = connection.status
+        connection, created = Connection.objects.get_or_create(account=account, provider=provider)
+        # A flow without a pending step (Bill.com's sign-in form) creates the row here: it was not
+        # "waiting to finish connecting", it was not connected at all.
+        was = "Not connected" if created else ConnectionStatus(connection.status).label
         reconnect = connection.connected_at is not None
         connection.status = ConnectionStatus.ACTIVE
         connection.external_id = external_id
@@ -128,7 +130,7 @@ def activate_connection(
             action="integration.reconnected" if reconnect else "integration.connected",
             summary=f"{'Reconnected' if reconnect else 'Connected'} {connection.label}"
             + (f" ({external_name})" if external_name else ""),
-            before=ConnectionStatus(was).label,
+            before=was,
             after=ConnectionStatus.ACTIVE.label,
         )
         return connection

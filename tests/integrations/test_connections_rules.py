@@ -101,6 +101,17 @@ def test_additional_connects_while_main_is_live_and_is_logged(tenant, other_tena
     )
 
 
+def test_connecting_without_a_pending_step_logs_not_connected_to_active(tenant, connect):
+    connect(tenant.account, "xero")
+    _activate(tenant, "billcom")  # Bill.com's sign-in form activates directly, no pending row first
+    entry = ActivityEntry.objects.get(account=tenant.account)
+    assert (entry.summary, entry.before, entry.after) == (
+        "Connected Bill.com (billcom organisation)",
+        "Not connected",
+        "Active",
+    )
+
+
 def test_a_main_needing_reconnect_can_be_reconnected_and_keeps_its_row(tenant, connect):
     xero = connect(tenant.account, "xero", status="needs_reconnect", options={"tenant": "t-1"})
     again = _activate(tenant, "xero")
