@@ -163,3 +163,15 @@ def test_bookkeeper_of_the_client_can_disconnect(tenant, acme, practice_setup):
     assert _messages(response)[0].startswith("Bill.com is disconnected.")
     entry = ActivityEntry.objects.filter(account=tenant.account, action="integration.disconnected").get()
     assert entry.actor == bookkeeper
+
+
+def test_confirmation_for_the_main_says_items_will_wait(tenant, other_tenant, connect):
+    xero = connect(tenant.account, "xero")
+    ItemFactory(account=tenant.account)
+    ItemFactory(account=tenant.account, status="published", published_to=xero)
+    connect(other_tenant.account, "xero")
+    ItemFactory(account=other_tenant.account)
+    body = client_for(tenant.admin).get(_url(tenant.account, xero.pk)).content.decode()
+    assert "1 unpublished item</strong> will have no accounting software to publish to" in body
+    assert "1 from Xero to No accounting software" in body
+    assert "Disconnect Xero</button>" in body
