@@ -53,4 +53,3 @@ def connections_on_page(account: Account) -> list[Connection]:
         .exclude(status=ConnectionStatus.DISCONNECTED)
         .select_related("connected_by")
     )
-
