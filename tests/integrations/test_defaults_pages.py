@@ -160,3 +160,29 @@ def test_standard_user_sees_defaults_read_only_and_cannot_post(tenant, acme):
         assert response.status_code == 403
     assert _defaults() == before
     assert ActivityEntry.objects.count() == activity
+
+
+def test_defaults_cannot_be_posted_with_a_single_integration(tenant, connect):
+    xero = connect(tenant.account, "xero")
+    response = client_for(tenant.admin).post(
+        _connections(tenant.account), {"publishing": xero.pk, "expense_claims": xero.pk}, follow=True
+    )
+    assert _messages(response) == ["Defaults can be chosen once more than one integration is connected."]
+    assert not IntegrationDefaults.objects.exists()
+    assert not ActivityEntry.objects.exists()
+
+
+def test_bookkeeper_sets_the_clients_defaults(tenant, acme, practice_setup):
+    _, _, bookkeeper = practice_setup
+    xero, billcom = acme
+    response = client_for(bookkeeper).post(
+        _connections(tenant.account), {"publishing": xero.pk, "expense_claims": billcom.pk}, follow=True
+    )
+    assert _messages(response)[0].startswith("Defaults saved.")
+    entry = ActivityEntry.objects.get(account=tenant.account)
+    assert (entry.actor, entry.summary, entry.before, entry.after) == (
+        bookkeeper,
+        "Changed the default expense claims integration",
+        "Xero",
+        "Bill.com",
+    )
