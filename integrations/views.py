@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 from accounts.errors import DomainError
 from accounts.models import ActivityEntry
 from accounts.tenancy import account_view
+from costs.impact import Impact, default_change_impact, disconnect_impact
 
 from . import catalog, selectors, services
 from .forms import DefaultsForm
@@ -39,10 +40,7 @@ def _defaults_form(request: HttpRequest, live: list[Connection], data=None) -> D
     return DefaultsForm(data, initial=initial, connections=live)
 
 
-def _preview(request: HttpRequest, form: DefaultsForm):
-    # Imported here: costs depends on integrations (its models point at Connection), not the reverse.
-    from costs.impact import default_change_impact
-
+def _preview(request: HttpRequest, form: DefaultsForm) -> Impact:
     publishing_id, expense_claims_id = form.chosen_ids()
     return default_change_impact(
         account=request.account, publishing_id=publishing_id, expense_claims_id=expense_claims_id
@@ -71,9 +69,9 @@ def connections(request: HttpRequest) -> HttpResponse:
     recent = []
     if request.access.can("activity.view"):
         recent = list(
-            ActivityEntry.objects.filter(
-                Q(action__startswith="integration.") | Q(action__startswith="defaults.")
-            ).select_related("actor")[:RECENT_ACTIVITY]
+            ActivityEntry.objects.filter(account=request.account)
+            .filter(Q(action__startswith="integration.") | Q(action__startswith="defaults."))
+            .select_related("actor")[:RECENT_ACTIVITY]
         )
     return render(
         request,
@@ -190,8 +188,6 @@ def disconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
         refusal = exc.message
     else:
         refusal = None
-    from costs.impact import disconnect_impact  # see _preview
-
     main = selectors.main_connection(account)
     return render(
         request,
