@@ -281,7 +281,7 @@ class BillcomSignInForm(forms.Form):
 
 def _billcom_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
     account = request.account
-    form = BillcomSignInForm(request.POST or None)
+    form = BillcomSignInForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         # Only a check, no pending row: wrong credentials must leave no trace in the connections.
         try:

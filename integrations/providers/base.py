@@ -130,7 +130,7 @@ class OAuthProvider:
         return value
 
     def _session(self, **kwargs: Any) -> OAuth2Session:
-        return OAuth2Session(
+        session = OAuth2Session(
             client_id=self._conf("CLIENT_ID"),
             client_secret=self._conf("CLIENT_SECRET"),
             token_endpoint_auth_method="client_secret_basic",
@@ -139,6 +139,10 @@ class OAuthProvider:
             default_timeout=timeout(),
             **kwargs,
         )
+        # Token calls are rare; a kept-alive connection (notably one left open by an error answer)
+        # would only pin a server thread and its database connection. Callers also close it (`with`).
+        session.headers["Connection"] = "close"
+        return session
 
     # --- the flow ------------------------------------------------------------------------------
 
@@ -149,31 +153,31 @@ class OAuthProvider:
         return url
 
     def exchange_code(self, *, code: str, redirect_uri: str, code_verifier: str) -> TokenSet:
-        session = self._session(redirect_uri=redirect_uri)
-        token = self._token_call(
-            lambda: session.fetch_token(
-                self._conf("TOKEN_URL"),
-                grant_type="authorization_code",
-                code=code,
-                code_verifier=code_verifier,
-            ),
-            refused=(
-                f"{self.label} did not accept the sign-in (the link may have been used already or "
-                f"expired). Start again from Business settings > Connections."
-            ),
-        )
+        with self._session(redirect_uri=redirect_uri) as session:
+            token = self._token_call(
+                lambda: session.fetch_token(
+                    self._conf("TOKEN_URL"),
+                    grant_type="authorization_code",
+                    code=code,
+                    code_verifier=code_verifier,
+                ),
+                refused=(
+                    f"{self.label} did not accept the sign-in (the link may have been used already or "
+                    f"expired). Start again from Business settings > Connections."
+                ),
+            )
         return TokenSet.from_response(token)
 
     def refresh(self, *, refresh_token: str) -> TokenSet:
         """Refresh tokens rotate: the answer carries a new refresh token that replaces the old one."""
-        session = self._session()
-        token = self._token_call(
-            lambda: session.refresh_token(self._conf("TOKEN_URL"), refresh_token=refresh_token),
-            refused=(
-                f"{self.label} no longer accepts our access (it may have been revoked or expired). "
-                f"Reconnect {self.label} in Business settings > Connections."
-            ),
-        )
+        with self._session() as session:
+            token = self._token_call(
+                lambda: session.refresh_token(self._conf("TOKEN_URL"), refresh_token=refresh_token),
+                refused=(
+                    f"{self.label} no longer accepts our access (it may have been revoked or expired). "
+                    f"Reconnect {self.label} in Business settings > Connections."
+                ),
+            )
         if not token.get("refresh_token"):
             token["refresh_token"] = refresh_token
         return TokenSet.from_response(token)

@@ -1,0 +1,136 @@
+"""Bill.com: v3 login with user name, password, organisation id and our developer key; re-login once
+when the session is invalid; every refusal leaves the connections as they were."""
+
+from __future__ import annotations
+
+import html
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from integrations.crypto import decrypt_json
+from integrations.models import Connection, ConnectionStatus
+from integrations.providers import LoginFailed, billcom
+from integrations.sandbox.models import BillcomSession, BillcomUser, RequestLogEntry
+from tests.conftest import client_for
+from tests.integrations.sandbox_helpers import sandbox, snapshot, start_url  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("sandbox")
+
+ACME = {
+    "username": "accounts@acme.test",
+    "password": "billcom-demo-2026",
+    "organisation_id": "00801ACMEDEMO01",
+}
+
+
+def text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def test_bill_com_connects_with_the_right_credentials(tenant, other_tenant, connect):
+    connect(tenant.account, "xero")
+    client = client_for(tenant.admin)
+    page = client.get(start_url(tenant.account, "billcom"))
+    for label in ("User name", "Password", "Organisation ID"):
+        assert label in text(page)
+
+    response = client.post(start_url(tenant.account, "billcom"), ACME, follow=True)
+
+    assert "Bill.com is connected (Acme Ltd (Bill.com))." in text(response)
+    conn = Connection.objects.get(account=tenant.account, provider="billcom")
+    assert (conn.status, conn.external_id, conn.connected_by) == (
+        ConnectionStatus.ACTIVE,
+        "00801ACMEDEMO01",
+        tenant.admin,
+    )
+    creds = decrypt_json(conn.credentials)
+    assert BillcomSession.objects.filter(session_id=creds["session_id"]).exists()
+    assert "billcom-demo-2026" not in conn.credentials  # the password is stored encrypted only
+    assert not Connection.objects.filter(account=other_tenant.account).exists()
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("password", "wrong-password"),
+        ("username", "nobody@acme.test"),
+        ("organisation_id", "00801GLOBEXDM02"),
+    ],
+)
+def test_wrong_bill_com_credentials_are_refused_and_change_nothing(tenant, connect, field, value):
+    connect(tenant.account, "xero")
+    before = snapshot(tenant.account)
+    response = client_for(tenant.admin).post(start_url(tenant.account, "billcom"), {**ACME, field: value})
+    assert response.status_code == 400
+    assert "Bill.com did not accept that user name, password and organisation ID" in text(response)
+    assert "Check them in Bill.com and try again." in text(response)
+    assert snapshot(tenant.account) == before
+    assert RequestLogEntry.objects.filter(provider="billcom", status=400).exists()
+
+
+def test_bill_com_without_a_main_software_is_refused(tenant):
+    client = client_for(tenant.admin)
+    page = client.get(start_url(tenant.account, "billcom"))
+    assert "Connect your main accounting software" in text(page)
+    response = client.post(start_url(tenant.account, "billcom"), ACME, follow=True)
+    assert (
+        "Connect your main accounting software (Xero, QuickBooks Online or QuickBooks Desktop) first: "
+        "Bill.com works alongside it." in text(response)
+    )
+    assert not Connection.objects.exists()
+    assert not RequestLogEntry.objects.filter(provider="billcom").exists()  # never even tried
+
+
+def test_an_empty_form_says_what_is_missing(tenant, connect):
+    connect(tenant.account, "xero")
+    before = snapshot(tenant.account)
+    response = client_for(tenant.admin).post(start_url(tenant.account, "billcom"), {})
+    assert response.status_code == 400 and "This field is required." in text(response)
+    assert snapshot(tenant.account) == before
+
+
+def test_a_standard_user_cannot_connect_bill_com(tenant, connect):
+    connect(tenant.account, "xero")
+    before = snapshot(tenant.account)
+    assert client_for(tenant.staff).post(start_url(tenant.account, "billcom"), ACME).status_code == 403
+    assert snapshot(tenant.account) == before
+
+
+@pytest.fixture
+def billcom_connection(tenant, connect):
+    connect(tenant.account, "xero")
+    client_for(tenant.admin).post(start_url(tenant.account, "billcom"), ACME)
+    return Connection.objects.select_related("account").get(account=tenant.account, provider="billcom")
+
+
+def test_an_expired_session_is_renewed_once_transparently(billcom_connection):
+    old_session = decrypt_json(billcom_connection.credentials)["session_id"]
+    # 36 idle minutes: Bill.com ends sessions after 35.
+    BillcomSession.objects.update(last_used_at=timezone.now() - timedelta(minutes=36))
+
+    details = billcom.call(billcom_connection, "GET", "/v3/login/session")
+
+    assert details["organizationId"] == "00801ACMEDEMO01"
+    new_session = decrypt_json(Connection.objects.get(pk=billcom_connection.pk).credentials)["session_id"]
+    assert new_session != old_session
+    assert RequestLogEntry.objects.filter(summary="session invalid or idle for over 35 minutes").count() == 1
+    assert Connection.objects.get(pk=billcom_connection.pk).status == ConnectionStatus.ACTIVE
+
+
+def test_a_live_session_is_reused(billcom_connection):
+    logins = RequestLogEntry.objects.filter(path__endswith="/v3/login").count()
+    billcom.call(billcom_connection, "GET", "/v3/login/session")
+    assert RequestLogEntry.objects.filter(path__endswith="/v3/login").count() == logins
+
+
+def test_a_changed_bill_com_password_asks_for_a_reconnect(billcom_connection):
+    BillcomSession.objects.all().delete()
+    BillcomUser.objects.filter(username=ACME["username"]).update(password="changed-in-bill-com")
+
+    with pytest.raises(LoginFailed) as refused:
+        billcom.call(billcom_connection, "GET", "/v3/login/session")
+
+    assert "Reconnect Bill.com with its current password." in refused.value.message
+    assert Connection.objects.get(pk=billcom_connection.pk).status == ConnectionStatus.NEEDS_RECONNECT

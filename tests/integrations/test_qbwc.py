@@ -1,0 +1,250 @@
+"""QuickBooks Desktop: the set-up page, the .qwc file, the password shown once, and the Web Connector
+SOAP service — including the sandbox's Web Connector driving it over HTTP."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from lxml import etree
+
+from integrations.crypto import decrypt_json
+from integrations.models import Connection, ConnectionStatus
+from integrations.providers import qbd
+from integrations.sandbox import webconnector
+from tests.conftest import client_for
+from tests.integrations.sandbox_helpers import snapshot, start_url
+
+SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
+NS = "http://developer.intuit.com/"
+
+
+def text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def soap(client, method: str, **params) -> list[str] | str:
+    response = client.post(
+        reverse("integrations:qbwc"),
+        data=webconnector._envelope(method, params),
+        content_type="text/xml; charset=utf-8",
+        HTTP_SOAPACTION=f'"{NS}{method}"',
+    )
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"].startswith("text/xml")
+    root = etree.fromstring(response.content)
+    assert root.tag == f"{{{SOAP}}}Envelope"
+    result = root.find(f"{{{SOAP}}}Body/{{{NS}}}{method}Response/{{{NS}}}{method}Result")
+    strings = result.findall(f"{{{NS}}}string")
+    return [s.text or "" for s in strings] if strings else (result.text or "")
+
+
+def set_up(client, account) -> str:
+    """Select "Set up QuickBooks Desktop"; returns the password the page shows once."""
+    response = client.post(start_url(account, "qbd"), {"action": "setup"}, follow=True)
+    match = re.search(r'data-testid="qbwc-password">([^<]+)<', response.content.decode())
+    assert match, text(response)
+    return match.group(1)
+
+
+@pytest.fixture
+def pending(tenant):
+    client = client_for(tenant.admin)
+    password = set_up(client, tenant.account)
+    conn = Connection.objects.select_related("account").get(account=tenant.account, provider="qbd")
+    return client, conn, password
+
+
+def test_set_up_shows_the_password_once_and_keeps_only_a_hash(pending):
+    client, conn, password = pending
+    assert conn.status == ConnectionStatus.PENDING
+    creds = decrypt_json(conn.credentials)
+    assert password not in conn.credentials and password not in str(creds)
+    assert creds["qbwc_password_hash"].startswith(("md5$", "pbkdf2"))
+    again = client.get(start_url(conn.account, "qbd"))
+    assert password not in text(again)
+    assert "Shown once when it was made." in text(again)
+    assert "Waiting for the Web Connector" in text(again)
+
+
+def test_the_qwc_file(pending, settings):
+    client, conn, _ = pending
+    response = client.get(reverse("integrations:qwc_download", kwargs={"account_slug": conn.account.slug}))
+    assert response["Content-Disposition"] == f'attachment; filename="dext-connect-{conn.account.slug}.qwc"'
+    root = etree.fromstring(response.content)
+    assert root.tag == "QBWCXML"
+    assert root.findtext("AppURL") == settings.SITE_URL + "/qbwc/"
+    assert root.findtext("UserName") == qbd.username_for(conn)
+    assert root.findtext("QBType") == "QBFS"
+    assert re.fullmatch(r"\{[0-9a-f-]{36}\}", root.findtext("OwnerID"))
+    assert re.fullmatch(r"\{[0-9a-f-]{36}\}", root.findtext("FileID"))
+    assert root.findtext("Scheduler/RunEveryNMinutes") == "15"
+    assert conn.account.name in root.findtext("AppName")
+
+
+def test_the_qwc_file_needs_a_set_up_first(tenant):
+    response = client_for(tenant.admin).get(
+        reverse("integrations:qwc_download", kwargs={"account_slug": tenant.account.slug}), follow=True
+    )
+    assert "Set up QuickBooks Desktop first" in text(response)
+    assert not Connection.objects.exists()
+
+
+def test_the_web_connector_session_activates_the_connection(pending, client, other_tenant):
+    _, conn, password = pending
+    assert soap(client, "serverVersion") == qbd.SERVER_VERSION
+    assert soap(client, "clientVersion", strVersion="2.3.0.215") == ""
+    ticket, status = soap(client, "authenticate", strUserName=qbd.username_for(conn), strPassword=password)
+    assert ticket and status == ""
+    conn.refresh_from_db()
+    assert conn.status == ConnectionStatus.ACTIVE
+    assert conn.connected_by == conn.account.owner  # the admin who set it up
+
+    request_xml = soap(
+        client,
+        "sendRequestXML",
+        ticket=ticket,
+        strHCPResponse="",
+        strCompanyFileName=r"C:\a.qbw",
+        qbXMLCountry="US",
+        qbXMLMajorVers="13",
+        qbXMLMinorVers="0",
+    )
+    assert "<CompanyQueryRq" in request_xml
+    answer = webconnector.answer_qbxml(request_xml)
+    assert soap(client, "receiveResponseXML", ticket=ticket, response=answer, hresult="", message="") == "100"
+    conn.refresh_from_db()
+    assert (conn.external_name, conn.external_id) == (webconnector.COMPANY_NAME, r"C:\a.qbw")
+    # Nothing else is queued.
+    assert (
+        soap(
+            client,
+            "sendRequestXML",
+            ticket=ticket,
+            strHCPResponse="",
+            strCompanyFileName=r"C:\a.qbw",
+            qbXMLCountry="US",
+            qbXMLMajorVers="13",
+            qbXMLMinorVers="0",
+        )
+        == ""
+    )
+    assert soap(client, "getLastError", ticket=ticket) == ""
+    assert soap(client, "closeConnection", ticket=ticket) == "OK"
+    # A closed ticket does no more work.
+    assert (
+        soap(
+            client,
+            "sendRequestXML",
+            ticket=ticket,
+            strHCPResponse="",
+            strCompanyFileName="",
+            qbXMLCountry="US",
+            qbXMLMajorVers="13",
+            qbXMLMinorVers="0",
+        )
+        == ""
+    )
+    assert not Connection.objects.filter(account=other_tenant.account).exists()
+
+
+@pytest.mark.parametrize("who", ["wrong password", "unknown user", "another connection's user"])
+def test_a_web_connector_with_wrong_credentials_gets_nvu_and_changes_nothing(
+    pending, client, other_tenant, who
+):
+    _, conn, password = pending
+    other_password = set_up(client_for(other_tenant.admin), other_tenant.account)
+    other = Connection.objects.get(account=other_tenant.account, provider="qbd")
+    user, secret = {
+        "wrong password": (qbd.username_for(conn), "not-the-password"),
+        "unknown user": ("dext-nobody-999999", password),
+        "another connection's user": (qbd.username_for(other), password),
+    }[who]
+    before, other_before = snapshot(conn.account), snapshot(other_tenant.account)
+    assert soap(client, "authenticate", strUserName=user, strPassword=secret) == ["", "nvu"]
+    assert snapshot(conn.account) == before and snapshot(other_tenant.account) == other_before
+    assert other_password != password
+
+
+def test_a_new_password_replaces_the_old_one(pending, client):
+    admin_client, conn, old_password = pending
+    response = admin_client.post(start_url(conn.account, "qbd"), {"action": "new_password"}, follow=True)
+    new_password = re.search(r'data-testid="qbwc-password">([^<]+)<', response.content.decode()).group(1)
+    assert new_password != old_password
+    assert (
+        soap(client, "authenticate", strUserName=qbd.username_for(conn), strPassword=old_password)[1] == "nvu"
+    )
+    assert soap(client, "authenticate", strUserName=qbd.username_for(conn), strPassword=new_password)[1] == ""
+
+
+def test_quickbooks_desktop_as_a_second_main_is_refused(tenant, connect):
+    connect(tenant.account, "xero")
+    before = snapshot(tenant.account)
+    client = client_for(tenant.admin)
+    assert "Xero is already your main accounting software" in text(
+        client.get(start_url(tenant.account, "qbd"))
+    )
+    response = client.post(start_url(tenant.account, "qbd"), {"action": "setup"}, follow=True)
+    assert (
+        "Xero is already your main accounting software. Disconnect it first to connect QuickBooks Desktop."
+        in (text(response))
+    )
+    assert snapshot(tenant.account) == before
+
+
+def test_an_old_web_connector_is_asked_to_update(client):
+    assert soap(client, "clientVersion", strVersion="1.0.0.1").startswith(
+        "E:Update the QuickBooks Web Connector"
+    )
+
+
+def test_a_request_that_is_not_soap_gets_a_fault(client):
+    response = client.post(reverse("integrations:qbwc"), data=b"not xml", content_type="text/xml")
+    assert response.status_code == 500 and b"Fault" in response.content
+
+
+def test_connection_error_is_kept_for_get_last_error(pending, client):
+    _, conn, password = pending
+    ticket, _ = soap(client, "authenticate", strUserName=qbd.username_for(conn), strPassword=password)
+    assert (
+        soap(client, "connectionError", ticket=ticket, hresult="0x80040408", message="Could not start QB")
+        == "done"
+    )
+    assert "Could not start QB" in soap(client, "getLastError", ticket=ticket)
+
+
+@pytest.mark.usefixtures("sandbox")
+def test_the_sandbox_web_connector_drives_our_service_over_http(pending):
+    admin_client, conn, password = pending
+    page = admin_client.get(start_url(conn.account, "qbd"))
+    assert "Run the Web Connector" in text(page)
+    response = admin_client.post(
+        reverse("sandbox:webconnector_run"),
+        {"username": qbd.username_for(conn), "password": password, "next": start_url(conn.account, "qbd")},
+    )
+    assert "The Web Connector signed in and finished its work." in text(response)
+    methods = re.findall(r"<tr><td>(\w+)</td>", response.content.decode())
+    assert methods[:4] == ["serverVersion", "clientVersion", "authenticate", "sendRequestXML"]
+    assert methods[-1] == "closeConnection"
+    conn.refresh_from_db()
+    assert (conn.status, conn.external_name) == (ConnectionStatus.ACTIVE, webconnector.COMPANY_NAME)
+
+
+@pytest.mark.usefixtures("sandbox")
+def test_the_management_command_with_a_wrong_password_fails_and_changes_nothing(pending):
+    _, conn, _ = pending
+    before = snapshot(conn.account)
+    with pytest.raises(Exception, match="the user name or password is wrong"):
+        call_command(
+            "run_web_connector",
+            username=qbd.username_for(conn),
+            password="nope",
+            stdout=open("/dev/null", "w"),
+        )
+    assert snapshot(conn.account) == before
+
+
+from tests.integrations.sandbox_helpers import sandbox  # noqa: E402, F401  (fixture)
