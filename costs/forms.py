@@ -1,0 +1,86 @@
+"""Forms for items and supplier rules. Choices are built per request from the account's own data;
+the services re-check every choice (a forged POST never gets further than a form error or a
+DomainError)."""
+
+from __future__ import annotations
+
+from django import forms
+
+from accounts.models import Account
+from integrations.models import Connection
+
+from .models import COST_TYPES, SALES_TYPES, Item, PaymentMethod
+from .selectors import members, suppliers
+
+USE_RULE = ""  # the "Use rule/default" option
+
+
+def integration_choices(connections: list[Connection], *, with_default: bool = True) -> list[tuple[str, str]]:
+    choices = [(USE_RULE, "Use rule/default")] if with_default else []
+    return choices + [(str(c.pk), c.label) for c in connections]
+
+
+def parse_connection_id(value: str) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+class ItemForm(forms.ModelForm):
+    # A free choice field: the service decides whether the id is acceptable and says why not.
+    integration = forms.CharField(required=False, label="Integration")
+    # Declared here, not generated from the model: a generated choice field would query the scoped
+    # managers at import time. Their querysets are this account's, set per request below.
+    supplier = forms.ModelChoiceField(queryset=None, required=False)
+    owner = forms.ModelChoiceField(queryset=None, required=False)
+
+    class Meta:
+        model = Item
+        fields = [
+            "type",
+            "date",
+            "due_date",
+            "reference",
+            "category",
+            "tax",
+            "total",
+            "currency",
+            "description",
+            "paid",
+            "payment_method",
+        ]
+        widgets = {
+            "date": forms.DateInput(attrs={"type": "date"}),
+            "due_date": forms.DateInput(attrs={"type": "date"}),
+            "description": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, account: Account, sales: bool, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.setdefault("supplier", self.instance.supplier_id)
+            self.initial.setdefault("owner", self.instance.owner_id)
+        types = SALES_TYPES if sales else COST_TYPES
+        self.fields["type"].choices = [(t.value, t.label) for t in types]
+        self.fields["supplier"].queryset = suppliers(account)
+        self.fields["supplier"].label = "Customer" if sales else "Supplier"
+        self.fields["owner"].queryset = members(account)
+        self.fields["owner"].label_from_instance = lambda user: user.email
+        self.fields["payment_method"].choices = PaymentMethod.choices
+        self.fields["paid"].label = "Paid"
+        # Keep the page's field order as PRODUCT.md lists it.
+        self.order_fields(["type", "date", "due_date", "supplier", "reference", "category", "tax", "total"])
+
+
+class RuleForm(forms.Form):
+    supplier = forms.ModelChoiceField(queryset=None, empty_label=None)
+    category = forms.CharField(max_length=100, required=False)
+    tax_rate = forms.CharField(max_length=50, required=False, label="Tax rate")
+    payment_method = forms.ChoiceField(choices=PaymentMethod.choices, required=False, label="Payment method")
+    integration = forms.CharField(required=False, label="Integration")
+
+    def __init__(self, *args, account: Account, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["supplier"].queryset = suppliers(account)
+        # A supplier id that is not this account's fails here, with the field's error.
+        self.fields["supplier"].error_messages["invalid_choice"] = (
+            "That supplier is not one of this account's suppliers."
+        )

@@ -1,0 +1,104 @@
+"""Reads that more than one view needs. All run inside the account's scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from accounts.models import Account, Membership, User
+
+from .models import COST_TYPES, SALES_TYPES, Item, ItemStatus, Supplier
+from .routing import RoutingFacts, annotate_routes
+
+SORTS: dict[str, tuple[str, ...]] = {
+    "date": ("date", "id"),
+    "-date": ("-date", "-id"),
+    "supplier": ("supplier__name", "-date", "-id"),
+    "-supplier": ("-supplier__name", "-date", "-id"),
+    "total": ("total", "-id"),
+    "-total": ("-total", "-id"),
+    "status": ("status", "-date", "-id"),
+    "-status": ("-status", "-date", "-id"),
+    "type": ("type", "-date", "-id"),
+    "-type": ("-type", "-date", "-id"),
+}
+DEFAULT_SORT = "-date"
+
+
+def get_item_for_account(*, account: Account, id: int, sales: bool) -> Item:
+    """The item `id` of `account` in the cost inbox (sales=False) or the sales inbox; else 404."""
+    types = SALES_TYPES if sales else COST_TYPES
+    item = (
+        Item.objects.filter(account=account, pk=id, type__in=types)
+        .select_related("supplier__rule", "owner", "published_to", "integration")
+        .first()
+    )
+    if item is None:
+        raise Http404("No such item.")
+    return item
+
+
+@dataclass(frozen=True)
+class InboxFilters:
+    status: str = ""
+    type: str = ""
+    supplier: int | None = None
+    integration: str = ""  # a connection id, or "none"
+    sort: str = DEFAULT_SORT
+
+    @classmethod
+    def from_query(cls, query, *, sales: bool = False) -> InboxFilters:
+        def pick(name: str, allowed) -> str:
+            value = query.get(name, "")
+            return value if value in allowed else ""
+
+        supplier = query.get("supplier", "")
+        integration = query.get("integration", "")
+        types = SALES_TYPES if sales else COST_TYPES
+        return cls(
+            status=pick("status", ItemStatus.values),
+            type=pick("type", [str(t) for t in types]),
+            supplier=int(supplier) if supplier.isdigit() else None,
+            integration=integration if integration.isdigit() or integration == "none" else "",
+            sort=query.get("sort") if query.get("sort") in SORTS else DEFAULT_SORT,
+        )
+
+    @property
+    def active(self) -> bool:
+        return bool(self.status or self.type or self.supplier or self.integration)
+
+
+def inbox_items(
+    *, account: Account, facts: RoutingFacts, filters: InboxFilters, sales: bool
+) -> QuerySet[Item]:
+    """The inbox rows with their effective integration computed in SQL: filter and sort included,
+    the page is one query whatever its size."""
+    items = Item.objects.filter(account=account, type__in=SALES_TYPES if sales else COST_TYPES)
+    items = annotate_routes(items, facts).select_related("supplier", "owner", "published_to")
+    if filters.status:
+        items = items.filter(status=filters.status)
+    if filters.type:
+        items = items.filter(type=filters.type)
+    if filters.supplier:
+        items = items.filter(supplier_id=filters.supplier)
+    if filters.integration == "none":
+        items = items.filter(route_id__isnull=True)
+    elif filters.integration:
+        items = items.filter(route_id=int(filters.integration))
+    return items.order_by(*SORTS[filters.sort])
+
+
+def suppliers(account: Account) -> QuerySet[Supplier]:
+    return Supplier.objects.filter(account=account).order_by("name")
+
+
+def members(account: Account) -> QuerySet[User]:
+    return User.objects.filter(pk__in=Membership.objects.filter(account=account).values("user_id")).order_by(
+        "email"
+    )
+
+
+def cost_type_choices() -> list[tuple[str, str]]:
+    return [(t.value, t.label) for t in COST_TYPES]

@@ -1,0 +1,288 @@
+"""Every write to items and supplier rules: keyword-only, `acting_user`, one transaction, an activity row.
+
+Which integration a user may pick is decided in one function, `validate_integration_choice`, used by
+the item page, the bulk action and the supplier rules alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.activity import record
+from accounts.errors import DomainError
+from accounts.models import Account, User
+from accounts.tenancy import in_account_scope
+from integrations.models import Connection
+
+from .models import COST_TYPES, SALES_TYPES, Item, ItemStatus, Supplier, SupplierRule
+from .routing import RoutingFacts, load_facts
+
+USE_RULE_OR_DEFAULT = "Use rule/default"
+
+
+def _and_join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def item_name(item: Item) -> str:
+    return f"{item.get_type_display()} {item.reference}" if item.reference else f"Item #{item.pk}"
+
+
+def validate_integration_choice(
+    *, facts: RoutingFacts, connection_id: int | None, item: Item | None = None
+) -> Connection | None:
+    """The one check of an integration picked by a user, for `item` or (item=None) a supplier rule.
+    None means "Use rule/default". Raises DomainError saying what to do."""
+    if item is not None and item.status == ItemStatus.PUBLISHED:
+        raise DomainError(
+            f"{item_name(item)} is already published: where it publishes can no longer change.",
+            code="published",
+        )
+    if connection_id is None:
+        return None
+    connection = facts.live.get(connection_id)
+    if connection is None:
+        # Only this account's connections are visible in the scope: a foreign id reads as unknown.
+        known = Connection.objects.filter(account_id=facts.account_id, pk=connection_id).first()
+        if known is not None:
+            raise DomainError(
+                f"{known.label} is not connected any more. Reconnect it on the Connections page, or "
+                f"choose one of the connected integrations.",
+                code="not_live",
+            )
+        raise DomainError("Choose one of the integrations connected to this account.", code="unknown")
+    if item is not None and item.type in SALES_TYPES and connection.pk != facts.main_id:
+        main = facts.main.label if facts.main else "your main accounting software"
+        raise DomainError(
+            f"Sales items can only be published to your main accounting software ({main}), "
+            f"not to {connection.label}.",
+            code="sales_main_only",
+        )
+    return connection
+
+
+def _setting_label(connection_id: int | None, facts: RoutingFacts) -> str:
+    if connection_id is None:
+        return USE_RULE_OR_DEFAULT
+    connection = facts.live.get(connection_id)
+    return connection.label if connection else f"Connection #{connection_id}"
+
+
+def _stored_id(item: Item, connection: Connection | None) -> int | None:
+    # A sales item always goes to the main software: storing its choice would only go stale.
+    return None if item.type in SALES_TYPES or connection is None else connection.pk
+
+
+@in_account_scope
+def set_item_integration(
+    *, account: Account, acting_user: User, item_id: int, connection_id: int | None
+) -> Item:
+    with transaction.atomic():
+        item = Item.objects.select_for_update().get(account=account, pk=item_id)
+        facts = load_facts(account)
+        connection = validate_integration_choice(facts=facts, connection_id=connection_id, item=item)
+        _apply_integration(
+            account=account, acting_user=acting_user, item=item, connection=connection, facts=facts
+        )
+        return item
+
+
+def _apply_integration(
+    *, account: Account, acting_user: User, item: Item, connection: Connection | None, facts: RoutingFacts
+) -> bool:
+    new_id = _stored_id(item, connection)
+    if item.integration_id == new_id:
+        return False
+    before = _setting_label(item.integration_id, facts)
+    item.integration_id = new_id
+    item.save(update_fields=["integration", "updated_at"])
+    record(
+        account=account,
+        actor=acting_user,
+        action="item.integration_changed",
+        summary=f"Changed the integration of {item_name(item)}",
+        before=before,
+        after=_setting_label(new_id, facts),
+    )
+    return True
+
+
+@in_account_scope
+def bulk_set_integration(
+    *, account: Account, acting_user: User, item_ids: Iterable[int], connection_id: int | None
+) -> int:
+    """Set the integration of many cost items: all or nothing. Returns how many were selected."""
+    ids = sorted({int(pk) for pk in item_ids})
+    if not ids:
+        raise DomainError("Select at least one item first.", code="empty")
+    with transaction.atomic():
+        items = list(
+            Item.objects.select_for_update()
+            .filter(account=account, pk__in=ids, type__in=COST_TYPES)
+            .order_by("pk")
+        )
+        if len(items) != len(ids):
+            raise DomainError("Some of the selected items are not in this inbox any more. Nothing changed.")
+        facts = load_facts(account)
+        blocked: list[str] = []
+        connection = None
+        for item in items:
+            try:
+                connection = validate_integration_choice(facts=facts, connection_id=connection_id, item=item)
+            except DomainError as error:
+                if error.code != "published":
+                    raise  # the choice itself is wrong, whatever the items
+                blocked.append(item_name(item))
+        if blocked:
+            raise DomainError(
+                f"Nothing changed: {_and_join(blocked)} "
+                f"{'is' if len(blocked) == 1 else 'are'} already published. "
+                f"Unselect {'it' if len(blocked) == 1 else 'them'} and try again.",
+                code="published",
+            )
+        new_id = connection.pk if connection else None
+        changed = [item for item in items if item.integration_id != new_id]
+        Item.objects.filter(pk__in=[i.pk for i in changed]).update(
+            integration_id=new_id, updated_at=timezone.now()
+        )
+        if changed:
+            record(
+                account=account,
+                actor=acting_user,
+                action="item.integration_changed",
+                summary=f"Changed the integration of {len(changed)} item{'s' if len(changed) != 1 else ''}: "
+                + _and_join([item_name(i) for i in changed[:10]])
+                + ("…" if len(changed) > 10 else ""),
+                after=_setting_label(new_id, facts),
+            )
+        return len(items)
+
+
+ITEM_FIELDS = (
+    "type",
+    "date",
+    "due_date",
+    "supplier",
+    "reference",
+    "category",
+    "tax",
+    "total",
+    "currency",
+    "description",
+    "owner",
+    "paid",
+    "payment_method",
+)
+
+
+@in_account_scope
+def update_item(
+    *,
+    account: Account,
+    acting_user: User,
+    item_id: int,
+    data: dict[str, Any],
+    connection_id: int | None = None,
+    change_integration: bool = False,
+) -> Item:
+    """Save the item's fields (`data`, already cleaned by the form) and, when `change_integration`,
+    its integration — in one transaction: a refused integration changes nothing else either."""
+    with transaction.atomic():
+        item = Item.objects.select_for_update().get(account=account, pk=item_id)
+        if item.status == ItemStatus.PUBLISHED:
+            raise DomainError(f"{item_name(item)} is already published and can no longer be changed.")
+        facts = load_facts(account)
+        new_type = data.get("type", item.type)
+        allowed_types = SALES_TYPES if item.type in SALES_TYPES else COST_TYPES
+        if new_type not in allowed_types:
+            raise DomainError("A cost item cannot become a sales item, nor the other way round.")
+        supplier = data.get("supplier")
+        if supplier is not None and supplier.account_id != account.pk:
+            raise DomainError("Choose one of this account's suppliers.")
+        if change_integration:
+            # Validate against the item as it will be (its new type decides what it may go to).
+            item.type = new_type
+            connection = validate_integration_choice(facts=facts, connection_id=connection_id, item=item)
+        changed = [name for name in ITEM_FIELDS if name in data and getattr(item, name) != data[name]]
+        for name in changed:
+            setattr(item, name, data[name])
+        item.save()
+        if changed:
+            record(
+                account=account,
+                actor=acting_user,
+                action="item.updated",
+                summary=f"Edited {item_name(item)}: {', '.join(f.replace('_', ' ') for f in changed)}",
+            )
+        if change_integration:
+            _apply_integration(
+                account=account, acting_user=acting_user, item=item, connection=connection, facts=facts
+            )
+        return item
+
+
+@in_account_scope
+def save_rule(
+    *,
+    account: Account,
+    acting_user: User,
+    supplier_id: int,
+    category: str = "",
+    tax_rate: str = "",
+    payment_method: str = "",
+    integration_id: int | None = None,
+) -> SupplierRule:
+    """Create or change the rule of a supplier of this account."""
+    with transaction.atomic():
+        supplier = Supplier.objects.filter(account=account, pk=supplier_id).first()
+        if supplier is None:
+            raise DomainError(
+                "That supplier is not one of this account's suppliers.", code="unknown_supplier"
+            )
+        facts = load_facts(account)
+        connection = validate_integration_choice(facts=facts, connection_id=integration_id)
+        rule = SupplierRule.objects.select_for_update().filter(supplier=supplier).first()
+        before = _setting_label(rule.integration_id, facts) if rule else "No rule"
+        created = rule is None
+        rule = rule or SupplierRule(account=account, supplier=supplier)
+        rule.category = category
+        rule.tax_rate = tax_rate
+        rule.payment_method = payment_method
+        rule.integration = connection
+        rule.save()
+        record(
+            account=account,
+            actor=acting_user,
+            action="rule.created" if created else "rule.changed",
+            summary=f"{'Created' if created else 'Changed'} the supplier rule for {supplier.name}",
+            before=before,
+            after=connection.label if connection else "No integration",
+        )
+        return rule
+
+
+@in_account_scope
+def delete_rule(*, account: Account, acting_user: User, rule_id: int) -> None:
+    with transaction.atomic():
+        rule = (
+            SupplierRule.objects.select_related("supplier", "integration")
+            .filter(account=account, pk=rule_id)
+            .first()
+        )
+        if rule is None:
+            raise DomainError("That supplier rule does not exist any more.", code="not_found")
+        name = rule.supplier.name
+        before = rule.integration.label if rule.integration else "No integration"
+        rule.delete()
+        record(
+            account=account,
+            actor=acting_user,
+            action="rule.deleted",
+            summary=f"Deleted the supplier rule for {name}",
+            before=before,
+            after="No rule",
+        )

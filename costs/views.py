@@ -1,0 +1,277 @@
+"""Thin views: read through selectors, write through services, turn DomainError into a message."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.errors import DomainError
+from accounts.tenancy import account_view
+
+from . import services
+from .forms import ItemForm, RuleForm, integration_choices, parse_connection_id
+from .impact import rule_change_impact
+from .models import COST_TYPES, ItemStatus, SupplierRule
+from .routing import allowed_connections, effective_integration, load_facts, route_from_row
+from .selectors import InboxFilters, get_item_for_account, inbox_items, suppliers
+
+PAGE_SIZE = 25
+
+
+def _url(request: HttpRequest, name: str, *args) -> str:
+    return reverse(f"costs:{name}", args=[request.account.slug, *args])
+
+
+# --- inboxes -------------------------------------------------------------------------------------
+
+
+def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
+    account = request.account
+    facts = load_facts(account)
+    # The Integration column appears only while an additional integration is connected
+    # (integrations.selectors.has_additional, answered here from the facts already loaded).
+    show_integration = any(not c.is_main for c in facts.live.values())
+    filters = InboxFilters.from_query(request.GET, sales=sales)
+    try:
+        page_size = min(max(int(request.GET.get("per_page", PAGE_SIZE)), 10), 200)
+    except ValueError:
+        page_size = PAGE_SIZE
+    page = Paginator(
+        inbox_items(account=account, facts=facts, filters=filters, sales=sales), page_size
+    ).get_page(request.GET.get("page"))
+    rows = [(item, route_from_row(item, facts)) for item in page.object_list]
+    connections = sorted(facts.live.values(), key=lambda c: (not c.is_main, c.label))
+    return render(
+        request,
+        "costs/sales_inbox.html" if sales else "costs/inbox.html",
+        {
+            "page": page,
+            "rows": rows,
+            "filters": filters,
+            "show_integration": show_integration,
+            "main": facts.main,
+            "suppliers": suppliers(account),
+            "statuses": ItemStatus.choices,
+            "types": [(t.value, t.label) for t in COST_TYPES],
+            "connections": connections,
+            "bulk_choices": integration_choices(connections),
+            "sort_links": _sort_links(request, filters),
+        },
+    )
+
+
+def _sort_links(request: HttpRequest, filters: InboxFilters) -> dict[str, str]:
+    """The query string for each sortable column: click once ascending, again descending."""
+    links = {}
+    for key in ("date", "supplier", "total", "status", "type"):
+        query = request.GET.copy()
+        query.pop("page", None)
+        query["sort"] = f"-{key}" if filters.sort == key else key
+        links[key] = query.urlencode()
+    return links
+
+
+@account_view("account.view")
+def inbox(request: HttpRequest) -> HttpResponse:
+    return _inbox(request, sales=False)
+
+
+@account_view("account.view")
+def sales_inbox(request: HttpRequest) -> HttpResponse:
+    return _inbox(request, sales=True)
+
+
+@require_POST
+@account_view("items.edit")
+def bulk_integration(request: HttpRequest) -> HttpResponse:
+    ids = [v for v in request.POST.getlist("items") if v.isdigit()]
+    back = request.POST.get("next", "")
+    back = back if back.startswith(_url(request, "inbox")) else _url(request, "inbox")
+    try:
+        count = services.bulk_set_integration(
+            account=request.account,
+            acting_user=request.user,
+            item_ids=ids,
+            connection_id=parse_connection_id(request.POST.get("integration", "")),
+        )
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        target = dict(integration_choices(list(load_facts(request.account).live.values()))).get(
+            request.POST.get("integration", ""), "rule/default"
+        )
+        messages.success(request, f"{count} item{'s' if count != 1 else ''} now use {target}.")
+    return redirect(back)
+
+
+# --- item details ---------------------------------------------------------------------------------
+
+
+def _item_detail(request: HttpRequest, item_id: int, *, sales: bool) -> HttpResponse:
+    account = request.account
+    item = get_item_for_account(account=account, id=item_id, sales=sales)
+    facts = load_facts(account)
+    published = item.status == ItemStatus.PUBLISHED
+    form = ItemForm(request.POST or None, instance=item, account=account, sales=sales)
+    if request.method == "POST" and not published and form.is_valid():
+        # The Integration field is only on the page while an additional integration is connected;
+        # without it in the POST the item's setting stays as it is.
+        change = "integration" in request.POST
+        try:
+            services.update_item(
+                account=account,
+                acting_user=request.user,
+                item_id=item.pk,
+                data={k: v for k, v in form.cleaned_data.items() if k != "integration"},
+                connection_id=parse_connection_id(request.POST.get("integration", "")),
+                change_integration=change,
+            )
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "Saved.")
+        return redirect(_url(request, "sales_item_detail" if sales else "item_detail", item.pk))
+    if request.method == "POST" and published:
+        messages.error(request, "This item is already published and can no longer be changed.")
+        return redirect(_url(request, "sales_item_detail" if sales else "item_detail", item.pk))
+    route = effective_integration(item, facts)
+    choices = integration_choices(allowed_connections(item, facts), with_default=not sales)
+    return render(
+        request,
+        "costs/item_detail.html",
+        {
+            "item": item,
+            "form": form,
+            "sales": sales,
+            "published": published,
+            "route": route,
+            "main": facts.main,
+            "show_integration": any(not c.is_main for c in facts.live.values()),
+            "integration_choices": choices,
+            "current_choice": str(item.integration_id or "") if not sales else str(facts.main_id or ""),
+            "back": _url(request, "sales_inbox" if sales else "inbox"),
+        },
+    )
+
+
+@account_view("account.view", write="items.edit")
+def item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
+    return _item_detail(request, item_id, sales=False)
+
+
+@account_view("account.view", write="items.edit")
+def sales_item_detail(request: HttpRequest, item_id: int) -> HttpResponse:
+    return _item_detail(request, item_id, sales=True)
+
+
+# --- supplier rules -------------------------------------------------------------------------------
+
+
+@account_view("account.view", write="rules.manage")
+def rules(request: HttpRequest) -> HttpResponse:
+    facts = load_facts(request.account)
+    rows = [
+        (rule, rule.integration_id is None or facts.is_live(rule.integration_id))
+        for rule in SupplierRule.objects.filter(account=request.account).select_related(
+            "supplier", "integration"
+        )
+    ]
+    return render(
+        request,
+        "costs/rules_list.html",
+        {"rows": rows, "has_suppliers": suppliers(request.account).exists()},
+    )
+
+
+def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
+    account = request.account
+    facts = load_facts(account)
+    initial = {}
+    if rule is not None:
+        initial = {
+            "supplier": rule.supplier_id,
+            "category": rule.category,
+            "tax_rate": rule.tax_rate,
+            "payment_method": rule.payment_method,
+            "integration": str(rule.integration_id or ""),
+        }
+    elif request.GET.get("supplier", "").isdigit():
+        initial = {"supplier": int(request.GET["supplier"])}
+    form = RuleForm(request.POST or None, initial=initial, account=account)
+    if rule is not None:
+        form.fields["supplier"].disabled = True
+    connections = sorted(facts.live.values(), key=lambda c: (not c.is_main, c.label))
+    context = {
+        "form": form,
+        "rule": rule,
+        "choices": [("", "None (use the defaults)")] + integration_choices(connections, with_default=False),
+    }
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        integration_id = parse_connection_id(data["integration"])
+        if data["integration"] and integration_id is None:
+            form.add_error("integration", "Choose one of the integrations connected to this account.")
+        else:
+            try:
+                # Validate the integration the way saving will, before showing the preview.
+                services.validate_integration_choice(facts=facts, connection_id=integration_id)
+            except DomainError as error:
+                form.add_error("integration", error.message)
+        if form.is_valid() and request.POST.get("confirm") != "1":
+            # Step 2: what the rule re-routes, before anything is saved.
+            impact = rule_change_impact(
+                account=account, supplier_id=data["supplier"].pk, integration_id=integration_id
+            )
+            context |= {
+                "impact": impact,
+                "supplier": data["supplier"],
+                "integration_label": facts.live[integration_id].label if integration_id else "None",
+            }
+            return render(request, "costs/rule_confirm.html", context)
+        if form.is_valid():
+            try:
+                services.save_rule(
+                    account=account,
+                    acting_user=request.user,
+                    supplier_id=data["supplier"].pk,
+                    category=data["category"],
+                    tax_rate=data["tax_rate"],
+                    payment_method=data["payment_method"],
+                    integration_id=integration_id,
+                )
+            except DomainError as error:
+                messages.error(request, error.message)
+            else:
+                messages.success(request, f"Saved the supplier rule for {data['supplier'].name}.")
+            return redirect(_url(request, "rules"))
+    return render(request, "costs/rule_form.html", context)
+
+
+@account_view("rules.manage")
+def rule_create(request: HttpRequest) -> HttpResponse:
+    return _rule_form(request, None)
+
+
+@account_view("rules.manage")
+def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
+    rule = get_object_or_404(
+        SupplierRule.objects.select_related("supplier"), account=request.account, pk=rule_id
+    )
+    return _rule_form(request, rule)
+
+
+@require_POST
+@account_view("rules.manage")
+def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
+    rule = get_object_or_404(SupplierRule, account=request.account, pk=rule_id)
+    try:
+        services.delete_rule(account=request.account, acting_user=request.user, rule_id=rule.pk)
+    except DomainError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Deleted the supplier rule.")
+    return redirect(_url(request, "rules"))
