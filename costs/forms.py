@@ -48,8 +48,8 @@ class ItemForm(forms.ModelForm):
             "payment_method",
         ]
         widgets = {
-            "date": forms.DateInput(attrs={"type": "date"}),
-            "due_date": forms.DateInput(attrs={"type": "date"}),
+            "date": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+            "due_date": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
             "description": forms.Textarea(attrs={"rows": 3}),
         }
 
@@ -60,7 +60,7 @@ class ItemForm(forms.ModelForm):
             self.initial.setdefault("owner", self.instance.owner_id)
         types = SALES_TYPES if sales else COST_TYPES
         self.fields["type"].choices = [(t.value, t.label) for t in types]
-        self.fields["supplier"].queryset = suppliers(account)
+        self.fields["supplier"].queryset = suppliers(account, sales=sales)
         self.fields["supplier"].label = "Customer" if sales else "Supplier"
         self.fields["owner"].queryset = members(account)
         self.fields["owner"].label_from_instance = lambda user: user.email
@@ -79,7 +79,7 @@ class RuleForm(forms.Form):
 
     def __init__(self, *args, account: Account, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["supplier"].queryset = suppliers(account)
+        self.fields["supplier"].queryset = suppliers(account, sales=False)
         # A supplier id that is not this account's fails here, with the field's error.
         self.fields["supplier"].error_messages["invalid_choice"] = (
             "That supplier is not one of this account's suppliers."

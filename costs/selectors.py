@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404
 
 from accounts.models import Account, Membership, User
@@ -90,8 +90,15 @@ def inbox_items(
     return items.order_by(*SORTS[filters.sort])
 
 
-def suppliers(account: Account) -> QuerySet[Supplier]:
-    return Supplier.objects.filter(account=account).order_by("name")
+def suppliers(account: Account, *, sales: bool | None = None) -> QuerySet[Supplier]:
+    """The account's suppliers (sales=False: those of cost items, or with no items yet), its
+    customers (sales=True), or both (None). One model holds both, as PRODUCT.md's items do."""
+    queryset = Supplier.objects.filter(account=account)
+    if sales is not None:
+        of_costs = Exists(Item.objects.filter(supplier=OuterRef("pk"), type__in=COST_TYPES))
+        of_sales = Exists(Item.objects.filter(supplier=OuterRef("pk"), type__in=SALES_TYPES))
+        queryset = queryset.filter(of_sales) if sales else queryset.filter(of_costs | ~of_sales)
+    return queryset.order_by("name")
 
 
 def members(account: Account) -> QuerySet[User]:

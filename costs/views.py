@@ -54,7 +54,7 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
             "filters": filters,
             "show_integration": show_integration,
             "main": facts.main,
-            "suppliers": suppliers(account),
+            "suppliers": suppliers(account, sales=sales),
             "statuses": ItemStatus.choices,
             "types": [(t.value, t.label) for t in COST_TYPES],
             "connections": connections,
