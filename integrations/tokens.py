@@ -55,6 +55,8 @@ def access_token_for(connection: Connection) -> str:
     if provider is None:
         raise DomainError(f"{connection.label} does not use access tokens.", code="no_tokens")
     with scope(account=connection.account):
+        if connection.status in (ConnectionStatus.PENDING, ConnectionStatus.DISCONNECTED):
+            raise DomainError(f"{connection.label} is not connected to this account.", code="not_connected")
         if connection.status == ConnectionStatus.NEEDS_RECONNECT:
             raise _needs_reconnect(connection)
         if _fresh(connection):

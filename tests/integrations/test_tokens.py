@@ -11,6 +11,7 @@ from django.db import connection as db_connection
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from accounts.errors import DomainError
 from accounts.models import ActivityEntry
 from integrations.crypto import decrypt_json, encrypt_json
 from integrations.models import Connection, ConnectionStatus
@@ -116,6 +117,15 @@ def test_a_transient_failure_changes_nothing(xero, settings):
 
     assert failed.value.message == "Xero could not be reached. Try again in a few minutes."
     assert Connection.objects.filter(pk=conn.pk).values().get() == before
+
+
+def test_a_disconnected_connection_has_no_token(xero):
+    conn = xero(expires_in=timedelta(minutes=1))
+    Connection.objects.filter(pk=conn.pk).update(status=ConnectionStatus.DISCONNECTED, credentials="")
+    conn.refresh_from_db()
+    with pytest.raises(DomainError, match="Xero is not connected to this account."):
+        access_token_for(conn)
+    assert refreshes() == 0
 
 
 @pytest.mark.postgres_only
