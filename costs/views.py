@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from accounts.errors import DomainError
@@ -116,6 +117,10 @@ def _item_detail(request: HttpRequest, item_id: int, *, sales: bool) -> HttpResp
     item = get_item_for_account(account=account, id=item_id, sales=sales)
     facts = load_facts(account)
     published = item.status == ItemStatus.PUBLISHED
+    # The inbox's filters, sort and page travel with the item so "Back" returns to the same list.
+    origin = request.GET.get("from", "")
+    here = _url(request, "sales_item_detail" if sales else "item_detail", item.pk)
+    here += f"?{urlencode({'from': origin})}" if origin else ""
     form = ItemForm(request.POST or None, instance=item, account=account, sales=sales)
     if request.method == "POST" and not published and form.is_valid():
         # The Integration field is only on the page while an additional integration is connected;
@@ -134,10 +139,10 @@ def _item_detail(request: HttpRequest, item_id: int, *, sales: bool) -> HttpResp
             messages.error(request, error.message)
         else:
             messages.success(request, "Saved.")
-        return redirect(_url(request, "sales_item_detail" if sales else "item_detail", item.pk))
+        return redirect(here)
     if request.method == "POST" and published:
         messages.error(request, "This item is already published and can no longer be changed.")
-        return redirect(_url(request, "sales_item_detail" if sales else "item_detail", item.pk))
+        return redirect(here)
     route = effective_integration(item, facts)
     choices = integration_choices(allowed_connections(item, facts), with_default=not sales)
     return render(
@@ -153,7 +158,7 @@ def _item_detail(request: HttpRequest, item_id: int, *, sales: bool) -> HttpResp
             "show_integration": any(not c.is_main for c in facts.live.values()),
             "integration_choices": choices,
             "current_choice": str(item.integration_id or "") if not sales else str(facts.main_id or ""),
-            "back": _url(request, "sales_inbox" if sales else "inbox"),
+            "back": _url(request, "sales_inbox" if sales else "inbox") + (f"?{origin}" if origin else ""),
         },
     )
 

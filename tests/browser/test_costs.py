@@ -1,0 +1,126 @@
+"""Costs and routing in real Chromium, by the words on the screen. Acme's Admin (Xero connected by the
+demo seed) connects Bill.com, sees the Integration column appear, sends one item to Bill.com on its
+details page, creates a supplier rule to Bill.com and sees that supplier's items follow, changes the
+default expense claims integration, and finds that a sales invoice offers only Xero."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from integrations.sandbox.data import BILLCOM_USERS
+from tests.browser.fixtures import sign_in
+
+pytestmark = pytest.mark.browser
+
+USERNAME, PASSWORD, ORGANISATION_ID, _ = next(u for u in BILLCOM_USERS if "Acme" in u[3])
+
+
+def _nav(page, name: str) -> None:
+    page.get_by_role("navigation", name="Main").get_by_role("link", name=name).click()
+
+
+def _connections(page) -> None:
+    _nav(page, "Business settings")
+    page.get_by_role("navigation", name="Business settings").get_by_role("link", name="Connections").click()
+
+
+def _row(page, text: str):
+    return page.locator("table.inbox tbody tr").filter(has_text=text)
+
+
+def test_admin_routes_items_between_xero_and_billcom(page, demo_data):
+    sign_in(page, "admin@acme.test")
+    page.goto("/a/acme/")
+    _nav(page, "Costs")
+    expect(page.get_by_role("heading", name="Costs inbox")).to_be_visible()
+    expect(page.get_by_role("columnheader", name="Integration")).to_have_count(0)
+
+    # Connect Bill.com through Business settings > Connections and the sandbox's sign-in.
+    _connections(page)
+    page.get_by_role("button", name="Connect", exact=True).click()
+    page.get_by_role("button", name="Connect Bill.com").click()
+    page.get_by_label("User name").fill(USERNAME)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Organisation ID").fill(ORGANISATION_ID)
+    page.get_by_role("button", name="Connect Bill.com").click()
+    expect(page.get_by_role("status")).to_contain_text("Bill.com is connected")
+
+    # The Integration column appears; everything still goes to Xero, the main software.
+    _nav(page, "Costs")
+    expect(page.get_by_role("columnheader", name="Integration")).to_be_visible()
+    page.get_by_label("Supplier").select_option(label="Contoso Energy")
+    page.get_by_role("button", name="Filter").click()
+    expect(_row(page, "INV-1010").locator("td.integration")).to_contain_text("Xero")
+
+    # One item to Bill.com on its details page.
+    _row(page, "INV-1010").get_by_role("link").first.click()
+    expect(page.get_by_text("Publishes to Xero — Main accounting software")).to_be_visible()
+    page.get_by_label("Integration").select_option(label="Bill.com")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved.")
+    expect(page.get_by_text("Publishes to Bill.com — Set on this item")).to_be_visible()
+    page.get_by_role("link", name="Back to the costs inbox").click()
+    expect(_row(page, "INV-1010").locator("td.integration")).to_contain_text("Bill.com")
+    expect(_row(page, "INV-1010").locator("td.integration")).to_contain_text("Set on this item")
+
+    # A supplier rule to Bill.com: preview, save, and that supplier's unpublished items follow.
+    _nav(page, "Supplier rules")
+    page.get_by_role("link", name="New supplier rule").click()
+    page.get_by_label("Supplier").select_option(label="Northwind Traders")
+    page.get_by_label("Category").fill("Stock")
+    page.get_by_label("Integration").select_option(label="Bill.com")
+    page.get_by_role("button", name="Review rule").click()
+    expect(
+        page.get_by_text(re.compile(r"This rule re-routes \d+ unpublished items? of Northwind Traders"))
+    ).to_be_visible()
+    page.get_by_role("button", name="Save rule").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved the supplier rule for Northwind Traders.")
+    expect(page.get_by_role("row").filter(has_text="Northwind Traders")).to_contain_text("Bill.com")
+
+    _nav(page, "Costs")
+    page.get_by_label("Supplier").select_option(label="Northwind Traders")
+    page.get_by_label("Status").select_option(label="Ready")
+    page.get_by_role("button", name="Filter").click()
+    ready = page.locator("table.inbox tbody tr")
+    expect(ready.first).to_be_visible()
+    for index in range(ready.count()):
+        expect(ready.nth(index).locator("td.integration")).to_contain_text("Supplier rule: Northwind Traders")
+        expect(ready.nth(index).locator("td.integration")).to_contain_text("Bill.com")
+    # Published items keep where they were published.
+    page.get_by_label("Status").select_option(label="Published")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.locator("table.inbox tbody tr").first.locator("td.integration")).to_contain_text("Xero")
+
+    # The default expense claims integration (Connections page) re-routes expense claims.
+    _connections(page)
+    page.get_by_label("Default expense claims integration").select_option(label="Bill.com")
+    expect(page.locator("#defaults-preview")).to_contain_text("This change re-routes")
+    page.get_by_role("button", name="Save defaults").click()
+    expect(page.get_by_role("status")).to_contain_text("Defaults saved.")
+    _nav(page, "Costs")
+    page.get_by_label("Type").select_option(label="Expense claim")
+    page.get_by_role("button", name="Filter").click()
+    expect(_row(page, "EC-1000").locator("td.integration")).to_contain_text(
+        "Default expense claims integration"
+    )
+    expect(_row(page, "EC-1000").locator("td.integration")).to_contain_text("Bill.com")
+    # The supplier rule still wins over the default.
+    expect(_row(page, "EC-1001").locator("td.integration")).to_contain_text(
+        "Supplier rule: Northwind Traders"
+    )
+
+    # A sales invoice offers only Xero.
+    _nav(page, "Sales")
+    expect(page.get_by_role("heading", name="Sales inbox")).to_be_visible()
+    _row(page, "SI-2000").get_by_role("link").first.click()
+    expect(
+        page.get_by_text(
+            "Publishes to Xero — sales items can only be published to your main accounting software"
+        )
+    ).to_be_visible()
+    options = page.get_by_label("Integration").locator("option")
+    expect(options).to_have_count(1)
+    expect(options).to_have_text("Xero")
