@@ -18,7 +18,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django_scopes import scope
 
@@ -45,11 +45,8 @@ EXPIRED = (
 
 
 def connections_url(account: Account) -> str:
-    """Business settings > Connections (built in urls_pages); Business settings until it exists."""
-    try:
-        return reverse("integrations:connections", kwargs={"account_slug": account.slug})
-    except NoReverseMatch:
-        return reverse("accounts:settings", kwargs={"account_slug": account.slug})
+    """Business settings > Connections, where every flow starts and ends."""
+    return reverse("integrations:connections", kwargs={"account_slug": account.slug})
 
 
 def _info_or_404(provider: str) -> ProviderInfo:

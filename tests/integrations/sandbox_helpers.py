@@ -6,6 +6,7 @@ Bill.com login) go over real HTTP to the sandbox served by pytest-django's threa
 
 from __future__ import annotations
 
+import inspect
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -26,6 +27,15 @@ def sandbox(live_server, settings):
     settings.SANDBOX_BASE_URL = f"{live_server.url}/sandbox"
     data.ensure_seeded()
     return live_server
+
+
+@pytest.fixture
+def other_tenant_untouched(request, other_tenant):
+    """Every test has a second tenant; unless the test itself works with it, it must not change."""
+    before = snapshot(other_tenant.account)
+    yield other_tenant
+    if "other_tenant" not in inspect.signature(request.function).parameters:
+        assert snapshot(other_tenant.account) == before, "the other tenant's connections changed"
 
 
 def local(url: str) -> str:

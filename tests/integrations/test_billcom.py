@@ -14,9 +14,9 @@ from integrations.models import Connection, ConnectionStatus
 from integrations.providers import LoginFailed, billcom
 from integrations.sandbox.models import BillcomSession, BillcomUser, RequestLogEntry
 from tests.conftest import client_for
-from tests.integrations.sandbox_helpers import sandbox, snapshot, start_url  # noqa: F401
+from tests.integrations.sandbox_helpers import other_tenant_untouched, sandbox, snapshot, start_url  # noqa: F401
 
-pytestmark = pytest.mark.usefixtures("sandbox")
+pytestmark = pytest.mark.usefixtures("sandbox", "other_tenant_untouched")
 
 ACME = {
     "username": "accounts@acme.test",

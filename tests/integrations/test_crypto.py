@@ -9,8 +9,11 @@ from django.core.management import call_command
 
 from integrations.crypto import decrypt_json, encrypt_json
 from integrations.models import Connection
+from tests.integrations.sandbox_helpers import other_tenant_untouched  # noqa: F401
 
 OLD, NEW = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+
+pytestmark = pytest.mark.usefixtures("other_tenant_untouched")
 
 
 def test_credentials_are_not_stored_in_the_clear(tenant, connect, settings):

@@ -15,12 +15,13 @@ from integrations.crypto import decrypt_json
 from integrations.models import Connection, ConnectionStatus
 from integrations.sandbox.models import IssuedToken, RequestLogEntry
 from tests.conftest import client_for
-from tests.integrations.sandbox_helpers import (  # noqa: F401  (sandbox is a fixture)
+from tests.integrations.sandbox_helpers import (  # noqa: F401  (fixtures: other_tenant_untouched, sandbox)
     XERO_ACME,
     XERO_GLOBEX,
     consent,
     local,
     org_ids,
+    other_tenant_untouched,
     sandbox,
     snapshot,
     start,
@@ -28,7 +29,7 @@ from tests.integrations.sandbox_helpers import (  # noqa: F401  (sandbox is a fi
 )
 
 # The sandbox on live_server for every test here (imported above so pytest finds the fixture).
-pytestmark = pytest.mark.usefixtures("sandbox")
+pytestmark = pytest.mark.usefixtures("sandbox", "other_tenant_untouched")
 
 
 def text(response) -> str:

@@ -16,10 +16,12 @@ from integrations.models import Connection, ConnectionStatus
 from integrations.providers import qbd
 from integrations.sandbox import webconnector
 from tests.conftest import client_for
-from tests.integrations.sandbox_helpers import snapshot, start_url
+from tests.integrations.sandbox_helpers import other_tenant_untouched, snapshot, start_url  # noqa: F401
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 NS = "http://developer.intuit.com/"
+
+pytestmark = pytest.mark.usefixtures("other_tenant_untouched")
 
 
 def text(response) -> str:

@@ -21,9 +21,9 @@ from integrations.providers import GrantRevoked
 from integrations.providers.xero import Xero
 from integrations.sandbox.models import AuthorizationCode, IssuedToken, RequestLogEntry
 from integrations.tokens import access_token_for
-from tests.integrations.sandbox_helpers import XERO_ACME, org_ids, sandbox  # noqa: F401
+from tests.integrations.sandbox_helpers import XERO_ACME, org_ids, other_tenant_untouched, sandbox  # noqa: F401
 
-pytestmark = pytest.mark.usefixtures("sandbox")
+pytestmark = pytest.mark.usefixtures("sandbox", "other_tenant_untouched")
 
 VERIFIER = "v" * 64
 CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()

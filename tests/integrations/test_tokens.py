@@ -19,9 +19,9 @@ from integrations.providers import ProviderUnavailable
 from integrations.sandbox import data
 from integrations.sandbox.models import IssuedToken, RequestLogEntry
 from integrations.tokens import NeedsReconnect, access_token_for
-from tests.integrations.sandbox_helpers import XERO_ACME, org_ids, sandbox  # noqa: F401
+from tests.integrations.sandbox_helpers import XERO_ACME, org_ids, other_tenant_untouched, sandbox  # noqa: F401
 
-pytestmark = pytest.mark.usefixtures("sandbox")
+pytestmark = pytest.mark.usefixtures("sandbox", "other_tenant_untouched")
 
 
 @pytest.fixture
