@@ -79,6 +79,9 @@ def inbox_items(
     items = annotate_routes(items, facts).select_related("supplier", "owner", "published_to")
     if filters.status:
         items = items.filter(status=filters.status)
+    else:
+        # Archived items leave the inbox; the Status filter still finds them.
+        items = items.exclude(status=ItemStatus.ARCHIVED)
     if filters.type:
         items = items.filter(type=filters.type)
     if filters.supplier:

@@ -352,3 +352,11 @@ def test_standard_user_cannot_post_rules(acme, other, staff_client):
     for url in (f"/a/{acme.account.slug}/rules/new/", f"/a/{acme.account.slug}/rules/"):
         assert staff_client.post(url, {"supplier": supplier.pk, "confirm": "1"}).status_code == 403
     assert snapshot() == before
+
+
+def test_archived_items_leave_the_inbox_but_the_status_filter_finds_them(acme, other, admin_client_):
+    ItemFactory(account=acme.account, status="archived", reference="OLD-1")
+    ItemFactory(account=acme.account, reference="NEW-1")
+    body = text(admin_client_.get(inbox_url(acme.account)))
+    assert "NEW-1" in body and "OLD-1" not in body
+    assert "OLD-1" in text(admin_client_.get(inbox_url(acme.account, "?status=archived")))
