@@ -97,3 +97,28 @@ class RequestLogEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.method} {self.path}"
+
+
+class SandboxBill(models.Model):
+    """A bill a sandboxed provider received (Xero ACCPAY invoice, QBO Bill, Bill.com bill, ApprovalMax
+    bill for approval). The idempotency key makes a retried create return the first bill."""
+
+    provider = models.CharField(max_length=20)
+    org_id = models.CharField(max_length=100)
+    bill_id = models.CharField(max_length=100, unique=True)
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "org_id", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="sandbox_bill_idempotent",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} bill {self.bill_id}"

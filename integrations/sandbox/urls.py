@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import bills, views
 
 app_name = "sandbox"
 urlpatterns = [
@@ -9,6 +9,7 @@ urlpatterns = [
     path("xero/identity/connect/authorize", views.authorize, {"provider": "xero"}, name="xero_authorize"),
     path("xero/identity/connect/token", views.token, {"provider": "xero"}, name="xero_token"),
     path("xero/connections", views.xero_connections, name="xero_connections"),
+    path("xero/api.xro/2.0/Invoices", bills.xero_invoices, name="xero_invoices"),
     # QuickBooks Online (appcenter.intuit.com / oauth.platform.intuit.com / quickbooks.api.intuit.com)
     path("qbo/connect/oauth2", views.authorize, {"provider": "qbo"}, name="qbo_authorize"),
     path("qbo/oauth2/v1/tokens/bearer", views.token, {"provider": "qbo"}, name="qbo_token"),
@@ -17,6 +18,7 @@ urlpatterns = [
         views.qbo_company_info,
         name="qbo_company_info",
     ),
+    path("qbo/v3/company/<str:realm_id>/bill", bills.qbo_bill, name="qbo_bill"),
     # ApprovalMax
     path(
         "approvalmax/connect/authorize",
@@ -26,9 +28,15 @@ urlpatterns = [
     ),
     path("approvalmax/connect/token", views.token, {"provider": "approvalmax"}, name="approvalmax_token"),
     path("approvalmax/api/v1/companies", views.approvalmax_companies, name="approvalmax_companies"),
+    path(
+        "approvalmax/api/v1/companies/<str:company_id>/bills",
+        bills.approvalmax_bills,
+        name="approvalmax_bills",
+    ),
     # Bill.com API v3
     path("billcom/connect/v3/login", views.billcom_login, name="billcom_login"),
     path("billcom/connect/v3/login/session", views.billcom_session, name="billcom_session"),
+    path("billcom/connect/v3/bills", bills.billcom_bills, name="billcom_bills"),
     # QuickBooks Web Connector (drives our /qbwc/)
     path("webconnector/run/", views.webconnector_run, name="webconnector_run"),
 ]

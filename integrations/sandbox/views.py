@@ -35,6 +35,7 @@ from .models import (
     BillcomUser,
     IssuedToken,
     RequestLogEntry,
+    SandboxBill,
     SandboxClient,
     SandboxOrganisation,
 )
@@ -81,6 +82,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "organisations": SandboxOrganisation.objects.all(),
             "billcom_users": BillcomUser.objects.order_by("username"),
             "log": log,
+            "bills": SandboxBill.objects.all()[:50],
             "sandbox_url": settings.SANDBOX_BASE_URL,
         },
     )

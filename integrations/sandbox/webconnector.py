@@ -5,6 +5,8 @@ pretend QuickBooks company would."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from dataclasses import dataclass, field
 
 import requests
@@ -83,6 +85,12 @@ def answer_qbxml(request_xml: str) -> str:
                 f'<CompanyQueryRs requestID="{request_id}" statusCode="0" statusSeverity="Info" '
                 f'statusMessage="Status OK"><CompanyRet><IsSampleCompany>false</IsSampleCompany>'
                 f"<CompanyName>{COMPANY_NAME}</CompanyName></CompanyRet></CompanyQueryRs>"
+            )
+        elif tag == "BillAddRq":
+            txn = f"{uuid.uuid4().hex[:8].upper()}-{int(time.time())}"  # QuickBooks' TxnID shape
+            answers.append(
+                f'<BillAddRs requestID="{request_id}" statusCode="0" statusSeverity="Info" '
+                f'statusMessage="Status OK"><BillRet><TxnID>{txn}</TxnID></BillRet></BillAddRs>'
             )
         else:
             rs = tag[:-2] + "Rs"

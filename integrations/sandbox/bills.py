@@ -1,0 +1,231 @@
+"""The sandbox's create-bill endpoints, one per provider, for the publishing work: each validates like
+its provider, answers in its provider's shape, and honours its idempotency key (Xero `Idempotency-Key`
+header, QuickBooks Online `requestid` query parameter, Bill.com/ApprovalMax `Idempotency-Key` header):
+a retry with the same key gets the first bill back and creates nothing."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .models import BillcomSession, SandboxBill, SandboxOrganisation
+from .views import _bearer, _billcom_error, _unauthorized, data, logged
+
+MAX_XERO_BATCH = 50
+
+
+def _json(request: HttpRequest) -> Any:
+    try:
+        return json.loads(request.body or b"{}")
+    except ValueError:
+        return None
+
+
+def _create(provider: str, org_id: str, key: str, payload: dict, make_id: Callable[[], str]) -> SandboxBill:
+    if key:
+        existing = SandboxBill.objects.filter(provider=provider, org_id=org_id, idempotency_key=key).first()
+        if existing is not None:
+            return existing
+    return SandboxBill.objects.create(
+        provider=provider, org_id=org_id, bill_id=make_id(), idempotency_key=key, payload=payload
+    )
+
+
+def _total(lines: list[dict], amount_key: str) -> float:
+    return round(sum(float(line.get(amount_key) or 0) for line in lines), 2)
+
+
+# --- Xero: PUT/POST /api.xro/2.0/Invoices (xero_accounting.yaml createInvoices) ----------------------
+
+
+def _xero_problems(invoice: dict) -> list[str]:
+    problems = []
+    if invoice.get("Type") not in {"ACCPAY", "ACCREC"}:
+        problems.append("Invoice Type must be ACCPAY or ACCREC.")
+    contact = invoice.get("Contact") or {}
+    if not (contact.get("ContactID") or contact.get("Name")):
+        problems.append("A Contact must be specified for this type of transaction")
+    if not invoice.get("LineItems"):
+        problems.append("Invoices must contain at least one line item.")
+    return problems
+
+
+@csrf_exempt
+@require_http_methods(["PUT", "POST"])
+@logged("xero")
+def xero_invoices(request: HttpRequest) -> HttpResponse:
+    access = _bearer(request, "xero")
+    if access is None:
+        return _unauthorized(request)
+    tenant = request.headers.get("xero-tenant-id", "")
+    if tenant not in access.org_ids:
+        request.sandbox_note = "refused: xero-tenant-id not authorised for this token"
+        return JsonResponse(
+            {"Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"}, status=403
+        )
+    body = _json(request)
+    invoices = (body or {}).get("Invoices") if isinstance(body, dict) else None
+    if not isinstance(invoices, list) or not invoices or len(invoices) > MAX_XERO_BATCH:
+        request.sandbox_note = "refused: body must hold 1 to 50 Invoices"
+        return JsonResponse(
+            {
+                "ErrorNumber": 14,
+                "Type": "PostDataInvalidException",
+                "Message": f"Send between 1 and {MAX_XERO_BATCH} Invoices.",
+            },
+            status=400,
+        )
+    problems = [(inv, _xero_problems(inv)) for inv in invoices]
+    if any(p for _, p in problems):
+        request.sandbox_note = "validation exception"
+        return JsonResponse(
+            {
+                "ErrorNumber": 10,
+                "Type": "ValidationException",
+                "Message": "A validation exception occurred",
+                "Elements": [{**inv, "ValidationErrors": [{"Message": m} for m in p]} for inv, p in problems],
+            },
+            status=400,
+        )
+    key = request.headers.get("Idempotency-Key", "")
+    created = []
+    for index, invoice in enumerate(invoices):
+        bill = _create("xero", tenant, f"{key}#{index}" if key else "", invoice, lambda: str(uuid.uuid4()))
+        stored = bill.payload
+        created.append(
+            {
+                **stored,
+                "InvoiceID": bill.bill_id,
+                "Status": stored.get("Status", "DRAFT"),
+                "Total": _total(stored.get("LineItems", []), "LineAmount")
+                or _total(stored.get("LineItems", []), "UnitAmount"),
+                "UpdatedDateUTC": f"/Date({int(bill.created_at.timestamp() * 1000)}+0000)/",
+            }
+        )
+    request.sandbox_note = f"{len(created)} invoice(s) created or replayed"
+    return JsonResponse(
+        {
+            "Id": str(uuid.uuid4()),
+            "Status": "OK",
+            "ProviderName": "Dext Connect",
+            "DateTimeUTC": f"/Date({int(timezone.now().timestamp() * 1000)})/",
+            "Invoices": created,
+        }
+    )
+
+
+# --- QuickBooks Online: POST /v3/company/{realmId}/bill?requestid= ----------------------------------
+
+
+@csrf_exempt
+@require_POST
+@logged("qbo")
+def qbo_bill(request: HttpRequest, realm_id: str) -> HttpResponse:
+    access = _bearer(request, "qbo")
+    if access is None:
+        return _unauthorized(request)
+    if realm_id not in access.org_ids:
+        request.sandbox_note = f"company {realm_id} not authorised for this token"
+        return JsonResponse(
+            {"Fault": {"Error": [{"Message": "Forbidden"}], "type": "AUTHORIZATION"}}, status=403
+        )
+    body = _json(request)
+    lines = (body or {}).get("Line") if isinstance(body, dict) else None
+    vendor = ((body or {}).get("VendorRef") or {}).get("value") if isinstance(body, dict) else None
+    if not vendor or not lines:
+        request.sandbox_note = "validation fault"
+        return JsonResponse(
+            {
+                "Fault": {
+                    "Error": [
+                        {
+                            "Message": "Required param missing, need to supply the required value for "
+                            "the API",
+                            "Detail": "Required parameter VendorRef and Line are missing in the request",
+                            "code": "2020",
+                        }
+                    ],
+                    "type": "ValidationFault",
+                },
+                "time": timezone.now().isoformat(),
+            },
+            status=400,
+        )
+    count = SandboxBill.objects.filter(provider="qbo").count()
+    bill = _create("qbo", realm_id, request.GET.get("requestid", ""), body, lambda: str(1000 + count + 1))
+    request.sandbox_note = f"bill {bill.bill_id} created or replayed"
+    return JsonResponse(
+        {
+            "Bill": {
+                **bill.payload,
+                "Id": bill.bill_id,
+                "SyncToken": "0",
+                "TotalAmt": _total(bill.payload.get("Line", []), "Amount"),
+            },
+            "time": timezone.now().isoformat(),
+        }
+    )
+
+
+# --- Bill.com v3: POST /v3/bills -------------------------------------------------------------------
+
+
+@csrf_exempt
+@require_POST
+@logged("billcom")
+def billcom_bills(request: HttpRequest) -> HttpResponse:
+    session = (
+        BillcomSession.objects.filter(session_id=request.headers.get("sessionId", ""))
+        .select_related("user")
+        .first()
+    )
+    if session is None or timezone.now() - session.last_used_at > data.BILLCOM_IDLE_LIFE:
+        request.sandbox_note = "session invalid or idle for over 35 minutes"
+        return _billcom_error("BDC_1109", "Session is invalid. Please log in.", 401)
+    session.last_used_at = timezone.now()
+    session.save(update_fields=["last_used_at"])
+    body = _json(request)
+    if not isinstance(body, dict) or not body.get("vendorId") or not body.get("billLineItems"):
+        request.sandbox_note = "bill refused: vendorId and billLineItems are required"
+        return _billcom_error("BDC_1001", "vendorId and billLineItems are required.", 400)
+    bill = _create(
+        "billcom",
+        session.user.organisation_id,
+        request.headers.get("Idempotency-Key", ""),
+        body,
+        lambda: f"00n{uuid.uuid4().hex[:17]}",
+    )
+    request.sandbox_note = f"bill {bill.bill_id} created or replayed"
+    return JsonResponse({**bill.payload, "id": bill.bill_id, "approvalStatus": "UNASSIGNED"})
+
+
+# --- ApprovalMax: POST /api/v1/companies/{companyId}/bills -----------------------------------------
+
+
+@csrf_exempt
+@require_POST
+@logged("approvalmax")
+def approvalmax_bills(request: HttpRequest, company_id: str) -> HttpResponse:
+    access = _bearer(request, "approvalmax")
+    if access is None:
+        return _unauthorized(request)
+    org = SandboxOrganisation.objects.filter(provider="approvalmax", org_id=company_id).first()
+    if org is None or company_id not in access.org_ids:
+        request.sandbox_note = f"company {company_id} not authorised for this token"
+        return JsonResponse({"message": "Company not found or not authorised."}, status=403)
+    body = _json(request)
+    if not isinstance(body, dict) or not body.get("supplier") or not body.get("lineItems"):
+        request.sandbox_note = "bill refused: supplier and lineItems are required"
+        return JsonResponse({"message": "supplier and lineItems are required."}, status=422)
+    bill = _create(
+        "approvalmax", company_id, request.headers.get("Idempotency-Key", ""), body, lambda: str(uuid.uuid4())
+    )
+    request.sandbox_note = f"bill {bill.bill_id} sent for approval (or replayed)"
+    return JsonResponse({"requestId": bill.bill_id, "status": "OnApproval", "companyId": company_id})
