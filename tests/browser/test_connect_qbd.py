@@ -1,0 +1,39 @@
+"""An Admin sets up QuickBooks Desktop and the sandbox's Web Connector connects it."""
+
+import re
+
+import pytest
+from django_scopes import scopes_disabled
+from playwright.sync_api import expect
+
+from integrations.models import Connection
+from tests.browser.fixtures import sign_in
+
+pytestmark = pytest.mark.browser
+
+
+def test_admin_connects_quickbooks_desktop_through_the_web_connector(page, demo_data):
+    sign_in(page, "admin@initech.test")
+    page.goto("/a/initech/settings/connections/")
+    page.get_by_role("button", name="Connect", exact=True).click()
+    page.get_by_role("button", name="Connect QuickBooks Desktop").click()
+    page.get_by_role("button", name="Set up QuickBooks Desktop").click()
+
+    expect(page.get_by_text("Waiting for the Web Connector")).to_be_visible()
+    expect(page.get_by_text("Copy it now: it is shown only once.")).to_be_visible()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the Web Connector file").click()
+    assert download.value.suggested_filename == "dext-connect-initech.qwc"
+
+    page.get_by_role("button", name="Run the Web Connector").click()
+    expect(page.get_by_text("The Web Connector signed in and finished its work.")).to_be_visible()
+    page.get_by_role("link", name="Back to Dext Connect").click()
+
+    expect(page).to_have_url(re.compile(r"/a/initech/settings/connections/connect/qbd/$"))
+    expect(
+        page.get_by_text("QuickBooks Desktop is connected (Acme Furniture Co (QuickBooks Desktop))")
+    ).to_be_visible()
+    expect(page.get_by_text("Copy it now")).to_have_count(0)  # the password was shown once
+    with scopes_disabled():
+        conn = Connection.objects.get(account__slug="initech")
+        assert (conn.provider, conn.status) == ("qbd", "active")
