@@ -102,9 +102,10 @@ def disconnect_impact(*, account: Account, connection: Connection) -> Impact:
     return impact
 
 
+@in_account_scope
 def rule_change_impact(*, account: Account, supplier_id: int, integration_id: int | None) -> Impact:
     """Saving (or, with None, removing the integration of) the rule of `supplier_id`: how many of
-    that supplier's unpublished items re-route. Runs inside the caller's scope (a view or service)."""
+    that supplier's unpublished items re-route."""
     before = load_facts(account)
     after = before.with_rule(supplier_id=supplier_id, integration_id=integration_id)
     return compare(unpublished_items(account).filter(supplier_id=supplier_id), before, after)
