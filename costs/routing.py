@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from django.db.models import BigIntegerField, Case, CharField, F, Q, QuerySet, Value, When
+from django_scopes import scope
 
 from accounts.models import Account
 from integrations.models import Connection
@@ -82,9 +83,12 @@ class RoutingFacts:
 
 
 def load_facts(account: Account) -> RoutingFacts:
-    live = {c.pk: c for c in live_connections(account)}
+    # Enter the account's scope here so `effective_integration(item)` works from any caller (a
+    # template tag, a task, a shell) and can only ever read this account's connections.
+    with scope(account=account):
+        live = {c.pk: c for c in live_connections(account)}
+        defaults = defaults_for(account)
     main_id = next((pk for pk, c in live.items() if c.is_main), None)
-    defaults = defaults_for(account)
     return RoutingFacts(
         account_id=account.pk,
         live=live,

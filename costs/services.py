@@ -238,7 +238,8 @@ def save_rule(
 ) -> SupplierRule:
     """Create or change the rule of a supplier of this account."""
     with transaction.atomic():
-        supplier = Supplier.objects.filter(account=account, pk=supplier_id).first()
+        # Lock the supplier: two tabs saving its first rule at once must not both try to create it.
+        supplier = Supplier.objects.select_for_update().filter(account=account, pk=supplier_id).first()
         if supplier is None:
             raise DomainError(
                 "That supplier is not one of this account's suppliers.", code="unknown_supplier"
