@@ -81,6 +81,17 @@ class RoutingFacts:
     def main(self) -> Connection | None:
         return self.live.get(self.main_id) if self.main_id else None
 
+    @property
+    def ordered(self) -> list[Connection]:
+        """The live connections as the dropdowns list them: the main software first."""
+        return sorted(self.live.values(), key=lambda c: (not c.is_main, c.label))
+
+    @property
+    def has_additional(self) -> bool:
+        """integrations.selectors.has_additional, answered from facts already loaded (no query):
+        while it holds, the Integration column and field appear."""
+        return any(not c.is_main for c in self.live.values())
+
 
 def load_facts(account: Account) -> RoutingFacts:
     # Enter the account's scope here so `effective_integration(item)` works from any caller (a
@@ -224,4 +235,4 @@ def allowed_connections(item: Item, facts: RoutingFacts) -> list[Connection]:
         return []
     if item.type in SALES_TYPES:
         return [facts.main] if facts.main is not None else []
-    return sorted(facts.live.values(), key=lambda c: (not c.is_main, c.label))
+    return facts.ordered

@@ -33,9 +33,6 @@ def _url(request: HttpRequest, name: str, *args) -> str:
 def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
     account = request.account
     facts = load_facts(account)
-    # The Integration column appears only while an additional integration is connected
-    # (integrations.selectors.has_additional, answered here from the facts already loaded).
-    show_integration = any(not c.is_main for c in facts.live.values())
     filters = InboxFilters.from_query(request.GET, sales=sales)
     try:
         page_size = min(max(int(request.GET.get("per_page", PAGE_SIZE)), 10), 200)
@@ -45,7 +42,7 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
         inbox_items(account=account, facts=facts, filters=filters, sales=sales), page_size
     ).get_page(request.GET.get("page"))
     rows = [(item, route_from_row(item, facts)) for item in page.object_list]
-    connections = sorted(facts.live.values(), key=lambda c: (not c.is_main, c.label))
+    connections = facts.ordered
     return render(
         request,
         "costs/sales_inbox.html" if sales else "costs/inbox.html",
@@ -53,7 +50,7 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
             "page": page,
             "rows": rows,
             "filters": filters,
-            "show_integration": show_integration,
+            "show_integration": facts.has_additional,
             "main": facts.main,
             "suppliers": suppliers(account, sales=sales),
             "statuses": ItemStatus.choices,
@@ -155,7 +152,7 @@ def _item_detail(request: HttpRequest, item_id: int, *, sales: bool) -> HttpResp
             "published": published,
             "route": route,
             "main": facts.main,
-            "show_integration": any(not c.is_main for c in facts.live.values()),
+            "show_integration": facts.has_additional,
             "integration_choices": choices,
             "current_choice": str(item.integration_id or "") if not sales else str(facts.main_id or ""),
             "back": _url(request, "sales_inbox" if sales else "inbox") + (f"?{origin}" if origin else ""),
@@ -209,7 +206,7 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
     form = RuleForm(request.POST or None, initial=initial, account=account)
     if rule is not None:
         form.fields["supplier"].disabled = True
-    connections = sorted(facts.live.values(), key=lambda c: (not c.is_main, c.label))
+    connections = facts.ordered
     context = {
         "form": form,
         "rule": rule,

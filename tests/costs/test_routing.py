@@ -143,3 +143,20 @@ def test_allowed_connections(acme, other):
         assert routing.allowed_connections(bill, facts) == [acme.xero, acme.billcom]
         assert routing.allowed_connections(sale, facts) == [acme.xero]
         assert routing.allowed_connections(published, facts) == []
+
+
+@pytest.mark.parametrize("billcom_status", ["active", "needs_reconnect", "disconnected", "pending", None])
+def test_facts_agree_with_the_integrations_selectors(account, billcom_status):
+    from integrations.selectors import effective_defaults, has_additional
+
+    xero = ConnectionFactory(account=account, provider="xero")
+    if billcom_status:
+        billcom = ConnectionFactory(account=account, provider="billcom", is_main=False, status=billcom_status)
+        IntegrationDefaults.objects.create(account=account, expense_claims=billcom)
+    claim = ItemFactory(account=account, type="expense_claim")
+    with scope(account=account):
+        facts = routing.load_facts(account)
+        assert facts.has_additional == has_additional(account)
+        assert facts.main == xero
+        # The defaults fallback (integrations.selectors.effective_defaults) and the rule agree.
+        assert routing.effective_integration(claim, facts).connection == effective_defaults(account)[1]
