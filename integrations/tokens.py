@@ -40,13 +40,23 @@ def _needs_reconnect(connection: Connection) -> NeedsReconnect:
     )
 
 
+def _is_rejected(connection: Connection, rejected_token: str | None) -> bool:
+    return (
+        rejected_token is not None
+        and services.credentials_of(connection).get("access_token") == rejected_token
+    )
+
+
 def _fresh(connection: Connection) -> bool:
     expires = connection.access_expires_at
     return expires is not None and expires - timezone.now() > REFRESH_MARGIN
 
 
-def access_token_for(connection: Connection) -> str:
+def access_token_for(connection: Connection, *, rejected_token: str | None = None) -> str:
     """A valid access token for `connection`, refreshed (and the rotated tokens saved) when needed.
+
+    `rejected_token`: the provider answered 401 to this token; refresh even though it has not expired,
+    unless another worker already replaced it (then that newer token is returned, with no refresh).
 
     Raises NeedsReconnect when the refresh failed for good (the connection is marked needs reconnect),
     and ProviderUnavailable/ProviderError on a transient failure (nothing about the connection changes).
@@ -59,7 +69,7 @@ def access_token_for(connection: Connection) -> str:
             raise DomainError(f"{connection.label} is not connected to this account.", code="not_connected")
         if connection.status == ConnectionStatus.NEEDS_RECONNECT:
             raise _needs_reconnect(connection)
-        if _fresh(connection):
+        if _fresh(connection) and not _is_rejected(connection, rejected_token):
             return services.credentials_of(connection)["access_token"]
         revoked: GrantRevoked | None = None
         with _one_refresh_at_a_time(connection) as locked:
@@ -67,8 +77,8 @@ def access_token_for(connection: Connection) -> str:
             if locked.status == ConnectionStatus.NEEDS_RECONNECT:
                 _copy(locked, connection)
                 raise _needs_reconnect(connection)
-            if _fresh(locked):
-                # Someone else refreshed while we waited for the lock.
+            if _fresh(locked) and not _is_rejected(locked, rejected_token):
+                # Still good, or someone else refreshed while we waited for the lock.
                 _copy(locked, connection)
                 return credentials["access_token"]
             try:

@@ -5,6 +5,7 @@ from . import bills, views
 app_name = "sandbox"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("revoke/", views.revoke, name="revoke"),
     # Xero (identity.xero.com / api.xero.com)
     path("xero/identity/connect/authorize", views.authorize, {"provider": "xero"}, name="xero_authorize"),
     path("xero/identity/connect/token", views.token, {"provider": "xero"}, name="xero_token"),

@@ -88,6 +88,20 @@ def home(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_POST
+@logged("oauth")
+def revoke(request: HttpRequest) -> HttpResponse:
+    """The user removes Dext Connect's access in the provider (e.g. Xero's "Connected apps"): every
+    token issued for the organisation stops working, so our next refresh fails for good."""
+    provider, org_id = request.POST.get("provider", ""), request.POST.get("org_id", "")
+    tokens = [t for t in IssuedToken.objects.filter(provider=provider, revoked=False) if org_id in t.org_ids]
+    IssuedToken.objects.filter(pk__in=[t.pk for t in tokens]).update(
+        revoked=True, refresh_used_at=timezone.now()
+    )
+    request.sandbox_note = f"access revoked for {org_id}: {len(tokens)} token(s)"
+    return redirect("sandbox:home")
+
+
 # --- OAuth 2.0: authorize (consent) ------------------------------------------------------------------
 
 

@@ -3,10 +3,12 @@ connection, a refresh that fails for good marks the connection "needs reconnect"
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.db import connection as db_connection
 from django.utils import timezone
 from django_scopes import scopes_disabled
@@ -159,3 +161,37 @@ def test_only_one_refresh_runs_at_a_time(xero):
     assert len(set(results)) == 1 and len(results) == 5
     assert refreshes() == 1
     assert Connection.objects.get(pk=conn.pk).status == ConnectionStatus.ACTIVE
+
+
+def test_a_token_the_provider_rejected_is_refreshed_once(xero):
+    conn = xero(expires_in=timedelta(minutes=25))
+    rejected = decrypt_json(conn.credentials)["access_token"]
+    new = access_token_for(conn, rejected_token=rejected)
+    assert new != rejected and refreshes() == 1
+    # A second worker that saw the same 401 gets the new token without another refresh.
+    stale = Connection.objects.select_related("account").get(pk=conn.pk)
+    assert access_token_for(stale, rejected_token=rejected) == new
+    assert refreshes() == 1
+
+
+def test_revoked_access_is_found_by_the_refresh_command(xero, client):
+    conn = xero()
+    page = client.get("/sandbox/")
+    assert "Revoke access" in page.content.decode()
+    client.post("/sandbox/revoke/", {"provider": "xero", "org_id": conn_org(conn)})
+    out = io.StringIO()
+    call_command("refresh_tokens", "--force", stdout=out)
+    assert "Reconnect Xero in Business settings > Connections." in out.getvalue()
+    assert Connection.objects.get(pk=conn.pk).status == ConnectionStatus.NEEDS_RECONNECT
+
+
+def test_the_refresh_command_leaves_fresh_tokens_alone(xero):
+    conn = xero()
+    out = io.StringIO()
+    call_command("refresh_tokens", stdout=out)
+    assert refreshes() == 0 and "token valid until" in out.getvalue()
+    assert Connection.objects.get(pk=conn.pk).status == ConnectionStatus.ACTIVE
+
+
+def conn_org(conn: Connection) -> str:
+    return IssuedToken.objects.get(access_token=decrypt_json(conn.credentials)["access_token"]).org_ids[0]
