@@ -181,36 +181,61 @@ SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default=f"{SITE_URL}/sandbox").rs
 # With the sandbox on, every unset URL points at the sandbox and the client credentials are the
 # sandbox's fixed ones. "{sandbox}" is filled in when the URL is used (integrations/providers/base.py),
 # so tests that move the sandbox onto live_server (settings.SANDBOX_BASE_URL) are followed.
-# With the sandbox off, unset values stay empty and connecting that provider says it is not set up.
+# With the sandbox off, unset URLs are the providers' published production endpoints and unset client
+# credentials stay empty: connecting that provider then says it is not set up on this server.
 _SB = SANDBOX_ENABLED
 
 
-def _provider_env(name: str, sandbox_default: str) -> str:
-    return env.str(name, default=sandbox_default if _SB else "")
+def _provider_env(name: str, sandbox_default: str, real_default: str = "") -> str:
+    return env.str(name, default=sandbox_default if _SB else real_default)
 
 
 XERO_CLIENT_ID = _provider_env("XERO_CLIENT_ID", "sandbox-xero-client")
 XERO_CLIENT_SECRET = _provider_env("XERO_CLIENT_SECRET", "sandbox-xero-secret")
-XERO_AUTHORIZE_URL = _provider_env("XERO_AUTHORIZE_URL", "{sandbox}/xero/identity/connect/authorize")
-XERO_TOKEN_URL = _provider_env("XERO_TOKEN_URL", "{sandbox}/xero/identity/connect/token")
-XERO_CONNECTIONS_URL = _provider_env("XERO_CONNECTIONS_URL", "{sandbox}/xero/connections")
-XERO_API_URL = _provider_env("XERO_API_URL", "{sandbox}/xero/api.xro/2.0")
+XERO_AUTHORIZE_URL = _provider_env(
+    "XERO_AUTHORIZE_URL",
+    "{sandbox}/xero/identity/connect/authorize",
+    "https://login.xero.com/identity/connect/authorize",
+)
+XERO_TOKEN_URL = _provider_env(
+    "XERO_TOKEN_URL", "{sandbox}/xero/identity/connect/token", "https://identity.xero.com/connect/token"
+)
+XERO_CONNECTIONS_URL = _provider_env(
+    "XERO_CONNECTIONS_URL", "{sandbox}/xero/connections", "https://api.xero.com/connections"
+)
+XERO_API_URL = _provider_env("XERO_API_URL", "{sandbox}/xero/api.xro/2.0", "https://api.xero.com/api.xro/2.0")
 
 QBO_CLIENT_ID = _provider_env("QBO_CLIENT_ID", "sandbox-qbo-client")
 QBO_CLIENT_SECRET = _provider_env("QBO_CLIENT_SECRET", "sandbox-qbo-secret")
-QBO_AUTHORIZE_URL = _provider_env("QBO_AUTHORIZE_URL", "{sandbox}/qbo/connect/oauth2")
-QBO_TOKEN_URL = _provider_env("QBO_TOKEN_URL", "{sandbox}/qbo/oauth2/v1/tokens/bearer")
-QBO_API_URL = _provider_env("QBO_API_URL", "{sandbox}/qbo/v3")
+QBO_AUTHORIZE_URL = _provider_env(
+    "QBO_AUTHORIZE_URL", "{sandbox}/qbo/connect/oauth2", "https://appcenter.intuit.com/connect/oauth2"
+)
+QBO_TOKEN_URL = _provider_env(
+    "QBO_TOKEN_URL",
+    "{sandbox}/qbo/oauth2/v1/tokens/bearer",
+    "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
+)
+QBO_API_URL = _provider_env("QBO_API_URL", "{sandbox}/qbo/v3", "https://quickbooks.api.intuit.com/v3")
 
 APPROVALMAX_CLIENT_ID = _provider_env("APPROVALMAX_CLIENT_ID", "sandbox-approvalmax-client")
 APPROVALMAX_CLIENT_SECRET = _provider_env("APPROVALMAX_CLIENT_SECRET", "sandbox-approvalmax-secret")
 APPROVALMAX_AUTHORIZE_URL = _provider_env(
-    "APPROVALMAX_AUTHORIZE_URL", "{sandbox}/approvalmax/connect/authorize"
+    "APPROVALMAX_AUTHORIZE_URL",
+    "{sandbox}/approvalmax/connect/authorize",
+    "https://identity.approvalmax.com/connect/authorize",
 )
-APPROVALMAX_TOKEN_URL = _provider_env("APPROVALMAX_TOKEN_URL", "{sandbox}/approvalmax/connect/token")
-APPROVALMAX_API_URL = _provider_env("APPROVALMAX_API_URL", "{sandbox}/approvalmax/api/v1")
+APPROVALMAX_TOKEN_URL = _provider_env(
+    "APPROVALMAX_TOKEN_URL",
+    "{sandbox}/approvalmax/connect/token",
+    "https://identity.approvalmax.com/connect/token",
+)
+APPROVALMAX_API_URL = _provider_env(
+    "APPROVALMAX_API_URL", "{sandbox}/approvalmax/api/v1", "https://public-api.approvalmax.com/api/v1"
+)
 
-BILLCOM_API_URL = _provider_env("BILLCOM_API_URL", "{sandbox}/billcom/connect")
+BILLCOM_API_URL = _provider_env(
+    "BILLCOM_API_URL", "{sandbox}/billcom/connect", "https://gateway.prod.bill.com/connect"
+)
 BILLCOM_DEV_KEY = _provider_env("BILLCOM_DEV_KEY", "sandbox-billcom-devkey")
 
 PROVIDER_HTTP_TIMEOUT = env.float("PROVIDER_HTTP_TIMEOUT", default=20.0)

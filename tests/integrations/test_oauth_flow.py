@@ -320,3 +320,10 @@ def test_the_start_page_explains_the_steps(tenant, connect, provider):
     label = {"xero": "Xero", "qbo": "QuickBooks Online", "approvalmax": "ApprovalMax"}[provider]
     assert f"Continue to {label}" in text(page)
     assert "Follow the on-screen steps to complete the connection." in text(page)
+
+
+def test_a_provider_without_client_credentials_says_so_and_changes_nothing(tenant, settings):
+    settings.XERO_CLIENT_ID = ""  # as in production when XERO_CLIENT_ID is not set
+    response = client_for(tenant.admin).post(start_url(tenant.account, "xero"), follow=True)
+    assert "Xero is not set up on this server yet (XERO_CLIENT_ID is missing)." in text(response)
+    assert not Connection.objects.exists()
