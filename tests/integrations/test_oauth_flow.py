@@ -327,3 +327,38 @@ def test_a_provider_without_client_credentials_says_so_and_changes_nothing(tenan
     response = client_for(tenant.admin).post(start_url(tenant.account, "xero"), follow=True)
     assert "Xero is not set up on this server yet (XERO_CLIENT_ID is missing)." in text(response)
     assert not Connection.objects.exists()
+
+
+def test_choosing_twice_is_refused_the_second_time(tenant):
+    client = client_for(tenant.admin)
+    callback = consent(
+        client, start(client, tenant.account, "xero"), orgs=org_ids("xero", XERO_ACME, XERO_GLOBEX)
+    )
+    client.get(local(callback))
+    client.post(choose_url(tenant.account, "xero"), {"organisation": org_ids("xero", XERO_ACME)[0]})
+    before = snapshot(tenant.account)
+    again = client.post(
+        choose_url(tenant.account, "xero"), {"organisation": org_ids("xero", XERO_GLOBEX)[0]}, follow=True
+    )
+    assert EXPIRED in text(again)
+    assert snapshot(tenant.account) == before
+    assert before[0][4] == XERO_ACME
+
+
+def test_organisations_shared_for_one_account_cannot_be_connected_to_another(
+    tenant, other_tenant, practice_setup
+):
+    _, partner, _ = practice_setup  # a practice admin reaches both accounts
+    client = client_for(partner)
+    callback = consent(
+        client, start(client, tenant.account, "xero"), orgs=org_ids("xero", XERO_ACME, XERO_GLOBEX)
+    )
+    client.get(local(callback))
+    other_before = snapshot(other_tenant.account)
+    response = client.post(
+        choose_url(other_tenant.account, "xero"), {"organisation": org_ids("xero", XERO_ACME)[0]}, follow=True
+    )
+    assert EXPIRED in text(response)
+    assert snapshot(other_tenant.account) == other_before
+    # The flow for the first account is still there to finish.
+    assert client.get(choose_url(tenant.account, "xero")).status_code == 200
