@@ -20,6 +20,7 @@ from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 from lxml import etree
 
+from accounts.errors import DomainError
 from integrations import services
 from integrations.models import Connection, ConnectionStatus
 
@@ -38,9 +39,15 @@ def username_for(connection: Connection) -> str:
     return f"dext-{connection.account.slug}-{connection.pk}"
 
 
-def _connection_id(username_or_ticket: str, sep: str) -> int | None:
-    head = username_or_ticket.rsplit(sep, 1)[-1 if sep == "-" else 0]
-    return int(head) if head.isdigit() else None
+def _id_from_username(username: str) -> int | None:
+    last = username.rsplit("-", 1)[-1]
+    return int(last) if last.isdigit() else None
+
+
+def _id_from_ticket(ticket: str) -> int | None:
+    # Tickets are "<connection id>.<random>" (token_urlsafe never contains a dot).
+    first = ticket.split(".", 1)[0]
+    return int(first) if first.isdigit() else None
 
 
 def new_password(*, connection: Connection) -> str:
@@ -171,7 +178,7 @@ def _load(connection_id: int | None) -> Connection | None:
 
 
 def _by_ticket(ticket: str) -> tuple[Connection, dict] | None:
-    connection = _load(_connection_id(ticket, "."))
+    connection = _load(_id_from_ticket(ticket))
     if connection is None or connection.status == ConnectionStatus.DISCONNECTED:
         return None
     credentials = services.credentials_of(connection)
@@ -188,7 +195,7 @@ def _save(connection: Connection, credentials: dict) -> None:
 
 def authenticate(username: str, password: str) -> list[str]:
     """[ticket, ""] to work with the open company file; ["", "nvu"] for a wrong user or password."""
-    connection = _load(_connection_id(username, "-"))
+    connection = _load(_id_from_username(username))
     if connection is None or connection.status == ConnectionStatus.DISCONNECTED:
         return ["", "nvu"]
     credentials = services.credentials_of(connection)
@@ -200,8 +207,6 @@ def authenticate(username: str, password: str) -> list[str]:
     ticket = f"{connection.pk}.{secrets.token_urlsafe(24)}"
     credentials["qbwc_ticket"] = ticket
     if connection.status == ConnectionStatus.PENDING:
-        from accounts.errors import DomainError
-
         try:
             services.activate_connection(
                 account=connection.account,

@@ -250,3 +250,25 @@ def test_the_management_command_with_a_wrong_password_fails_and_changes_nothing(
 
 
 from tests.integrations.sandbox_helpers import sandbox  # noqa: E402, F401  (fixture)
+
+
+def test_a_forged_ticket_gets_no_work_and_changes_nothing(pending, client):
+    _, conn, _ = pending
+    before = snapshot(conn.account)
+    forged = f"{conn.pk}.not-the-ticket"
+    work = soap(
+        client,
+        "sendRequestXML",
+        ticket=forged,
+        strHCPResponse="",
+        strCompanyFileName=r"C:\evil.qbw",
+        qbXMLCountry="US",
+        qbXMLMajorVers="13",
+        qbXMLMinorVers="0",
+    )
+    assert work == ""
+    assert (
+        soap(client, "receiveResponseXML", ticket=forged, response="<QBXML/>", hresult="", message="") == "-1"
+    )
+    assert "session has ended" in soap(client, "getLastError", ticket=forged)
+    assert snapshot(conn.account) == before
