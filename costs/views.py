@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from copy import copy
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -16,7 +18,7 @@ from accounts.tenancy import account_view
 from . import services
 from .forms import ItemForm, RuleForm, integration_choices, parse_connection_id
 from .impact import rule_change_impact
-from .models import COST_TYPES, ItemStatus, SupplierRule
+from .models import COST_TYPES, ItemStatus, PaymentMethod, SupplierRule
 from .routing import allowed_connections, effective_integration, load_facts, route_from_row
 from .selectors import InboxFilters, get_item_for_account, inbox_items, suppliers
 
@@ -142,6 +144,12 @@ def _item_detail(request: HttpRequest, item_id: int, *, sales: bool) -> HttpResp
         return redirect(here)
     route = effective_integration(item, facts)
     choices = integration_choices(allowed_connections(item, facts), with_default=not sales)
+    if not sales and not published:
+        # Say what "Use rule/default" resolves to for this item: the same rule, without its own setting.
+        unset = copy(item)
+        unset.integration_id = None
+        fallback = effective_integration(unset, facts)
+        choices[0] = (choices[0][0], f"{choices[0][1]} ({fallback.label} — {fallback.reason})")
     return render(
         request,
         "costs/item_detail.html",
@@ -232,6 +240,9 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
                 "impact": impact,
                 "supplier": data["supplier"],
                 "integration_label": facts.live[integration_id].label if integration_id else "None",
+                "payment_label": PaymentMethod(data["payment_method"]).label
+                if data["payment_method"]
+                else "—",
             }
             return render(request, "costs/rule_confirm.html", context)
         if form.is_valid():

@@ -11,3 +11,11 @@ document.addEventListener("change", (event) => {
     box.checked = all.checked;
   });
 });
+document.addEventListener("change", (event) => {
+  // Costs inbox: say how many items the bulk action will change.
+  const box = event.target.closest("input[type=checkbox]");
+  const counter = document.querySelector("[data-selected-count]");
+  if (!box || !counter) return;
+  const n = document.querySelectorAll(`input[name="${counter.dataset.selectedCount}"]:checked`).length;
+  counter.textContent = n ? `${n} selected` : "";
+});

@@ -360,3 +360,13 @@ def test_archived_items_leave_the_inbox_but_the_status_filter_finds_them(acme, o
     body = text(admin_client_.get(inbox_url(acme.account)))
     assert "NEW-1" in body and "OLD-1" not in body
     assert "OLD-1" in text(admin_client_.get(inbox_url(acme.account, "?status=archived")))
+
+
+def test_use_rule_default_says_where_it_would_go(acme, other, admin_client_):
+    rule = SupplierRuleFactory(
+        supplier__account=acme.account, supplier__name="Acme Supplies", integration=acme.billcom
+    )
+    item = ItemFactory(account=acme.account, supplier=rule.supplier, integration=acme.xero)
+    body = text(admin_client_.get(item_url(item)))
+    assert "Publishes to Xero — Set on this item" in body
+    assert "Use rule/default (Bill.com — Supplier rule: Acme Supplies)" in body
