@@ -3,6 +3,7 @@ authorization-code flow with PKCE (S256) on authlib."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,9 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.errors import DomainError
+
+# Operators see what the provider actually answered; users see a message they can act on.
+logger = logging.getLogger("integrations.providers")
 
 
 class ProviderError(DomainError):
@@ -186,6 +190,7 @@ class OAuthProvider:
         try:
             return dict(call())
         except OAuthError as exc:
+            logger.warning("%s token endpoint refused: %s %s", self.label, exc.error, exc.description)
             if exc.error in {"invalid_grant", "invalid_client", "unauthorized_client"}:
                 raise GrantRevoked(refused, code=exc.error) from exc
             raise ProviderError(
@@ -194,6 +199,7 @@ class OAuthProvider:
                 code=exc.error or "oauth_error",
             ) from exc
         except requests.RequestException as exc:
+            logger.warning("%s token endpoint unreachable: %s", self.label, exc)
             raise ProviderUnavailable(
                 f"{self.label} could not be reached. Try again in a few minutes.", code="unavailable"
             ) from exc
@@ -227,6 +233,9 @@ class OAuthProvider:
                 code="unavailable",
             )
         if response.status_code >= 400:
+            logger.warning(
+                "%s GET %s answered %s: %s", self.label, url, response.status_code, response.text[:500]
+            )
             raise ProviderError(
                 f"{self.label} refused the request ({response.status_code}).", code="provider_refused"
             )

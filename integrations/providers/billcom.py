@@ -10,7 +10,7 @@ from typing import Any
 import requests
 from django.utils import timezone
 
-from .base import LoginFailed, NotConfigured, ProviderError, ProviderUnavailable, setting, timeout
+from .base import LoginFailed, NotConfigured, ProviderError, ProviderUnavailable, logger, setting, timeout
 
 LABEL = "Bill.com"
 # Bill.com's error codes for a session that expired or was logged out.
@@ -70,6 +70,7 @@ def login(*, username: str, password: str, organisation_id: str) -> dict[str, An
     )
     if response.status_code != 200:
         error = _error_of(response)
+        logger.info("Bill.com login refused: %s %s", error.code, error.message)
         raise LoginFailed(
             "Bill.com did not accept that user name, password and organisation ID"
             + (f" ({error.message})" if error.message else "")
@@ -120,5 +121,8 @@ def call(connection, method: str, path: str, *, json: dict | None = None) -> Any
         response = _send(method, path, json=json, session_id=credentials["session_id"])
     if response.status_code >= 400:
         error = _error_of(response)
+        logger.warning(
+            "Bill.com %s %s answered %s: %s %s", method, path, error.status, error.code, error.message
+        )
         raise ProviderError(f"Bill.com refused the request: {error.message or response.status_code}.")
     return response.json()
