@@ -402,9 +402,8 @@ def billcom_login(request: HttpRequest) -> HttpResponse:
         body = json.loads(request.body or b"{}")
     except ValueError:
         return _billcom_error("BDC_1001", "The request body is not JSON.", 400)
-    if body.get("devKey") != settings.BILLCOM_DEV_KEY or request.headers.get(
-        "devKey", body.get("devKey")
-    ) != (settings.BILLCOM_DEV_KEY):
+    # v3 login carries the developer key in the body (later calls send it as a header).
+    if not isinstance(body, dict) or body.get("devKey") != settings.BILLCOM_DEV_KEY:
         request.sandbox_note = "login refused: wrong developer key"
         return _billcom_error("BDC_1103", "Invalid developer key.", 401)
     user = BillcomUser.objects.filter(

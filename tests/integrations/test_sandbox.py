@@ -214,3 +214,17 @@ def test_seed_demo_connects_acme_to_the_xero_sandbox_and_nothing_else(settings):
     conn.refresh_from_db()
     assert access_token_for(conn) != old["access_token"]
     assert Connection.objects.get(pk=conn.pk).status == ConnectionStatus.ACTIVE
+
+
+def test_bill_com_login_needs_our_developer_key(settings):
+    response = requests.post(
+        f"{settings.SANDBOX_BASE_URL}/billcom/connect/v3/login",
+        json={
+            "username": "accounts@acme.test",
+            "password": "billcom-demo-2026",
+            "organizationId": "00801ACMEDEMO01",
+            "devKey": "someone-elses-key",
+        },
+        timeout=10,
+    )
+    assert response.status_code == 401 and response.json()[0]["code"] == "BDC_1103"
