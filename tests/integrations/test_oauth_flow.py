@@ -362,3 +362,9 @@ def test_organisations_shared_for_one_account_cannot_be_connected_to_another(
     assert snapshot(other_tenant.account) == other_before
     # The flow for the first account is still there to finish.
     assert client.get(choose_url(tenant.account, "xero")).status_code == 200
+
+
+def test_a_signed_out_callback_goes_to_sign_in_and_changes_nothing(client, tenant):
+    response = client.get("/connect/callback/xero/?code=abc&state=whatever")
+    assert response.status_code == 302 and response["Location"].startswith("/login/")
+    assert not Connection.objects.exists()
