@@ -61,13 +61,66 @@ def build() -> dict:
             )
             practice.clients.add(*accounts)
         big = Account.objects.get(slug="client-000")
-        try:
-            from costs import bench_data  # the costs app knows how to build its own data
-        except ImportError:
-            bench_data = None
-        if bench_data is not None:
-            bench_data.build(account=big, items=ITEMS)
-    return {"partner": partner, "big": big}
+        build_items(account=big, owner=big.owner, items=ITEMS)
+        from integrations.models import Connection
+
+        billcom = Connection.objects.get(account=big, provider="billcom").pk
+    return {"partner": partner, "big": big, "billcom": billcom}
+
+
+def build_items(*, account, owner, items: int) -> None:
+    """Xero + Bill.com connected, 40 suppliers (a quarter with a rule to Bill.com), `items` items of
+    every type and status, some set to Bill.com on the item. Built once; reused by later runs."""
+    import random
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from costs.models import COST_TYPES, Item, ItemStatus, ItemType, Supplier, SupplierRule
+    from integrations.models import Connection, IntegrationDefaults
+
+    if Item.objects.filter(account=account).count() >= items:
+        return
+    rng = random.Random(42)
+    xero, _ = Connection.objects.get_or_create(
+        account=account, provider="xero", defaults={"status": "active", "external_name": "Bench"}
+    )
+    billcom, _ = Connection.objects.get_or_create(
+        account=account, provider="billcom", defaults={"status": "active", "external_name": "Bench"}
+    )
+    IntegrationDefaults.objects.get_or_create(account=account, defaults={"expense_claims": billcom})
+    suppliers = [
+        Supplier.objects.get_or_create(account=account, name=f"Supplier {i:02d}")[0] for i in range(40)
+    ]
+    for supplier in suppliers[:10]:
+        SupplierRule.objects.get_or_create(
+            account=account, supplier=supplier, defaults={"integration": billcom, "category": "Stock"}
+        )
+    types = [*COST_TYPES, ItemType.SALES_INVOICE]
+    statuses = [s for s in ItemStatus if s != ItemStatus.PUBLISHED]
+    start = date(2024, 1, 1)
+    batch = []
+    for n in range(items - Item.objects.filter(account=account).count()):
+        published = rng.random() < 0.3
+        batch.append(
+            Item(
+                account=account,
+                type=rng.choice(types),
+                status=ItemStatus.PUBLISHED if published else rng.choice(statuses),
+                date=start + timedelta(days=rng.randrange(700)),
+                supplier=rng.choice(suppliers),
+                reference=f"INV-{n:06d}",
+                category="Stock",
+                total=Decimal(rng.randrange(100, 500000)) / 100,
+                tax=Decimal(rng.randrange(0, 50000)) / 100,
+                owner=owner,
+                integration=billcom if rng.random() < 0.05 else None,
+                published_to=xero if published else None,
+            )
+        )
+        if len(batch) == 5000:
+            Item.objects.bulk_create(batch)
+            batch = []
+    Item.objects.bulk_create(batch)
 
 
 def timed(client: Client, url: str) -> tuple[float, float, int]:
@@ -101,10 +154,15 @@ def main() -> None:
         pages += [
             (f"Costs inbox, {ITEMS:,} items, first page", reverse("costs:inbox", args=[big])),
             (
-                f"Costs inbox, {ITEMS:,} items, filtered by integration, sorted by total",
-                reverse("costs:inbox", args=[big]) + "?integration=main&sort=-total",
+                f"Costs inbox, {ITEMS:,} items, Bill.com only, sorted by total",
+                reverse("costs:inbox", args=[big]) + f"?integration={world['billcom']}&sort=-total",
             ),
             (f"Connections page, {ITEMS:,} items", reverse("integrations:connections", args=[big])),
+            (
+                f"Disconnect Bill.com preview, {ITEMS:,} items",
+                reverse("integrations:disconnect", args=[big, world["billcom"]]),
+            ),
+            (f"Supplier rules, {ITEMS:,} items", reverse("costs:rules", args=[big])),
         ]
     except Exception:  # noqa: BLE001 - a section not built yet is simply not measured
         pass
