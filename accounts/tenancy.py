@@ -24,31 +24,26 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 LAST_ACCOUNT_SESSION_KEY = "last_account"
 
 
-def account_view(permission: str = "account.view", *, write: str | None = None) -> Callable:
-    """Declare what a tenant view needs: `permission` for every request, `write` also for POSTs."""
+def _declare(kind: str, table: dict, permission: str, write: str | None) -> Callable:
     for name in filter(None, (permission, write)):
-        if name not in PERMISSIONS:
-            raise ImproperlyConfigured(f"Unknown permission {name!r}")
+        if name not in table:
+            raise ImproperlyConfigured(f"Unknown {kind} permission {name!r}")
 
     def mark(view: Callable) -> Callable:
-        view.account_permission = permission  # type: ignore[attr-defined]
-        view.account_write_permission = write  # type: ignore[attr-defined]
+        setattr(view, f"{kind}_permission", permission)
+        setattr(view, f"{kind}_write_permission", write)
         return view
 
     return mark
+
+
+def account_view(permission: str = "account.view", *, write: str | None = None) -> Callable:
+    """Declare what a tenant view needs: `permission` for every request, `write` also for POSTs."""
+    return _declare("account", PERMISSIONS, permission, write)
 
 
 def practice_view(permission: str = "practice.view", *, write: str | None = None) -> Callable:
-    for name in filter(None, (permission, write)):
-        if name not in PRACTICE_PERMISSIONS:
-            raise ImproperlyConfigured(f"Unknown practice permission {name!r}")
-
-    def mark(view: Callable) -> Callable:
-        view.practice_permission = permission  # type: ignore[attr-defined]
-        view.practice_write_permission = write  # type: ignore[attr-defined]
-        return view
-
-    return mark
+    return _declare("practice", PRACTICE_PERMISSIONS, permission, write)
 
 
 def in_account_scope(service: Callable) -> Callable:

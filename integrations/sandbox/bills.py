@@ -15,8 +15,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .models import BillcomSession, SandboxBill, SandboxOrganisation
-from .views import _bearer, _billcom_error, _unauthorized, data, logged
+from .models import SandboxBill, SandboxOrganisation
+from .views import _bearer, _billcom_error, _billcom_live_session, _unauthorized, logged
 
 MAX_XERO_BATCH = 50
 
@@ -181,16 +181,9 @@ def qbo_bill(request: HttpRequest, realm_id: str) -> HttpResponse:
 @require_POST
 @logged("billcom")
 def billcom_bills(request: HttpRequest) -> HttpResponse:
-    session = (
-        BillcomSession.objects.filter(session_id=request.headers.get("sessionId", ""))
-        .select_related("user")
-        .first()
-    )
-    if session is None or timezone.now() - session.last_used_at > data.BILLCOM_IDLE_LIFE:
-        request.sandbox_note = "session invalid or idle for over 35 minutes"
-        return _billcom_error("BDC_1109", "Session is invalid. Please log in.", 401)
-    session.last_used_at = timezone.now()
-    session.save(update_fields=["last_used_at"])
+    session = _billcom_live_session(request)
+    if isinstance(session, HttpResponse):
+        return session
     body = _json(request)
     if not isinstance(body, dict) or not body.get("vendorId") or not body.get("billLineItems"):
         request.sandbox_note = "bill refused: vendorId and billLineItems are required"

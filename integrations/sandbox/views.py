@@ -423,9 +423,9 @@ def billcom_login(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_GET
-@logged("billcom")
-def billcom_session(request: HttpRequest) -> HttpResponse:
+def _billcom_live_session(request: HttpRequest) -> BillcomSession | HttpResponse:
+    """The caller's Bill.com session, touched (sessions expire after 35 idle minutes), or the
+    error Bill.com answers with when it is unknown or expired."""
     session = (
         BillcomSession.objects.filter(session_id=request.headers.get("sessionId", ""))
         .select_related("user")
@@ -436,6 +436,15 @@ def billcom_session(request: HttpRequest) -> HttpResponse:
         return _billcom_error("BDC_1109", "Session is invalid. Please log in.", 401)
     session.last_used_at = timezone.now()
     session.save(update_fields=["last_used_at"])
+    return session
+
+
+@require_GET
+@logged("billcom")
+def billcom_session(request: HttpRequest) -> HttpResponse:
+    session = _billcom_live_session(request)
+    if isinstance(session, HttpResponse):
+        return session
     request.sandbox_note = f"session details for {session.user.username}"
     return JsonResponse(
         {
