@@ -276,6 +276,15 @@ class BillcomSignInForm(forms.Form):
     )
 
 
+def _sandbox_billcom_users() -> list[tuple[str, str, str, str]]:
+    """While the sandbox plays Bill.com, say which sign-ins it accepts (demos and first tries)."""
+    if not settings.SANDBOX_ENABLED:
+        return []
+    from .sandbox.data import BILLCOM_USERS
+
+    return BILLCOM_USERS
+
+
 def _billcom_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
     account = request.account
     form = BillcomSignInForm(request.POST if request.method == "POST" else None)
@@ -312,7 +321,12 @@ def _billcom_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
     return render(
         request,
         "integrations/connect_billcom.html",
-        {"info": info, "form": form, "blocked": _precondition_message(account, info.key)},
+        {
+            "info": info,
+            "form": form,
+            "blocked": _precondition_message(account, info.key),
+            "sandbox_users": _sandbox_billcom_users(),
+        },
         status=400 if form.errors else 200,
     )
 
