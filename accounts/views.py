@@ -12,7 +12,7 @@ from . import services
 from .errors import DomainError
 from .forms import AddUserForm, ChangeRoleForm, EmailAuthenticationForm
 from .models import ActivityEntry, Membership, PracticeMembership, PracticeRole
-from .permissions import accessible_accounts
+from .permissions import accessible_accounts, practice_can
 from .selectors import SWITCHER_LIMIT, switcher_accounts
 from .tenancy import LAST_ACCOUNT_SESSION_KEY, account_view, practice_view
 
@@ -168,6 +168,6 @@ def practice_clients(request: HttpRequest) -> HttpResponse:
         {
             "clients": clients,
             "rows": rows,
-            "can_manage": request.practice_role == PracticeRole.PRACTICE_ADMIN,
+            "can_manage": practice_can(request.practice_role, "practice.clients.manage"),
         },
     )

@@ -2,11 +2,12 @@
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django_scopes import ScopeError, scope, scopes_disabled
+from django_scopes import ScopeError, scope
 
 from accounts.activity import record
-from accounts.models import ActivityEntry, Membership
+from accounts.models import Membership
 from tests.conftest import client_for
+from tests.tenant_world import ids_for, populate, snapshot
 from tests.urlwalk import all_routes, fill, tenant_routes
 
 ACCOUNT_ROUTES = list(tenant_routes("account_slug"))
@@ -36,23 +37,46 @@ def test_tenant_urls_live_under_the_account():
 @pytest.mark.parametrize("method", ["get", "post"])
 @pytest.mark.parametrize("route", ACCOUNT_ROUTES, ids=str)
 def test_stranger_gets_404_and_sees_nothing(route, method, tenant, other_tenant):
+    """The other tenant's Admin, with the real ids of this tenant's objects in the URL."""
+    world = populate(tenant)
+    populate(other_tenant)
     record(account=tenant.account, actor=tenant.admin, action="x", summary="SECRET-ACME-ACTIVITY")
-    before = _snapshot()
-    response = getattr(client_for(other_tenant.admin), method)(fill(route, account_slug=tenant.account.slug))
+    before = snapshot()
+    response = getattr(client_for(other_tenant.admin), method)(
+        fill(route, account_slug=tenant.account.slug, **ids_for(route, world))
+    )
     assert response.status_code == 404
     body = response.content.decode()
-    assert tenant.account.name not in body and "SECRET-ACME-ACTIVITY" not in body
-    assert _snapshot() == before
+    for secret in (tenant.account.name, "SECRET-ACME-ACTIVITY", "SECRET-REF", "Secret Supplier"):
+        assert secret not in body
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("route", [r for r in ACCOUNT_ROUTES if "<int:" in r.pattern], ids=str)
+def test_ids_of_another_account_change_nothing_and_show_nothing(route, method, tenant, other_tenant):
+    """This tenant's own Admin, in their own account, with the other tenant's real object ids."""
+    populate(tenant)
+    foreign = populate(other_tenant)
+    before = snapshot()
+    response = getattr(client_for(tenant.admin), method)(
+        fill(route, account_slug=tenant.account.slug, **ids_for(route, foreign)), {"integration": ""}
+    )
+    assert response.status_code in (302, 404, 405), response.status_code
+    assert snapshot() == before
+    body = response.content.decode()
+    assert other_tenant.account.name not in body and "SECRET-REF" not in body
 
 
 @pytest.mark.parametrize("method", ["get", "post"])
 @pytest.mark.parametrize("route", ACCOUNT_ROUTES, ids=str)
 def test_anonymous_is_sent_to_sign_in(route, method, client, tenant):
-    before = _snapshot()
-    response = getattr(client, method)(fill(route, account_slug=tenant.account.slug))
+    world = populate(tenant)
+    before = snapshot()
+    response = getattr(client, method)(fill(route, account_slug=tenant.account.slug, **ids_for(route, world)))
     assert response.status_code == 302
     assert response.url.startswith("/login/")
-    assert _snapshot() == before
+    assert snapshot() == before
 
 
 @pytest.mark.parametrize("route", ACCOUNT_ROUTES, ids=str)
@@ -122,11 +146,3 @@ def test_session_remembers_last_account_only_as_a_hint(practice_setup, tenant, o
     # Two tabs, two clients: each URL names its own account whatever the session says.
     assert tenant.account.name in c.get(f"/a/{tenant.account.slug}/").content.decode()
     assert other_tenant.account.name in c.get(f"/a/{other_tenant.account.slug}/").content.decode()
-
-
-def _snapshot():
-    with scopes_disabled():
-        return (
-            sorted(Membership.objects.values_list("pk", "role")),
-            ActivityEntry.objects.count(),
-        )
