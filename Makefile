@@ -23,13 +23,15 @@ migrate: install
 demo: migrate
 	$(MANAGE) seed_demo
 
-# Serves the demo at http://127.0.0.1:$(PORT) with the provider sandbox and a task worker.
+# Serves the demo at http://127.0.0.1:$(PORT) with the provider sandbox, a task worker and a
+# five-minute token refresher (refresh_tokens renews access tokens before they expire).
 # gunicorn runs threaded so the server can answer the sandbox's back-channel calls (token
 # exchange, create bill) while the user's own request waits on them.
 run: demo
 	@echo "Serving Dext Connect at http://127.0.0.1:$(PORT)  (Ctrl+C stops the server and the worker)"
 	@trap 'kill 0' INT TERM EXIT; \
 	SITE_URL=http://127.0.0.1:$(PORT) $(MANAGE) db_worker --interval 0.5 & \
+	(while sleep 300; do SITE_URL=http://127.0.0.1:$(PORT) $(MANAGE) refresh_tokens >/dev/null; done) & \
 	SITE_URL=http://127.0.0.1:$(PORT) $(BIN)/gunicorn dext_connect.wsgi:application \
 		--bind 127.0.0.1:$(PORT) --workers 2 --threads 8 --access-logfile - --log-level warning
 
