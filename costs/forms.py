@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from django import forms
 
+from accounts.errors import DomainError
 from accounts.models import Account
 from integrations.models import Connection
 
+from .ids import parse_id
 from .models import COST_TYPES, SALES_TYPES, Item, PaymentMethod
 from .selectors import members, suppliers
+from .services import CHOOSE_CONNECTED
 
 USE_RULE = ""  # the "Use rule/default" option
 
@@ -20,8 +23,16 @@ def integration_choices(connections: list[Connection], *, with_default: bool = T
     return choices + [(str(c.pk), c.label) for c in connections]
 
 
-def parse_connection_id(value: str) -> int | None:
-    return int(value) if value and value.isdigit() else None
+def parse_integration_choice(value: str | None) -> int | None:
+    """The Integration field of the item page, the sales item page, the bulk action and the rule form:
+    "" (or absent) is "Use rule/default" (None); anything else must be a well-formed connection id,
+    which the service then checks against the account. Garbage is refused, never read as "" ."""
+    if value is None or value == USE_RULE:
+        return None
+    connection_id = parse_id(value)
+    if connection_id is None:
+        raise DomainError(CHOOSE_CONNECTED, code="unknown")
+    return connection_id
 
 
 class ItemForm(forms.ModelForm):

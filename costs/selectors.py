@@ -9,6 +9,7 @@ from django.http import Http404
 
 from accounts.models import Account, Membership, User
 
+from .ids import parse_id
 from .models import COST_TYPES, SALES_TYPES, Item, ItemStatus, Supplier
 from .routing import RoutingFacts, annotate_routes
 
@@ -30,6 +31,8 @@ DEFAULT_SORT = "-date"
 def get_item_for_account(*, account: Account, id: int, sales: bool) -> Item:
     """The item `id` of `account` in the cost inbox (sales=False) or the sales inbox; else 404."""
     types = SALES_TYPES if sales else COST_TYPES
+    if parse_id(id) is None:
+        raise Http404("No such item.")
     item = (
         Item.objects.filter(account=account, pk=id, type__in=types)
         .select_related("supplier__rule", "owner", "published_to", "integration")
@@ -60,8 +63,8 @@ class InboxFilters:
         return cls(
             status=pick("status", ItemStatus.values),
             type=pick("type", [str(t) for t in types]),
-            supplier=int(supplier) if supplier.isdigit() else None,
-            integration=integration if integration.isdigit() or integration == "none" else "",
+            supplier=parse_id(supplier),
+            integration="none" if integration == "none" else str(parse_id(integration) or ""),
             sort=query.get("sort") if query.get("sort") in SORTS else DEFAULT_SORT,
         )
 

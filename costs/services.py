@@ -18,10 +18,13 @@ from accounts.models import Account, User
 from accounts.tenancy import in_account_scope
 from integrations.models import Connection
 
+from .ids import parse_id
 from .models import COST_TYPES, SALES_TYPES, Item, ItemStatus, Supplier, SupplierRule
 from .routing import RoutingFacts, load_facts
 
 USE_RULE_OR_DEFAULT = "Use rule/default"
+CHOOSE_CONNECTED = "Choose one of the integrations connected to this account."
+NOT_IN_INBOX = "Some of the selected items are not in this inbox any more. Nothing changed."
 
 
 def _and_join(names: list[str]) -> str:
@@ -54,7 +57,7 @@ def validate_integration_choice(
                 f"choose one of the connected integrations.",
                 code="not_live",
             )
-        raise DomainError("Choose one of the integrations connected to this account.", code="unknown")
+        raise DomainError(CHOOSE_CONNECTED, code="unknown")
     if item is not None and item.type in SALES_TYPES and connection.pk != facts.main_id:
         main = facts.main.label if facts.main else "your main accounting software"
         raise DomainError(
@@ -116,9 +119,12 @@ def bulk_set_integration(
     *, account: Account, acting_user: User, item_ids: Iterable[int], connection_id: int | None
 ) -> int:
     """Set the integration of many cost items: all or nothing. Returns how many were selected."""
-    ids = sorted({int(pk) for pk in item_ids})
-    if not ids:
+    parsed = [parse_id(pk) for pk in item_ids]
+    if not parsed:
         raise DomainError("Select at least one item first.", code="empty")
+    if None in parsed:
+        raise DomainError(NOT_IN_INBOX, code="unknown_item")
+    ids = sorted(set(parsed))
     with transaction.atomic():
         items = list(
             Item.objects.select_for_update()
@@ -126,7 +132,7 @@ def bulk_set_integration(
             .order_by("pk")
         )
         if len(items) != len(ids):
-            raise DomainError("Some of the selected items are not in this inbox any more. Nothing changed.")
+            raise DomainError(NOT_IN_INBOX, code="unknown_item")
         facts = load_facts(account)
         blocked: list[str] = []
         connection = None

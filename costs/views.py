@@ -16,7 +16,8 @@ from accounts.errors import DomainError
 from accounts.tenancy import account_view
 
 from . import services
-from .forms import ItemForm, RuleForm, integration_choices, parse_connection_id
+from .forms import ItemForm, RuleForm, integration_choices, parse_integration_choice
+from .ids import parse_id
 from .impact import rule_change_impact
 from .models import COST_TYPES, ItemStatus, PaymentMethod, SupplierRule
 from .routing import allowed_connections, effective_integration, load_facts, route_from_row
@@ -88,22 +89,21 @@ def sales_inbox(request: HttpRequest) -> HttpResponse:
 @require_POST
 @account_view("items.edit")
 def bulk_integration(request: HttpRequest) -> HttpResponse:
-    ids = [v for v in request.POST.getlist("items") if v.isdigit()]
     back = request.POST.get("next", "")
     back = back if back.startswith(_url(request, "inbox")) else _url(request, "inbox")
     try:
+        connection_id = parse_integration_choice(request.POST.get("integration", ""))
         count = services.bulk_set_integration(
             account=request.account,
             acting_user=request.user,
-            item_ids=ids,
-            connection_id=parse_connection_id(request.POST.get("integration", "")),
+            item_ids=request.POST.getlist("items"),  # the service parses each id strictly
+            connection_id=connection_id,
         )
     except DomainError as error:
         messages.error(request, error.message)
     else:
-        target = dict(integration_choices(list(load_facts(request.account).live.values()))).get(
-            request.POST.get("integration", ""), "rule/default"
-        )
+        live = load_facts(request.account).live
+        target = live[connection_id].label if connection_id else "rule/default"
         messages.success(request, f"{count} item{'s' if count != 1 else ''} now use {target}.")
     return redirect(back)
 
@@ -131,7 +131,7 @@ def _item_detail(request: HttpRequest, item_id: int, *, sales: bool) -> HttpResp
                 acting_user=request.user,
                 item_id=item.pk,
                 data={k: v for k, v in form.cleaned_data.items() if k != "integration"},
-                connection_id=parse_connection_id(request.POST.get("integration", "")),
+                connection_id=parse_integration_choice(request.POST.get("integration")),
                 change_integration=change,
             )
         except DomainError as error:
@@ -209,8 +209,8 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
             "payment_method": rule.payment_method,
             "integration": str(rule.integration_id or ""),
         }
-    elif request.GET.get("supplier", "").isdigit():
-        initial = {"supplier": int(request.GET["supplier"])}
+    elif parse_id(request.GET.get("supplier", "")) is not None:
+        initial = {"supplier": parse_id(request.GET["supplier"])}
     form = RuleForm(request.POST or None, initial=initial, account=account)
     if rule is not None:
         form.fields["supplier"].disabled = True
@@ -222,15 +222,13 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
     }
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        integration_id = parse_connection_id(data["integration"])
-        if data["integration"] and integration_id is None:
-            form.add_error("integration", "Choose one of the integrations connected to this account.")
-        else:
-            try:
-                # Validate the integration the way saving will, before showing the preview.
-                services.validate_integration_choice(facts=facts, connection_id=integration_id)
-            except DomainError as error:
-                form.add_error("integration", error.message)
+        integration_id = None
+        try:
+            integration_id = parse_integration_choice(data["integration"])
+            # Validate the integration the way saving will, before showing the preview.
+            services.validate_integration_choice(facts=facts, connection_id=integration_id)
+        except DomainError as error:
+            form.add_error("integration", error.message)
         if form.is_valid() and request.POST.get("confirm") != "1":
             # Step 2: what the rule re-routes, before anything is saved.
             impact = rule_change_impact(
