@@ -26,7 +26,7 @@ from django_scopes import scope
 
 from accounts.models import Account
 from integrations.models import Connection
-from integrations.selectors import defaults_for, live_connections
+from integrations.selectors import effective_defaults, live_connections
 
 from .models import SALES_TYPES, Item, ItemStatus, ItemType, SupplierRule
 
@@ -57,19 +57,43 @@ class RoutingFacts:
     account_id: int
     live: dict[int, Connection] = field(default_factory=dict)  # live connections by id
     main_id: int | None = None
-    publishing_id: int | None = None  # as stored; the rule checks liveness itself
+    # Where each default sends items when that is not the main software: the connection id from
+    # integrations.selectors.effective_defaults (the one home of "a default that is not live falls
+    # back to the main software"), or None when the default resolves to the main software. The rule
+    # below never checks a default's liveness itself.
+    publishing_id: int | None = None
     expense_claims_id: int | None = None
     # A hypothetical supplier rule (supplier id, integration id or None) used by the rule preview:
     # it replaces whatever rule that supplier has in the database.
     rule_override: tuple[int, int | None] | None = None
 
     def without(self, connection_id: int) -> RoutingFacts:
-        """The same account after `connection_id` is disconnected."""
+        """The same account after `connection_id` is disconnected: a default that sent items there
+        now sends them to the main software, as effective_defaults would answer afterwards."""
+
+        def drop(pk: int | None) -> int | None:
+            return None if pk == connection_id else pk
+
         live = {pk: c for pk, c in self.live.items() if pk != connection_id}
-        return replace(self, live=live, main_id=None if self.main_id == connection_id else self.main_id)
+        return replace(
+            self,
+            live=live,
+            main_id=drop(self.main_id),
+            publishing_id=drop(self.publishing_id),
+            expense_claims_id=drop(self.expense_claims_id),
+        )
 
     def with_defaults(self, *, publishing_id: int | None, expense_claims_id: int | None) -> RoutingFacts:
-        return replace(self, publishing_id=publishing_id, expense_claims_id=expense_claims_id)
+        """The same account with other defaults, as chosen on the Connections page (its dropdowns
+        offer only live connections; None is the main software)."""
+        return replace(
+            self, publishing_id=self._target(publishing_id), expense_claims_id=self._target(expense_claims_id)
+        )
+
+    def _target(self, connection_id: int | None) -> int | None:
+        """A default's connection as the rule stores it: None for the main software. Only this
+        account's live connections are ever routed to (a foreign or stale id never is)."""
+        return connection_id if connection_id in self.live and connection_id != self.main_id else None
 
     def with_rule(self, *, supplier_id: int, integration_id: int | None) -> RoutingFacts:
         return replace(self, rule_override=(supplier_id, integration_id))
@@ -98,14 +122,12 @@ def load_facts(account: Account) -> RoutingFacts:
     # template tag, a task, a shell) and can only ever read this account's connections.
     with scope(account=account):
         live = {c.pk: c for c in live_connections(account)}
-        defaults = defaults_for(account)
+        publishing, expense_claims = effective_defaults(account)
     main_id = next((pk for pk, c in live.items() if c.is_main), None)
-    return RoutingFacts(
-        account_id=account.pk,
-        live=live,
-        main_id=main_id,
-        publishing_id=defaults.publishing_id,
-        expense_claims_id=defaults.expense_claims_id,
+    facts = RoutingFacts(account_id=account.pk, live=live, main_id=main_id)
+    return facts.with_defaults(
+        publishing_id=publishing.pk if publishing else None,
+        expense_claims_id=expense_claims.pk if expense_claims else None,
     )
 
 
@@ -150,9 +172,9 @@ def route_id_and_code(item: Item, facts: RoutingFacts) -> tuple[int | None, str]
     if facts.is_live(rule_integration_id):
         return rule_integration_id, RULE
     if item.type == ItemType.EXPENSE_CLAIM:
-        if facts.is_live(facts.expense_claims_id):
+        if facts.expense_claims_id is not None:
             return facts.expense_claims_id, DEFAULT_EXPENSE_CLAIMS
-    elif facts.is_live(facts.publishing_id):
+    elif facts.publishing_id is not None:
         return facts.publishing_id, DEFAULT_PUBLISHING
     return facts.main_id, MAIN
 
@@ -188,9 +210,9 @@ def _route_cases(facts: RoutingFacts) -> tuple[Case, Case]:
             stored_rule &= ~Q(supplier_id=supplier_id)
         steps.append((stored_rule, F("supplier__rule__integration_id"), RULE))
     is_claim = Q(type=ItemType.EXPENSE_CLAIM)
-    if facts.is_live(facts.expense_claims_id):
+    if facts.expense_claims_id is not None:
         steps.append((is_claim, Value(facts.expense_claims_id), DEFAULT_EXPENSE_CLAIMS))
-    if facts.is_live(facts.publishing_id):
+    if facts.publishing_id is not None:
         steps.append((~is_claim, Value(facts.publishing_id), DEFAULT_PUBLISHING))
     route_id = Case(
         *(When(cond, then=target) for cond, target, _ in steps),

@@ -20,7 +20,7 @@ from integrations.models import Connection
 
 from .ids import parse_id
 from .models import COST_TYPES, SALES_TYPES, Item, ItemStatus, Supplier, SupplierRule
-from .routing import RoutingFacts, load_facts
+from .routing import RoutingFacts, allowed_connections, load_facts
 
 USE_RULE_OR_DEFAULT = "Use rule/default"
 CHOOSE_CONNECTED = "Choose one of the integrations connected to this account."
@@ -39,33 +39,54 @@ def validate_integration_choice(
     *, facts: RoutingFacts, connection_id: int | None, item: Item | None = None
 ) -> Connection | None:
     """The one check of an integration picked by a user, for `item` or (item=None) a supplier rule.
-    None means "Use rule/default". Raises DomainError saying what to do."""
-    if item is not None and item.status == ItemStatus.PUBLISHED:
-        raise DomainError(
+    None means "Use rule/default". What may be picked is routing.allowed_connections (the one home of
+    "sales: main only" and "published: frozen"); this only turns a refusal into words that say what
+    to do. Raises DomainError."""
+    if item is not None:
+        allowed = allowed_connections(item, facts)
+        frozen = not allowed and item.status == ItemStatus.PUBLISHED
+    else:
+        allowed, frozen = facts.ordered, False  # a rule may name any live connection
+    if connection_id is None and not frozen:
+        return None
+    connection = next((c for c in allowed if c.pk == connection_id), None)
+    if connection is not None:
+        return connection
+    raise _refusal(facts=facts, connection_id=connection_id, item=item, frozen=frozen)
+
+
+def _refusal(
+    *, facts: RoutingFacts, connection_id: int | None, item: Item | None, frozen: bool
+) -> DomainError:
+    """Why `connection_id` is not among the connections allowed for `item`, in words."""
+    if frozen:
+        return DomainError(
             f"{item_name(item)} is already published: where it publishes can no longer change.",
             code="published",
         )
-    if connection_id is None:
-        return None
-    connection = facts.live.get(connection_id)
+    connection = facts.live.get(connection_id) if connection_id is not None else None
     if connection is None:
         # Only this account's connections are visible in the scope: a foreign id reads as unknown.
-        known = Connection.objects.filter(account_id=facts.account_id, pk=connection_id).first()
+        known = None
+        if parse_id(connection_id) is not None:
+            known = Connection.objects.filter(account_id=facts.account_id, pk=connection_id).first()
         if known is not None:
-            raise DomainError(
+            return DomainError(
                 f"{known.label} is not connected any more. Reconnect it on the Connections page, or "
                 f"choose one of the connected integrations.",
                 code="not_live",
             )
-        raise DomainError(CHOOSE_CONNECTED, code="unknown")
-    if item is not None and item.type in SALES_TYPES and connection.pk != facts.main_id:
-        main = facts.main.label if facts.main else "your main accounting software"
-        raise DomainError(
-            f"Sales items can only be published to your main accounting software ({main}), "
-            f"not to {connection.label}.",
-            code="sales_main_only",
-        )
-    return connection
+        return DomainError(CHOOSE_CONNECTED, code="unknown")
+    # Live, yet not allowed for this item: allowed_connections offers sales items the main software
+    # alone, so that is the reason to give.
+    if item is None or item.type not in SALES_TYPES:
+        return DomainError(CHOOSE_CONNECTED, code="not_allowed")
+    main = facts.main.label if facts.main else "your main accounting software"
+    return DomainError(
+        f"Sales items can only be published to your main accounting software ({main}), "
+        f"not to {connection.label}.",
+        code="sales_main_only",
+    )
 
 
 def _setting_label(connection_id: int | None, facts: RoutingFacts) -> str:
