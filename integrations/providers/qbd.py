@@ -9,6 +9,7 @@ The connection becomes active the first time the Web Connector authenticates.
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 import uuid
 from typing import Any
@@ -39,15 +40,22 @@ def username_for(connection: Connection) -> str:
     return f"dext-{connection.account.slug}-{connection.pk}"
 
 
+# A connection id as it appears in a user name or ticket: ASCII digits only (str.isdigit() also accepts
+# "²" or "٣", which int() then refuses or misreads), no leading zero, and within a bigint.
+_ID = re.compile(r"[1-9][0-9]{0,17}")
+
+
+def _strict_id(text: str) -> int | None:
+    return int(text) if _ID.fullmatch(text) else None
+
+
 def _id_from_username(username: str) -> int | None:
-    last = username.rsplit("-", 1)[-1]
-    return int(last) if last.isdigit() else None
+    return _strict_id(username.rsplit("-", 1)[-1])
 
 
 def _id_from_ticket(ticket: str) -> int | None:
     # Tickets are "<connection id>.<random>" (token_urlsafe never contains a dot).
-    first = ticket.split(".", 1)[0]
-    return int(first) if first.isdigit() else None
+    return _strict_id(ticket.split(".", 1)[0])
 
 
 def new_password(*, connection: Connection) -> str:
@@ -107,9 +115,8 @@ def company_query() -> str:
 
 
 def _parse(xml: str) -> etree._Element | None:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, remove_pis=True)
     try:
-        return etree.fromstring(xml.encode(), parser=parser)
+        return etree.fromstring(xml.encode(), parser=_safe_parser())
     except (etree.XMLSyntaxError, ValueError):
         return None
 
@@ -132,19 +139,36 @@ class SoapFault(Exception):
     pass
 
 
+def _safe_parser() -> etree.XMLParser:
+    """No entity expansion (XXE, billion laughs), no DTD loading, no network, no huge trees."""
+    return etree.XMLParser(
+        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
+    )
+
+
 def parse_call(body: bytes) -> tuple[str, dict[str, str]]:
-    """(method, params) of a SOAP 1.1 request."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
+    """(method, params) of a SOAP 1.1 request. Anything we cannot read is a SoapFault, never a 500."""
     try:
-        root = etree.fromstring(body, parser=parser)
-    except etree.XMLSyntaxError as exc:
+        root = etree.fromstring(body, parser=_safe_parser())
+    except (etree.XMLSyntaxError, ValueError) as exc:
         raise SoapFault("The request is not XML.") from exc
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        # SOAP 1.1 forbids a DTD in a message; refusing it refuses every entity trick with it.
+        raise SoapFault("The request must not contain a DTD.")
     soap_body = root.find(f"{{{SOAP_ENV}}}Body")
-    if soap_body is None or len(soap_body) == 0:
+    # Elements only: comments, processing instructions and entity references are not calls or params.
+    calls = list(soap_body.iterchildren(tag=etree.Element)) if soap_body is not None else []
+    if not calls:
         raise SoapFault("The request has no SOAP body.")
-    call = soap_body[0]
-    params = {etree.QName(child).localname: child.text or "" for child in call}
-    return etree.QName(call).localname, params
+    call = calls[0]
+    try:
+        params = {
+            etree.QName(child).localname: child.text or "" for child in call.iterchildren(tag=etree.Element)
+        }
+        return etree.QName(call).localname, params
+    except ValueError as exc:
+        raise SoapFault("The request could not be read.") from exc
 
 
 def envelope(method: str, result: Any) -> bytes:
@@ -291,7 +315,7 @@ def close_connection(ticket: str) -> str:
 
 def client_version(version: str) -> str:
     """ "" accepts; "E:..." asks the customer to upgrade the Web Connector."""
-    parts = [int(p) for p in version.split(".")[:2] if p.isdigit()]
+    parts = [int(p) for p in version.split(".")[:2] if re.fullmatch(r"[0-9]{1,9}", p)]
     if len(parts) == 2 and tuple(parts) < MIN_CLIENT_VERSION:
         return "E:Update the QuickBooks Web Connector to version 2.1 or later, then try again."
     return ""
