@@ -92,11 +92,12 @@ def _oauth_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
     client = oauth_provider(info.key)
     state, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(64)
     try:
-        # Build the URL first: a server without this provider configured then changes nothing.
+        # Only checks: no row until the flow finishes (activate_connection re-checks under the account
+        # lock). A user who cancels at the provider or walks away leaves nothing behind.
+        services.connect_precondition(account=account, provider=info.key)
         url = client.authorization_url(
             redirect_uri=_redirect_uri(info.key), state=state, code_verifier=verifier
         )
-        services.begin_connection(account=account, acting_user=request.user, provider=info.key)
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(connections_url(account))
@@ -350,7 +351,9 @@ def _qbd_setup(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
             elif connection.status == ConnectionStatus.PENDING:
                 # Re-check: another main software may have been connected since the set-up began.
                 services.connect_precondition(account=account, provider="qbd")
-            password = qbd.new_password(connection=connection)
+            password = services.new_qbwc_password(
+                account=account, acting_user=request.user, connection=connection
+            )
         except DomainError as exc:
             messages.error(request, exc.message)
             return redirect(connections_url(account))

@@ -30,7 +30,8 @@ def _lock_account(account: Account) -> Account:
     return Account.objects.select_for_update().get(pk=account.pk)
 
 
-def _and_join(labels: list[str]) -> str:
+def and_join(labels: list[str]) -> str:
+    """["Bill.com", "ApprovalMax"] -> "Bill.com and ApprovalMax" (the one such helper of integrations)."""
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
@@ -67,7 +68,7 @@ def disconnect_guard(*, account: Account, connection: Connection) -> None:
     additional = [c.label for c in live_additional(account)]
     if additional:
         raise DomainError(
-            f"First disconnect {_and_join(additional)}, then disconnect {connection.label}.",
+            f"First disconnect {and_join(additional)}, then disconnect {connection.label}.",
             code="disconnect_order",
         )
 
@@ -75,13 +76,25 @@ def disconnect_guard(*, account: Account, connection: Connection) -> None:
 # --- writes --------------------------------------------------------------------------------------
 
 
+# Only QuickBooks Desktop has a "waiting" step that outlives the request: the customer's Web Connector
+# finishes it, maybe hours later. OAuth flows and the Bill.com sign-in keep their in-between state in
+# the user's session and create (or reuse) the row only in `activate_connection`, so an abandoned
+# consent screen leaves nothing behind.
+PENDING_FLOWS = frozenset({"qbd"})
+NOT_PENDING = "That connection is not waiting to finish connecting."
+
+
 @in_account_scope
 def begin_connection(*, account: Account, acting_user: User, provider: str) -> Connection:
-    """Start connecting: check the preconditions and keep a pending row (or the old one, whose
-    settings a reconnect keeps). The connection becomes active in `activate_connection`."""
+    """Start a QuickBooks Desktop set-up: check the preconditions and keep a pending row (or the old
+    one, whose settings a reconnect keeps) until the Web Connector first signs in and
+    `activate_connection` makes it active. `cancel_pending` takes it back."""
     with transaction.atomic():
         _lock_account(account)
         connect_precondition(account=account, provider=provider)
+        if provider not in PENDING_FLOWS:
+            # A programming error, not a user's: these flows must leave no row behind until they finish.
+            raise ValueError(f"{provider} has no pending step: call activate_connection when it finishes.")
         connection, _ = Connection.objects.get_or_create(account=account, provider=provider)
         if not connection.is_live:
             connection.status = ConnectionStatus.PENDING
@@ -134,6 +147,65 @@ def activate_connection(
             after=ConnectionStatus.ACTIVE.label,
         )
         return connection
+
+
+@in_account_scope
+def cancel_pending(*, account: Account, acting_user: User, connection_id: int) -> Connection:
+    """Stop waiting for a connection to finish (a QuickBooks Desktop set-up whose Web Connector never
+    signed in, or a row left pending by an older version). A row that was never connected is deleted;
+    one that had been connected before goes back to disconnected and keeps its options (and the rules
+    and defaults naming it), as a disconnect would. Its credentials go: the Web Connector password
+    shown for the set-up stops working."""
+    with transaction.atomic():
+        _lock_account(account)
+        connection = (
+            Connection.objects.filter(account=account, pk=connection_id, status=ConnectionStatus.PENDING)
+            .select_for_update()
+            .first()
+        )
+        if connection is None:
+            raise DomainError(NOT_PENDING, code="not_pending")
+        if connection.connected_at is None:
+            connection.delete()
+            after = "Not connected"
+        else:
+            connection.status = ConnectionStatus.DISCONNECTED
+            connection.credentials = ""
+            connection.access_expires_at = None
+            connection.save(update_fields=["status", "credentials", "access_expires_at"])
+            after = ConnectionStatus.DISCONNECTED.label
+        record(
+            account=account,
+            actor=acting_user,
+            action="integration.cancelled",
+            summary=f"Cancelled connecting {connection.label}",
+            before=ConnectionStatus.PENDING.label,
+            after=after,
+        )
+        return connection
+
+
+@in_account_scope
+def new_qbwc_password(*, account: Account, acting_user: User, connection: Connection) -> str:
+    """Generate a new QuickBooks Desktop Web Connector password (shown once; only its hash is kept).
+    The old password and the Web Connector's current session stop working. Logged: who, when."""
+    from .providers import qbd  # qbd builds on this module
+
+    with transaction.atomic():
+        _lock_account(account)
+        first = not credentials_of(connection).get("qbwc_password_hash")
+        password = qbd.new_password(connection=connection)
+        record(
+            account=account,
+            actor=acting_user,
+            action="integration.qbwc_password",
+            summary=(
+                "Generated the QuickBooks Desktop Web Connector password"
+                if first
+                else "Generated a new QuickBooks Desktop Web Connector password (the old one stopped working)"
+            ),
+        )
+    return password
 
 
 @in_account_scope
@@ -295,12 +367,15 @@ __all__ = [
     "LIVE_STATUSES",
     "NOT_CONNECTED",
     "activate_connection",
+    "and_join",
     "begin_connection",
+    "cancel_pending",
     "connect_precondition",
     "credentials_of",
     "disconnect",
     "disconnect_guard",
     "mark_needs_reconnect",
+    "new_qbwc_password",
     "set_defaults",
     "store_credentials",
 ]

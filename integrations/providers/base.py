@@ -239,4 +239,18 @@ class OAuthProvider:
             raise ProviderError(
                 f"{self.label} refused the request ({response.status_code}).", code="provider_refused"
             )
-        return response.json()
+        try:
+            return response.json()
+        except ValueError as exc:  # requests' JSONDecodeError is a ValueError
+            logger.warning(
+                "%s GET %s answered %s with a body that is not JSON: %r",
+                self.label,
+                url,
+                response.status_code,
+                response.text[:200],
+            )
+            raise ProviderError(
+                f"{self.label} sent an answer we could not read. Try again in a few minutes, or contact "
+                f"support if it keeps happening.",
+                code="bad_response",
+            ) from exc

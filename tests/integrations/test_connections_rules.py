@@ -81,12 +81,11 @@ def test_unknown_provider_and_already_connected_are_refused(tenant, connect):
     assert _rows() == before
 
 
-def test_additional_connects_while_main_is_live_and_is_logged(tenant, other_tenant, connect):
-    connect(tenant.account, "xero")
-    pending = services.begin_connection(account=tenant.account, acting_user=tenant.admin, provider="billcom")
+def test_a_pending_quickbooks_desktop_becomes_active_in_its_row_and_is_logged(tenant, other_tenant):
+    pending = services.begin_connection(account=tenant.account, acting_user=tenant.admin, provider="qbd")
     assert pending.status == "pending"
 
-    active = _activate(tenant, "billcom")
+    active = _activate(tenant, "qbd")
 
     assert active.pk == pending.pk
     assert active.status == "active"
@@ -95,10 +94,21 @@ def test_additional_connects_while_main_is_live_and_is_logged(tenant, other_tena
     entry = ActivityEntry.objects.get(account=tenant.account)
     assert (entry.action, entry.summary, entry.before, entry.after) == (
         "integration.connected",
-        "Connected Bill.com (billcom organisation)",
+        "Connected QuickBooks Desktop (qbd organisation)",
         "Waiting to finish connecting",
         "Active",
     )
+
+
+@pytest.mark.parametrize("provider", ["xero", "qbo", "approvalmax", "billcom"])
+def test_only_quickbooks_desktop_keeps_a_pending_row(tenant, other_tenant, connect, provider):
+    """OAuth flows and the Bill.com sign-in create their row only when they finish."""
+    if provider in {"approvalmax", "billcom"}:
+        connect(tenant.account, "xero")
+    before = _rows()
+    with pytest.raises(ValueError, match="has no pending step"):
+        services.begin_connection(account=tenant.account, acting_user=tenant.admin, provider=provider)
+    assert _rows() == before
 
 
 def test_connecting_without_a_pending_step_logs_not_connected_to_active(tenant, connect):

@@ -9,8 +9,8 @@ import time
 import pytest
 from django.urls import reverse
 
-from accounts.models import Membership, Role
-from integrations.connect_views import EXPIRED, STATES_KEY
+from accounts.models import ActivityEntry, Membership, Role
+from integrations.connect_views import EXPIRED, STATES_KEY, connections_url
 from integrations.crypto import decrypt_json
 from integrations.models import Connection, ConnectionStatus
 from integrations.sandbox.models import IssuedToken, RequestLogEntry
@@ -49,7 +49,8 @@ def test_xero_connects_the_organisation_the_user_chooses(tenant, other_tenant):
     )
     response = client.get(local(callback))
     assert response["Location"] == choose_url(tenant.account, "xero")
-    assert Connection.objects.get(account=tenant.account).status == ConnectionStatus.PENDING
+    # Waiting for the choice lives in the session: no row until the organisation is chosen.
+    assert not Connection.objects.filter(account=tenant.account).exists()
 
     page = client.get(choose_url(tenant.account, "xero"))
     assert XERO_ACME in text(page) and XERO_GLOBEX in text(page)
@@ -174,8 +175,7 @@ def test_an_expired_state_is_refused(tenant):
     before = snapshot(tenant.account)
     response = client.get(local(callback), follow=True)
     assert EXPIRED in text(response)
-    assert snapshot(tenant.account) == before
-    assert before[0][2] == ConnectionStatus.PENDING
+    assert snapshot(tenant.account) == before == []
 
 
 def test_a_state_from_another_session_is_refused(tenant):
@@ -216,7 +216,7 @@ def test_a_state_cannot_carry_a_code_into_another_account(tenant, other_tenant):
     response = stranger.get(local(callback), follow=True)
     assert EXPIRED in text(response)
     assert not Connection.objects.filter(account=other_tenant.account).exists()
-    assert snapshot(tenant.account)[0][2] == ConnectionStatus.PENDING
+    assert snapshot(tenant.account) == []
 
 
 def test_a_reused_code_is_refused_by_the_provider(tenant, other_tenant):
@@ -238,14 +238,43 @@ def test_a_reused_code_is_refused_by_the_provider(tenant, other_tenant):
     assert IssuedToken.objects.get(code__code=old_code).revoked
 
 
-def test_cancelling_on_the_consent_screen(tenant):
+def test_cancelling_on_the_consent_screen(tenant, other_tenant):
+    # Taken before the start: pressing Continue, cancelling at the provider and coming back must
+    # leave no trace at all (no "Waiting to finish connecting" row that nobody can finish).
+    before, other_before = snapshot(tenant.account), snapshot(other_tenant.account)
+    activity_before = ActivityEntry.objects.count()
     client = client_for(tenant.admin)
     callback = consent(client, start(client, tenant.account, "xero"), cancel=True)
     assert "error=access_denied" in callback
-    before = snapshot(tenant.account)
     response = client.get(local(callback), follow=True)
     assert "You cancelled connecting Xero." in text(response)
-    assert snapshot(tenant.account) == before
+    assert snapshot(tenant.account) == before == []
+    assert snapshot(other_tenant.account) == other_before
+    assert ActivityEntry.objects.count() == activity_before
+    assert "Waiting to finish connecting" not in text(client.get(connections_url(tenant.account)))
+
+
+def test_walking_away_from_the_consent_screen_leaves_nothing(tenant):
+    client = client_for(tenant.admin)
+    authorize = start(client, tenant.account, "xero")
+    assert "/xero/identity/connect/authorize" in authorize
+    assert snapshot(tenant.account) == []
+    page = text(client.get(connections_url(tenant.account)))
+    assert "No accounting software is connected yet." in page
+
+
+def test_two_abandoned_main_connects_never_show_two_waiting_rows(tenant, other_tenant):
+    client = client_for(tenant.admin)
+    start(client, tenant.account, "xero")
+    start(client, tenant.account, "qbo")
+    assert snapshot(tenant.account) == []
+    # And the user can still finish either one: the other main is refused only when one is active.
+    callback = consent(
+        client, start(client, tenant.account, "qbo"), orgs=org_ids("qbo", "Sandbox Company US")
+    )
+    assert "QuickBooks Online is connected" in text(client.get(local(callback), follow=True))
+    assert [row[1:3] for row in snapshot(tenant.account)] == [("qbo", ConnectionStatus.ACTIVE)]
+    assert snapshot(other_tenant.account) == []
 
 
 def test_an_unknown_provider_is_not_found(tenant):
