@@ -96,6 +96,14 @@ def inbox_items(
     return items.order_by(*SORTS[filters.sort])
 
 
+def has_unrouted_items(*, account: Account, facts: RoutingFacts, sales: bool = False) -> bool:
+    """Whether any item of the inbox (archived ones aside) has no accounting software to go to: only
+    then does the Integration filter offer "No accounting software". One query."""
+    items = Item.objects.filter(account=account, type__in=SALES_TYPES if sales else COST_TYPES)
+    items = items.exclude(status=ItemStatus.ARCHIVED)
+    return annotate_routes(items, facts).filter(route_id__isnull=True).exists()
+
+
 def suppliers(account: Account, *, sales: bool | None = None) -> QuerySet[Supplier]:
     """The account's suppliers (sales=False: those of cost items, or with no items yet), its
     customers (sales=True), or both (None). One model holds both, as PRODUCT.md's items do."""

@@ -18,10 +18,10 @@ from accounts.tenancy import account_view
 from . import services
 from .forms import ItemForm, RuleForm, integration_choices, parse_integration_choice
 from .ids import parse_id
-from .impact import rule_change_impact
+from .impact import NO_SOFTWARE, rule_change_impact
 from .models import COST_TYPES, ItemStatus, PaymentMethod, SupplierRule
 from .routing import allowed_connections, effective_integration, load_facts, route_from_row
-from .selectors import InboxFilters, get_item_for_account, inbox_items, suppliers
+from .selectors import InboxFilters, get_item_for_account, has_unrouted_items, inbox_items, suppliers
 
 PAGE_SIZE = 25
 
@@ -46,6 +46,11 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
     ).get_page(request.GET.get("page"))
     rows = [(item, route_from_row(item, facts)) for item in page.object_list]
     connections = facts.ordered
+    offer_none = (
+        not sales
+        and facts.has_additional
+        and (filters.integration == "none" or has_unrouted_items(account=account, facts=facts))
+    )
     return render(
         request,
         "costs/sales_inbox.html" if sales else "costs/inbox.html",
@@ -59,6 +64,8 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
             "statuses": ItemStatus.choices,
             "types": [(t.value, t.label) for t in COST_TYPES],
             "connections": connections,
+            "offer_none": offer_none,
+            "no_software": NO_SOFTWARE,
             "bulk_choices": integration_choices(connections),
             "sort_links": _sort_links(request, filters),
         },

@@ -373,3 +373,58 @@ def test_use_rule_default_says_where_it_would_go(acme, other, admin_client_):
     body = text(admin_client_.get(item_url(item)))
     assert "Publishes to Xero — Set on this item" in body
     assert "Use rule/default (Bill.com — Supplier rule: Acme Supplies)" in body
+
+
+# --- the seed article's words on the sales pages ------------------------------------------------------
+
+SALES_MAIN_ONLY = "Sales items can only be published to your main accounting software (for example, Xero or QuickBooks Online)."
+SALES_NOT_SECONDARY = (
+    "Sales items cannot be published to secondary integrations such as Bill.com or ApprovalMax."
+)
+
+
+def test_sales_inbox_and_sales_item_page_say_the_articles_two_sentences(acme, other, admin_client_):
+    sale = ItemFactory(account=acme.account, type="sales_invoice")
+    for url in (f"/a/{acme.account.slug}/sales/", item_url(sale)):
+        body = text(admin_client_.get(url))
+        assert f"{SALES_MAIN_ONLY} {SALES_NOT_SECONDARY}" in body, url
+    # Not on the costs pages, where other integrations are offered.
+    bill = ItemFactory(account=acme.account)
+    for url in (inbox_url(acme.account), item_url(bill)):
+        assert SALES_NOT_SECONDARY not in text(admin_client_.get(url))
+
+
+# --- the Integration filter's "No accounting software" ------------------------------------------------
+
+
+def _integration_options(response) -> list[str]:
+    body = response.content.decode()
+    select = re.search(r'<select name="integration">.*?</select>', body, re.S).group(0)
+    return re.findall(r">([^<]+)</option>", select)
+
+
+def test_no_accounting_software_filter_is_offered_only_while_items_have_no_route(acme, other, admin_client_):
+    routed = ItemFactory(account=acme.account, reference="ROUTED-1")
+    # The other tenant's unrouted item must not make the option appear here.
+    type(other.xero).objects.filter(pk=other.xero.pk).update(status="disconnected")
+    ItemFactory(account=other.account, reference="FOREIGN-1")
+    assert _integration_options(admin_client_.get(inbox_url(acme.account))) == ["All", "Xero", "Bill.com"]
+
+    # A published item with no record of where it went has no route.
+    ItemFactory(account=acme.account, status="published", published_to=None, reference="NOWHERE-1")
+    response = admin_client_.get(inbox_url(acme.account))
+    assert _integration_options(response) == ["All", "Xero", "Bill.com", "No accounting software"]
+    filtered = admin_client_.get(inbox_url(acme.account, "?integration=none"))
+    assert 'value="none" selected' in filtered.content.decode()
+    body = text(filtered)
+    assert "NOWHERE-1" in body and routed.reference not in body and "FOREIGN-1" not in body
+
+
+def test_no_accounting_software_filter_when_the_main_software_is_gone(acme, other, admin_client_):
+    ItemFactory(account=acme.account, reference="ORPHAN-1")
+    ItemFactory(account=acme.account, integration=acme.billcom, reference="BILLCOM-1")
+    type(acme.xero).objects.filter(pk=acme.xero.pk).update(status="disconnected")
+    response = admin_client_.get(inbox_url(acme.account, "?integration=none"))
+    assert _integration_options(response) == ["All", "Bill.com", "No accounting software"]
+    body = text(response)
+    assert "ORPHAN-1" in body and "BILLCOM-1" not in body
