@@ -377,7 +377,10 @@ def test_use_rule_default_says_where_it_would_go(acme, other, admin_client_):
 
 # --- the seed article's words on the sales pages ------------------------------------------------------
 
-SALES_MAIN_ONLY = "Sales items can only be published to your main accounting software (for example, Xero or QuickBooks Online)."
+SALES_MAIN_ONLY = (
+    "Sales items can only be published to your main accounting software "
+    "(for example, Xero or QuickBooks Online)."
+)
 SALES_NOT_SECONDARY = (
     "Sales items cannot be published to secondary integrations such as Bill.com or ApprovalMax."
 )
