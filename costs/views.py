@@ -285,7 +285,16 @@ def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
 @require_POST
 @account_view("rules.manage")
 def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
-    rule = get_object_or_404(SupplierRule, account=request.account, pk=rule_id)
+    rule = get_object_or_404(
+        SupplierRule.objects.select_related("supplier", "integration"), account=request.account, pk=rule_id
+    )
+    if request.POST.get("confirm") != "1":
+        # Step 1: what deleting the rule re-routes (the supplier's items then follow the defaults),
+        # from the same impact module as the rule form's preview. Nothing is deleted yet.
+        impact = rule_change_impact(
+            account=request.account, supplier_id=rule.supplier_id, integration_id=None
+        )
+        return render(request, "costs/rule_delete_confirm.html", {"rule": rule, "impact": impact})
     try:
         services.delete_rule(account=request.account, acting_user=request.user, rule_id=rule.pk)
     except DomainError as error:

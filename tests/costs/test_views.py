@@ -337,8 +337,38 @@ def test_editing_and_deleting_a_rule(acme, other, admin_client_):
     admin_client_.post(url, {"integration": "", "category": "Fuel", "confirm": "1"})
     rule.refresh_from_db()
     assert (rule.integration_id, rule.category) == (None, "Fuel")
-    admin_client_.post(f"{url}delete/")
+    admin_client_.post(f"{url}delete/", {"confirm": "1"})
     assert not SupplierRule.objects.filter(pk=rule.pk).exists()
+
+
+def test_deleting_a_rule_previews_the_reroute_then_deletes(acme, other, admin_client_):
+    rule = SupplierRuleFactory(
+        supplier__account=acme.account, supplier__name="Acme Supplies", integration=acme.billcom
+    )
+    ItemFactory.create_batch(2, account=acme.account, supplier=rule.supplier)
+    ItemFactory(account=acme.account, supplier=rule.supplier, integration=acme.billcom)  # keeps its own
+    ItemFactory(account=acme.account, supplier=rule.supplier, status="published", published_to=acme.billcom)
+    foreign = SupplierRuleFactory(supplier__account=other.account, integration=other.billcom)
+    ItemFactory(account=other.account, supplier=foreign.supplier)
+    url = f"/a/{acme.account.slug}/rules/{rule.pk}/delete/"
+    before = snapshot()
+    preview = text(admin_client_.post(url))
+    assert "Delete the supplier rule for Acme Supplies?" in preview
+    assert "Deleting this rule re-routes 2 unpublished items of Acme Supplies." in preview
+    assert "2 items from Bill.com to Xero" in preview
+    assert snapshot() == before  # nothing deleted, nothing logged yet
+    response = admin_client_.post(url, {"confirm": "1"}, follow=True)
+    assert "Deleted the supplier rule." in text(response)
+    assert not SupplierRule.objects.filter(pk=rule.pk).exists()
+    assert SupplierRule.objects.filter(pk=foreign.pk).exists()
+
+
+def test_deleting_a_rule_that_reroutes_nothing_says_so(acme, other, admin_client_):
+    rule = SupplierRuleFactory(supplier__account=acme.account, category="Fuel")
+    ItemFactory(account=acme.account, supplier=rule.supplier)
+    preview = text(admin_client_.post(f"/a/{acme.account.slug}/rules/{rule.pk}/delete/"))
+    assert "Deleting this rule re-routes no unpublished items." in preview
+    assert SupplierRule.objects.filter(pk=rule.pk).exists()
 
 
 def test_rule_of_another_account_is_404(acme, other, admin_client_):
