@@ -52,6 +52,7 @@ class ItemForm(forms.ModelForm):
             "reference",
             "category",
             "tax",
+            "tax_rate",
             "total",
             "currency",
             "description",
@@ -78,7 +79,10 @@ class ItemForm(forms.ModelForm):
         self.fields["payment_method"].choices = PaymentMethod.choices
         self.fields["paid"].label = "Paid"
         # Keep the page's field order as PRODUCT.md lists it.
-        self.order_fields(["type", "date", "due_date", "supplier", "reference", "category", "tax", "total"])
+        self.fields["tax_rate"].label = "Tax rate"
+        self.order_fields(
+            ["type", "date", "due_date", "supplier", "reference", "category", "tax_rate", "tax", "total"]
+        )
 
 
 class RuleForm(forms.Form):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.models import Account
 from accounts.tenancy import in_account_scope
@@ -109,3 +109,33 @@ def rule_change_impact(*, account: Account, supplier_id: int, integration_id: in
     before = load_facts(account)
     after = before.with_rule(supplier_id=supplier_id, integration_id=integration_id)
     return compare(unpublished_items(account).filter(supplier_id=supplier_id), before, after)
+
+
+# The fields a supplier rule fills in on its supplier's items (sales items included: the rule's
+# Integration is the only part that never applies to them, and routing sees to that).
+RULE_VALUE_FIELDS = ("category", "tax_rate", "payment_method")
+RULE_VALUE_LABELS = {"category": "category", "tax_rate": "tax rate", "payment_method": "payment method"}
+
+
+def rule_values(rule_or_data) -> dict[str, str]:
+    """The non-blank values a rule (or the rule form's cleaned data) fills in."""
+    get = rule_or_data.get if isinstance(rule_or_data, dict) else lambda name: getattr(rule_or_data, name)
+    return {name: get(name) for name in RULE_VALUE_FIELDS if get(name)}
+
+
+def items_missing_rule_values(
+    *, account: Account, supplier_id: int, values: dict[str, str]
+) -> QuerySet[Item]:
+    """The supplier's unpublished, non-archived items with at least one blank field the rule fills in."""
+    if not values:
+        return Item.objects.none()
+    blank = Q()
+    for name in values:
+        blank |= Q(**{name: ""})
+    return unpublished_items(account).filter(supplier_id=supplier_id).filter(blank)
+
+
+@in_account_scope
+def rule_values_impact(*, account: Account, supplier_id: int, values: dict[str, str]) -> int:
+    """Saving a rule with `values`: how many of the supplier's unpublished items get them."""
+    return items_missing_rule_values(account=account, supplier_id=supplier_id, values=values).count()

@@ -97,6 +97,8 @@ class Item(models.Model):
     reference = models.CharField(max_length=100, blank=True)
     category = models.CharField(max_length=100, blank=True)
     tax = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    # The tax rate as the bookkeeper names it ("20% VAT", "Zero rated"); a supplier rule fills it in.
+    tax_rate = models.CharField(max_length=50, blank=True)
     total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     currency = models.CharField(max_length=3, default="GBP")
     description = models.TextField(blank=True)

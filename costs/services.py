@@ -7,6 +7,7 @@ the item page, the bulk action and the supplier rules alike.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -19,6 +20,7 @@ from accounts.tenancy import in_account_scope
 from integrations.models import Connection
 
 from .ids import parse_id
+from .impact import RULE_VALUE_LABELS, items_missing_rule_values, rule_change_impact, rule_values
 from .models import COST_TYPES, SALES_TYPES, Item, ItemStatus, Supplier, SupplierRule
 from .routing import RoutingFacts, allowed_connections, load_facts
 
@@ -27,7 +29,7 @@ CHOOSE_CONNECTED = "Choose one of the integrations connected to this account."
 NOT_IN_INBOX = "Some of the selected items are not in this inbox any more. Nothing changed."
 
 
-def _and_join(names: list[str]) -> str:
+def and_join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
@@ -166,7 +168,7 @@ def bulk_set_integration(
                 blocked.append(item_name(item))
         if blocked:
             raise DomainError(
-                f"Nothing changed: {_and_join(blocked)} "
+                f"Nothing changed: {and_join(blocked)} "
                 f"{'is' if len(blocked) == 1 else 'are'} already published. "
                 f"Unselect {'it' if len(blocked) == 1 else 'them'} and try again.",
                 code="published",
@@ -182,7 +184,7 @@ def bulk_set_integration(
                 actor=acting_user,
                 action="item.integration_changed",
                 summary=f"Changed the integration of {len(changed)} item{'s' if len(changed) != 1 else ''}: "
-                + _and_join([item_name(i) for i in changed[:10]])
+                + and_join([item_name(i) for i in changed[:10]])
                 + ("…" if len(changed) > 10 else ""),
                 after=_setting_label(new_id, facts),
             )
@@ -197,6 +199,7 @@ ITEM_FIELDS = (
     "reference",
     "category",
     "tax",
+    "tax_rate",
     "total",
     "currency",
     "description",
@@ -237,19 +240,36 @@ def update_item(
         changed = [name for name in ITEM_FIELDS if name in data and getattr(item, name) != data[name]]
         for name in changed:
             setattr(item, name, data[name])
+        from_rule: list[str] = []
+        if "supplier" in changed and item.supplier_id is not None:
+            # A new supplier: its rule fills in what the item leaves blank (never its integration on a
+            # sales item: routing ignores rules for sales).
+            new_rule = SupplierRule.objects.filter(account=account, supplier_id=item.supplier_id).first()
+            for name, value in rule_values(new_rule).items() if new_rule else ():
+                if not getattr(item, name):
+                    setattr(item, name, value)
+                    from_rule.append(name)
         item.save()
         if changed:
-            record(
-                account=account,
-                actor=acting_user,
-                action="item.updated",
-                summary=f"Edited {item_name(item)}: {', '.join(f.replace('_', ' ') for f in changed)}",
-            )
+            summary = f"Edited {item_name(item)}: {', '.join(f.replace('_', ' ') for f in changed)}"
+            if from_rule:
+                summary += (
+                    f"; filled in the {and_join([RULE_VALUE_LABELS[f] for f in from_rule])} "
+                    f"from the supplier rule for {item.supplier.name}"
+                )
+            record(account=account, actor=acting_user, action="item.updated", summary=summary)
         if change_integration:
             _apply_integration(
                 account=account, acting_user=acting_user, item=item, connection=connection, facts=facts
             )
         return item
+
+
+@dataclass(frozen=True)
+class RuleSaved:
+    rule: SupplierRule
+    filled: int  # unpublished items that got the rule's category, tax rate or payment method
+    rerouted: int  # unpublished items whose effective integration changed
 
 
 @in_account_scope
@@ -262,8 +282,10 @@ def save_rule(
     tax_rate: str = "",
     payment_method: str = "",
     integration_id: int | None = None,
-) -> SupplierRule:
-    """Create or change the rule of a supplier of this account."""
+) -> RuleSaved:
+    """Create or change the rule of a supplier of this account, and apply it: the supplier's
+    unpublished, non-archived items get the rule's category, tax rate and payment method wherever
+    theirs are blank; its Integration re-routes them (through the routing rule, nothing stored)."""
     with transaction.atomic():
         # Lock the supplier: two tabs saving its first rule at once must not both try to create it.
         supplier = Supplier.objects.select_for_update().filter(account=account, pk=supplier_id).first()
@@ -276,21 +298,54 @@ def save_rule(
         rule = SupplierRule.objects.select_for_update().filter(supplier=supplier).first()
         before = _setting_label(rule.integration_id, facts) if rule else "No rule"
         created = rule is None
+        rerouted = rule_change_impact(
+            account=account, supplier_id=supplier.pk, integration_id=connection.pk if connection else None
+        ).items
         rule = rule or SupplierRule(account=account, supplier=supplier)
         rule.category = category
         rule.tax_rate = tax_rate
         rule.payment_method = payment_method
         rule.integration = connection
+        rule.updated_at = timezone.now()
         rule.save()
+        filled = _fill_from_rule(account=account, rule=rule)
         record(
             account=account,
             actor=acting_user,
             action="rule.created" if created else "rule.changed",
-            summary=f"{'Created' if created else 'Changed'} the supplier rule for {supplier.name}",
+            summary=f"{'Created' if created else 'Changed'} the supplier rule for {supplier.name}: "
+            f"re-routes {_count(rerouted)}",
             before=before,
             after=connection.label if connection else "No integration",
         )
-        return rule
+        if filled:
+            names = and_join([RULE_VALUE_LABELS[name] for name in rule_values(rule)])
+            record(
+                account=account,
+                actor=acting_user,
+                action="rule.applied",
+                summary=f"Filled in the {names} of {_count(filled)} of {supplier.name} "
+                f"from its supplier rule",
+                after=", ".join(f"{RULE_VALUE_LABELS[k]}: {v}" for k, v in rule_values(rule).items()),
+            )
+        return RuleSaved(rule=rule, filled=filled, rerouted=rerouted)
+
+
+def _count(n: int) -> str:
+    return f"{n} unpublished item{'s' if n != 1 else ''}"
+
+
+def _fill_from_rule(*, account: Account, rule: SupplierRule) -> int:
+    """Give the supplier's unpublished items the rule's values where theirs are blank. Returns how
+    many items got at least one value. One count and one UPDATE per field, whatever the number."""
+    values = rule_values(rule)
+    missing = items_missing_rule_values(account=account, supplier_id=rule.supplier_id, values=values)
+    filled = missing.count()
+    if filled:
+        now = timezone.now()
+        for name, value in values.items():
+            missing.filter(**{name: ""}).update(**{name: value, "updated_at": now})
+    return filled
 
 
 @in_account_scope

@@ -18,10 +18,17 @@ from accounts.tenancy import account_view
 from . import services
 from .forms import ItemForm, RuleForm, integration_choices, parse_integration_choice
 from .ids import parse_id
-from .impact import NO_SOFTWARE, rule_change_impact
+from .impact import (
+    NO_SOFTWARE,
+    RULE_VALUE_LABELS,
+    rule_change_impact,
+    rule_values,
+    rule_values_impact,
+)
 from .models import COST_TYPES, ItemStatus, PaymentMethod, SupplierRule
 from .routing import allowed_connections, effective_integration, load_facts, route_from_row
 from .selectors import InboxFilters, get_item_for_account, has_unrouted_items, inbox_items, suppliers
+from .services import and_join
 
 PAGE_SIZE = 25
 
@@ -243,6 +250,10 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
             )
             context |= {
                 "impact": impact,
+                "filled": rule_values_impact(
+                    account=account, supplier_id=data["supplier"].pk, values=rule_values(data)
+                ),
+                "value_names": and_join([RULE_VALUE_LABELS[name] for name in rule_values(data)]),
                 "supplier": data["supplier"],
                 "integration_label": facts.live[integration_id].label if integration_id else "None",
                 "payment_label": PaymentMethod(data["payment_method"]).label
@@ -252,7 +263,7 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
             return render(request, "costs/rule_confirm.html", context)
         if form.is_valid():
             try:
-                services.save_rule(
+                saved = services.save_rule(
                     account=account,
                     acting_user=request.user,
                     supplier_id=data["supplier"].pk,
@@ -264,9 +275,18 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
             except DomainError as error:
                 messages.error(request, error.message)
             else:
-                messages.success(request, f"Saved the supplier rule for {data['supplier'].name}.")
+                messages.success(
+                    request,
+                    f"Saved the supplier rule for {data['supplier'].name}. "
+                    f"{_items(saved.filled)} got the rule's category, tax rate or payment method; "
+                    f"{_items(saved.rerouted)} re-routed.",
+                )
             return redirect(_url(request, "rules"))
     return render(request, "costs/rule_form.html", context)
+
+
+def _items(count: int) -> str:
+    return f"{count} unpublished item{'s' if count != 1 else ''}"
 
 
 @account_view("rules.manage")

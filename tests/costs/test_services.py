@@ -234,7 +234,7 @@ def test_save_rule_creates_then_changes_and_logs(acme, other, admin_user):
     supplier = SupplierFactory(account=acme.account, name="Acme Supplies")
     rule = services.save_rule(
         account=acme.account, acting_user=admin_user, supplier_id=supplier.pk, integration_id=acme.billcom.pk
-    )
+    ).rule
     services.save_rule(
         account=acme.account, acting_user=admin_user, supplier_id=supplier.pk, category="Stationery"
     )
