@@ -277,13 +277,14 @@ class BillcomSignInForm(forms.Form):
     )
 
 
-def _sandbox_billcom_users() -> list[tuple[str, str, str, str]]:
-    """While the sandbox plays Bill.com, say which sign-ins it accepts (demos and first tries)."""
+def _sandbox_billcom_users(account: Account) -> list[tuple[str, str, str, str]]:
+    """While the sandbox plays Bill.com, say which sign-in it accepts for this account (demos and first
+    tries): only the one bound to this account, none for the others."""
     if not settings.SANDBOX_ENABLED:
         return []
-    from .sandbox.data import BILLCOM_USERS
+    from .sandbox.data import billcom_users_for
 
-    return BILLCOM_USERS
+    return billcom_users_for({account.slug})
 
 
 def _billcom_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
@@ -326,7 +327,7 @@ def _billcom_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
             "info": info,
             "form": form,
             "blocked": _precondition_message(account, info.key),
-            "sandbox_users": _sandbox_billcom_users(),
+            "sandbox_users": _sandbox_billcom_users(account),
         },
         status=400 if form.errors else 200,
     )

@@ -65,6 +65,7 @@ def xero_invoices(request: HttpRequest) -> HttpResponse:
     if access is None:
         return _unauthorized(request)
     tenant = request.headers.get("xero-tenant-id", "")
+    request.sandbox_orgs = [tenant] if tenant in access.org_ids else list(access.org_ids)
     if tenant not in access.org_ids:
         request.sandbox_note = "refused: xero-tenant-id not authorised for this token"
         return JsonResponse(
@@ -131,6 +132,7 @@ def qbo_bill(request: HttpRequest, realm_id: str) -> HttpResponse:
     access = _bearer(request, "qbo")
     if access is None:
         return _unauthorized(request)
+    request.sandbox_orgs = [realm_id] if realm_id in access.org_ids else list(access.org_ids)
     if realm_id not in access.org_ids:
         request.sandbox_note = f"company {realm_id} not authorised for this token"
         return JsonResponse(
@@ -210,6 +212,7 @@ def approvalmax_bills(request: HttpRequest, company_id: str) -> HttpResponse:
     if access is None:
         return _unauthorized(request)
     org = SandboxOrganisation.objects.filter(provider="approvalmax", org_id=company_id).first()
+    request.sandbox_orgs = [company_id] if company_id in access.org_ids else list(access.org_ids)
     if org is None or company_id not in access.org_ids:
         request.sandbox_note = f"company {company_id} not authorised for this token"
         return JsonResponse({"message": "Company not found or not authorised."}, status=403)

@@ -39,6 +39,18 @@ BILLCOM_USERS = [
     ("ap@globex.test", "billcom-demo-2026", "00801GLOBEXDM02", "Globex Inc (Bill.com)"),
 ]
 
+# The demo account (slug) each sandbox Bill.com sign-in is meant for: the account's Bill.com page and
+# /sandbox/ show a sign-in only to people who can open that account.
+BILLCOM_USER_ACCOUNTS = {
+    "accounts@acme.test": "acme",
+    "ap@globex.test": "globex",
+}
+
+
+def billcom_users_for(account_slugs: set[str] | frozenset[str]) -> list[tuple[str, str, str, str]]:
+    """The sandbox Bill.com sign-ins (user name, password, organisation id, name) meant for these accounts."""
+    return [u for u in BILLCOM_USERS if BILLCOM_USER_ACCOUNTS.get(u[0]) in account_slugs]
+
 
 def clients() -> list[tuple[str, str, str]]:
     """(provider, client id, secret) as configured, so the sandbox accepts exactly what we send."""

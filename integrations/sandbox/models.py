@@ -99,6 +99,22 @@ class RequestLogEntry(models.Model):
         return f"{self.provider} {self.method} {self.path}"
 
 
+class RequestLogOrg(models.Model):
+    """Which provider organisation a logged request concerned (a consent may name several): the
+    sandbox page shows a request only to people whose accounts are connected to one of them. For the
+    Web Connector the "organisation" is the Web Connector user name (one per QuickBooks Desktop
+    connection), because every sandbox run opens the same pretend company file."""
+
+    entry = models.ForeignKey(RequestLogEntry, on_delete=models.CASCADE, related_name="orgs")
+    org_id = models.CharField(max_length=200, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["entry", "org_id"], name="sandbox_log_org_unique")]
+
+    def __str__(self) -> str:
+        return self.org_id
+
+
 class SandboxBill(models.Model):
     """A bill a sandboxed provider received (Xero ACCPAY invoice, QBO Bill, Bill.com bill, ApprovalMax
     bill for approval). The idempotency key makes a retried create return the first bill."""

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
@@ -29,35 +30,39 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from . import data, webconnector
+from .log import log_request
 from .models import (
     AuthorizationCode,
     BillcomSession,
     BillcomUser,
     IssuedToken,
-    RequestLogEntry,
-    SandboxBill,
     SandboxClient,
     SandboxOrganisation,
 )
+from .visibility import visible_to
 
 OAUTH_PROVIDERS = {"xero", "qbo", "approvalmax"}
 
 
 def logged(provider: str) -> Callable:
-    """Record every request the sandbox receives (never a password or a token: only what it was)."""
+    """Record every request the sandbox receives (never a password or a token: only what it was).
+    A view says what happened in `request.sandbox_note` and which organisations it concerned in
+    `request.sandbox_orgs`."""
 
     def wrap(view: Callable) -> Callable:
         @functools.wraps(view)
         def inner(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             data.ensure_seeded()
             request.sandbox_note = ""
+            request.sandbox_orgs = []
             response = view(request, *args, **kwargs)
-            RequestLogEntry.objects.create(
+            log_request(
                 provider=kwargs.get("provider", provider),
                 method=request.method,
-                path=request.path[:500],
-                summary=getattr(request, "sandbox_note", "")[:500],
+                path=request.path,
+                summary=getattr(request, "sandbox_note", ""),
                 status=response.status_code,
+                org_ids=getattr(request, "sandbox_orgs", []),
             )
             return response
 
@@ -70,30 +75,41 @@ def logged(provider: str) -> Callable:
 
 
 @require_GET
+@login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """What the sandbox received and the sign-ins it accepts, for the organisations the viewer's
+    accounts are connected to (everything for a superuser). A stranger sees nothing of Acme's."""
     data.ensure_seeded()
-    log = list(RequestLogEntry.objects.all()[:200])
+    visible = visible_to(request.user)
     return render(
         request,
         "sandbox/home.html",
         {
             "labels": data.PROVIDER_LABELS,
-            "clients": SandboxClient.objects.order_by("provider"),
-            "organisations": SandboxOrganisation.objects.all(),
-            "billcom_users": BillcomUser.objects.order_by("username"),
-            "log": log,
-            "bills": SandboxBill.objects.all()[:50],
+            "everything": visible.everything,
+            # Our own app's client credentials as the sandbox knows them: operators only.
+            "clients": SandboxClient.objects.order_by("provider") if visible.everything else [],
+            "organisations": visible.organisations(),
+            "billcom_users": visible.billcom_users(),
+            "log": list(visible.log()[:200]),
+            "bills": list(visible.bills()[:50]),
             "sandbox_url": settings.SANDBOX_BASE_URL,
         },
     )
 
 
 @require_POST
+@login_required
 @logged("oauth")
 def revoke(request: HttpRequest) -> HttpResponse:
     """The user removes Dext Connect's access in the provider (e.g. Xero's "Connected apps"): every
-    token issued for the organisation stops working, so our next refresh fails for good."""
+    token issued for the organisation stops working, so our next refresh fails for good. Only for an
+    organisation the viewer's accounts are connected to, like the real provider's own sign-in."""
     provider, org_id = request.POST.get("provider", ""), request.POST.get("org_id", "")
+    if not visible_to(request.user).allows(org_id):
+        request.sandbox_note = "revoke refused: not an organisation of this user's accounts"
+        return HttpResponse("Not found.", status=404, content_type="text/plain")
+    request.sandbox_orgs = [org_id]
     tokens = [t for t in IssuedToken.objects.filter(provider=provider, revoked=False) if org_id in t.org_ids]
     IssuedToken.objects.filter(pk__in=[t.pk for t in tokens]).update(
         revoked=True, refresh_used_at=timezone.now()
@@ -178,6 +194,7 @@ def authorize(request: HttpRequest, provider: str) -> HttpResponse:
         if provider == "qbo":
             query["realmId"] = chosen[0]
         request.sandbox_note = f"consent given for {len(chosen)} organisation(s); code issued"
+        request.sandbox_orgs = chosen
         return redirect(_with_query(redirect_uri, query))
     request.sandbox_note = "consent screen shown"
     return render(
@@ -262,6 +279,7 @@ def _grant_code(request: HttpRequest, provider: str, client: SandboxClient) -> H
     if code is None:
         request.sandbox_note = "code exchange refused: unknown code"
         return _token_error("invalid_grant", "The authorization code is invalid.")
+    request.sandbox_orgs = list(code.org_ids)
     if code.used_at is not None:
         # RFC 6749 4.1.2: a reused code is an attack sign; revoke what it issued.
         IssuedToken.objects.filter(code=code).update(revoked=True, refresh_used_at=timezone.now())
@@ -291,6 +309,8 @@ def _grant_refresh(request: HttpRequest, provider: str, client: SandboxClient) -
         )
         .first()
     )
+    if old is not None:
+        request.sandbox_orgs = list(old.org_ids)
     if old is None or old.revoked or old.refresh_used_at is not None:
         request.sandbox_note = "refresh refused: refresh token unknown, rotated or revoked"
         return _token_error("invalid_grant", "The refresh token is invalid, expired or already used.")
@@ -329,6 +349,7 @@ def xero_connections(request: HttpRequest) -> HttpResponse:
     if access is None:
         return _unauthorized(request)
     orgs = SandboxOrganisation.objects.filter(provider="xero", org_id__in=access.org_ids)
+    request.sandbox_orgs = list(access.org_ids)
     stamp = access.created_at.strftime("%Y-%m-%dT%H:%M:%S.%f0")
     auth_event = str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-auth-{access.code_id or access.pk}"))
     body = [
@@ -354,6 +375,7 @@ def qbo_company_info(request: HttpRequest, realm_id: str, realm_again: str) -> H
     if access is None:
         return _unauthorized(request)
     org = SandboxOrganisation.objects.filter(provider="qbo", org_id=realm_id).first()
+    request.sandbox_orgs = list(access.org_ids)
     if org is None or realm_id not in access.org_ids or realm_again != realm_id:
         request.sandbox_note = f"company {realm_id} not authorised for this token"
         return JsonResponse(
@@ -370,6 +392,7 @@ def approvalmax_companies(request: HttpRequest) -> HttpResponse:
     if access is None:
         return _unauthorized(request)
     orgs = SandboxOrganisation.objects.filter(provider="approvalmax", org_id__in=access.org_ids)
+    request.sandbox_orgs = list(access.org_ids)
     body = [{"companyId": o.org_id, "name": o.name, "integrationType": o.linked_to or None} for o in orgs]
     request.sandbox_note = f"listed {len(body)} organisation(s)"
     return JsonResponse(body, safe=False)
@@ -409,6 +432,10 @@ def billcom_login(request: HttpRequest) -> HttpResponse:
     user = BillcomUser.objects.filter(
         username=body.get("username", ""), organisation_id=body.get("organizationId", "")
     ).first()
+    # A refused sign-in concerns the organisation it named, if the sandbox has it.
+    named = str(body.get("organizationId", ""))
+    if BillcomUser.objects.filter(organisation_id=named).exists():
+        request.sandbox_orgs = [named]
     if user is None or not hmac.compare_digest(user.password, str(body.get("password", ""))):
         request.sandbox_note = f"login refused for {body.get('username', '')!r}"
         return _billcom_error("BDC_1102", "Incorrect username, password or organization ID", 400)
@@ -436,6 +463,7 @@ def _billcom_live_session(request: HttpRequest) -> BillcomSession | HttpResponse
         return _billcom_error("BDC_1109", "Session is invalid. Please log in.", 401)
     session.last_used_at = timezone.now()
     session.save(update_fields=["last_used_at"])
+    request.sandbox_orgs = [session.user.organisation_id]
     return session
 
 

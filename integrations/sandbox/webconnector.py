@@ -14,7 +14,7 @@ from django.conf import settings
 from django.urls import reverse
 from lxml import etree
 
-from .models import RequestLogEntry
+from .log import log_request
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 QBWC_NS = "http://developer.intuit.com/"
@@ -50,7 +50,7 @@ def _envelope(method: str, params: dict[str, str | int]) -> bytes:
     return etree.tostring(env, xml_declaration=True, encoding="utf-8")
 
 
-def _call(app_url: str, method: str, params: dict[str, str | int]) -> list[str] | str:
+def _call(app_url: str, method: str, params: dict[str, str | int], username: str = "") -> list[str] | str:
     response = requests.post(
         app_url,
         data=_envelope(method, params),
@@ -65,15 +65,23 @@ def _call(app_url: str, method: str, params: dict[str, str | int]) -> list[str] 
     if result is None:
         raise RuntimeError(f"{method}: no {method}Result in the answer")
     strings = result.findall(f"{{{QBWC_NS}}}string")
-    RequestLogEntry.objects.create(
-        provider="qbd", method="POST", path=f"{app_url} {method}", summary=f"sent {method}", status=200
+    # Tagged with the Web Connector user name: /sandbox/ shows the run to that connection's account.
+    log_request(
+        provider="qbd",
+        method="POST",
+        path=f"{app_url} {method}",
+        summary=f"sent {method}",
+        status=200,
+        org_ids=[username],
     )
     return [s.text or "" for s in strings] if strings else (result.text or "")
 
 
 def answer_qbxml(request_xml: str) -> str:
     """What the pretend QuickBooks company answers to a qbXML request."""
-    root = etree.fromstring(request_xml.encode(), parser=etree.XMLParser(resolve_entities=False))
+    root = etree.fromstring(
+        request_xml.encode(), parser=etree.XMLParser(resolve_entities=False, no_network=True)
+    )
     answers = []
     for rq in root.iter():
         tag = etree.QName(rq).localname
@@ -106,7 +114,7 @@ def run(*, app_url: str, username: str, password: str) -> Run:
     out = Run()
 
     def call(method: str, **params: str | int) -> list[str] | str:
-        result = _call(app_url, method, params)
+        result = _call(app_url, method, params, username=username)
         out.calls.append(Call(method, " | ".join(result) if isinstance(result, list) else result))
         return result
 

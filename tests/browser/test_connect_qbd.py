@@ -37,3 +37,27 @@ def test_admin_connects_quickbooks_desktop_through_the_web_connector(page, demo_
     with scopes_disabled():
         conn = Connection.objects.get(account__slug="initech")
         assert (conn.provider, conn.status) == ("qbd", "active")
+
+
+def test_admin_cancels_a_set_up_the_web_connector_never_finished(page, demo_data):
+    sign_in(page, "admin@initech.test")
+    page.goto("/a/initech/settings/connections/connect/qbd/")
+    page.get_by_role("button", name="Set up QuickBooks Desktop").click()
+    expect(page.get_by_text("Waiting for the Web Connector")).to_be_visible()
+
+    page.get_by_role("link", name="Back to Connections").click()
+    table = page.get_by_role("table", name="Connected accounting software")
+    row = table.get_by_role("row").filter(has_text="QuickBooks Desktop")
+    expect(row).to_contain_text("Waiting to finish connecting")
+    row.get_by_role("button", name="Cancel connecting QuickBooks Desktop").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Stopped connecting QuickBooks Desktop.")
+    expect(page.get_by_text("No accounting software is connected yet.")).to_be_visible()
+    expect(page.get_by_role("region", name="Recent activity")).to_contain_text(
+        "Cancelled connecting QuickBooks Desktop"
+    )
+    expect(page.get_by_role("region", name="Recent activity")).to_contain_text(
+        "Generated the QuickBooks Desktop Web Connector password"
+    )
+    with scopes_disabled():
+        assert not Connection.objects.filter(account__slug="initech").exists()

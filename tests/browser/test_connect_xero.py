@@ -43,14 +43,17 @@ def test_admin_connects_xero_and_chooses_the_organisation(page, demo_data):
 def test_admin_reconnects_xero_after_its_access_was_revoked(page, demo_data):
     with scopes_disabled():
         before = Connection.objects.get(account__slug="acme", provider="xero")
-    # In Xero, someone removes Dext Connect from the organisation's connected apps.
+    # In Xero, someone removes Dext Connect from the organisation's connected apps. The sandbox page
+    # lists the organisations of the signed-in user's accounts only.
+    sign_in(page, "admin@acme.test")
     page.goto("/sandbox/")
+    expect(page.get_by_role("table", name="Bill.com users")).to_contain_text("accounts@acme.test")
+    expect(page.get_by_role("table", name="Bill.com users")).not_to_contain_text("ap@globex.test")
     page.get_by_role("button", name="Revoke Dext Connect's access to Acme Ltd (Demo)").click()
     out = io.StringIO()
     call_command("refresh_tokens", "--force", stdout=out)
     assert "Reconnect Xero" in out.getvalue()
 
-    sign_in(page, "admin@acme.test")
     page.goto("/a/acme/settings/connections/")
     table = page.get_by_role("table", name="Connected accounting software")
     expect(table.get_by_text("Needs reconnecting", exact=True)).to_be_visible()

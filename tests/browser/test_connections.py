@@ -12,7 +12,7 @@ from tests.browser.fixtures import sign_in
 
 pytestmark = pytest.mark.browser
 
-# The Bill.com sandbox user of Acme, as listed on /sandbox/.
+# The Bill.com sandbox user of Acme, as listed on /sandbox/ and on Acme's Bill.com sign-in page.
 USERNAME, PASSWORD, ORGANISATION_ID, ORGANISATION = next(u for u in BILLCOM_USERS if "Acme" in u[3])
 
 
@@ -36,6 +36,10 @@ def test_admin_connects_billcom_sets_defaults_and_disconnects_in_order(page, dem
     page.get_by_role("button", name="Connect", exact=True).click()
     page.get_by_role("button", name="Connect Bill.com").click()
     expect(page.get_by_role("heading", name="Connect Bill.com")).to_be_visible()
+    # While the sandbox is on, the form shows the sandbox sign-in meant for this account only.
+    sandbox_sign_ins = page.get_by_label("Sandbox sign-ins")
+    expect(sandbox_sign_ins).to_contain_text(f"{USERNAME} / {PASSWORD} / {ORGANISATION_ID}")
+    expect(sandbox_sign_ins).not_to_contain_text("ap@globex.test")
     page.get_by_label("User name").fill(USERNAME)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_label("Organisation ID").fill(ORGANISATION_ID)

@@ -21,6 +21,7 @@ from integrations.providers import GrantRevoked
 from integrations.providers.xero import Xero
 from integrations.sandbox.models import AuthorizationCode, IssuedToken, RequestLogEntry
 from integrations.tokens import access_token_for
+from tests.conftest import client_for
 from tests.integrations.sandbox_helpers import XERO_ACME, org_ids, other_tenant_untouched, sandbox  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("sandbox", "other_tenant_untouched")
@@ -186,10 +187,13 @@ def test_bill_com_login_errors_look_like_bill_com(settings):
     assert error["code"] == "BDC_1102" and error["severity"] == "ERROR"
 
 
-def test_the_sandbox_page_lists_what_it_received_and_the_demo_credentials(client, settings):
+def test_the_sandbox_page_lists_what_it_received_and_the_demo_credentials(settings, tenant, connect):
     a_code(settings)
     exchange(settings)
-    page = html.unescape(client.get("/sandbox/").content.decode())
+    # The viewer's account is connected to the organisation the code was for, and is the demo's Acme.
+    Account.objects.filter(pk=tenant.account.pk).update(slug="acme")
+    connect(tenant.account, "xero", external_id=org_ids("xero", XERO_ACME)[0])
+    page = html.unescape(client_for(tenant.admin).get("/sandbox/").content.decode())
     assert "What each sandbox received" in page
     assert "POST /sandbox/xero/identity/connect/token" in page and "code exchanged for tokens" in page
     assert "accounts@acme.test" in page and "billcom-demo-2026" in page

@@ -21,6 +21,7 @@ from integrations.providers import ProviderUnavailable
 from integrations.sandbox import data
 from integrations.sandbox.models import IssuedToken, RequestLogEntry
 from integrations.tokens import NeedsReconnect, access_token_for
+from tests.conftest import client_for
 from tests.integrations.sandbox_helpers import XERO_ACME, org_ids, other_tenant_untouched, sandbox  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("sandbox", "other_tenant_untouched")
@@ -38,6 +39,7 @@ def xero(tenant, connect, settings):
         return connect(
             account or tenant.account,
             "xero",
+            external_id=issued.org_ids[0],
             credentials=encrypt_json(
                 {
                     "access_token": issued.access_token,
@@ -174,8 +176,9 @@ def test_a_token_the_provider_rejected_is_refreshed_once(xero):
     assert refreshes() == 1
 
 
-def test_revoked_access_is_found_by_the_refresh_command(xero, client):
+def test_revoked_access_is_found_by_the_refresh_command(xero, tenant):
     conn = xero()
+    client = client_for(tenant.admin)  # the sandbox page shows the organisations of your accounts
     page = client.get("/sandbox/")
     assert "Revoke access" in page.content.decode()
     client.post("/sandbox/revoke/", {"provider": "xero", "org_id": conn_org(conn)})
