@@ -124,3 +124,28 @@ def test_admin_routes_items_between_xero_and_billcom(page, demo_data):
     options = page.get_by_label("Integration").locator("option")
     expect(options).to_have_count(1)
     expect(options).to_have_text("Xero")
+    # The seed article's two sentences, on the sales item page and the sales inbox.
+    expect(
+        page.get_by_text(
+            "Sales items can only be published to your main accounting software (for example, Xero or "
+            "QuickBooks Online). Sales items cannot be published to secondary integrations such as "
+            "Bill.com or ApprovalMax."
+        )
+    ).to_be_visible()
+    _nav(page, "Sales")
+    expect(page.get_by_text("Sales items cannot be published to secondary integrations")).to_be_visible()
+
+    # Deleting the supplier rule shows what it re-routes first, then deletes on confirm.
+    _nav(page, "Supplier rules")
+    page.get_by_role("row").filter(has_text="Northwind Traders").get_by_role("button", name="Delete").click()
+    expect(
+        page.get_by_role("heading", name="Delete the supplier rule for Northwind Traders?")
+    ).to_be_visible()
+    expect(
+        page.get_by_text(
+            re.compile(r"Deleting this rule re-routes \d+ unpublished items? of Northwind Traders")
+        )
+    ).to_be_visible()
+    page.get_by_role("button", name="Delete rule").click()
+    expect(page.get_by_role("status")).to_contain_text("Deleted the supplier rule.")
+    expect(page.get_by_role("row").filter(has_text="Northwind Traders")).to_have_count(0)
