@@ -74,11 +74,30 @@ def _precondition_message(account: Account, provider: str) -> str:
 @account_view("integrations.manage")
 def connect_start(request: HttpRequest, provider: str) -> HttpResponse:
     info = _info_or_404(provider)
+    if request.method == "POST" and request.POST.get("action") == "cancel":
+        return _cancel_pending(request, info)
     if info.flow == "oauth":
         return _oauth_start(request, info)
     if info.flow == "login":
         return _billcom_start(request, info)
     return _qbd_setup(request, info)
+
+
+def _cancel_pending(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
+    """**Cancel** next to "Waiting to finish connecting": stop waiting for this provider's connection."""
+    account = request.account
+    pending = Connection.objects.filter(
+        account=account, provider=info.key, status=ConnectionStatus.PENDING
+    ).first()
+    try:
+        services.cancel_pending(
+            account=account, acting_user=request.user, connection_id=pending.pk if pending else None
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Stopped connecting {info.label}. Connect it again whenever you like.")
+    return redirect(connections_url(account))
 
 
 def _oauth_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:

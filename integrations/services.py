@@ -150,7 +150,7 @@ def activate_connection(
 
 
 @in_account_scope
-def cancel_pending(*, account: Account, acting_user: User, connection_id: int) -> Connection:
+def cancel_pending(*, account: Account, acting_user: User, connection_id: int | None) -> Connection:
     """Stop waiting for a connection to finish (a QuickBooks Desktop set-up whose Web Connector never
     signed in, or a row left pending by an older version). A row that was never connected is deleted;
     one that had been connected before goes back to disconnected and keeps its options (and the rules

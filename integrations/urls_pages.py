@@ -3,7 +3,7 @@ from django.urls import path
 from . import views
 
 # Business settings > Connections: list and defaults (with their preview), the software that can be
-# connected, the disconnect confirmation, and Cancel on a connection waiting to finish.
+# connected, and the disconnect confirmation.
 urlpatterns: list = [
     path("a/<slug:account_slug>/settings/connections/", views.connections, name="connections"),
     path(
@@ -16,10 +16,5 @@ urlpatterns: list = [
         "a/<slug:account_slug>/settings/connections/<int:connection_id>/disconnect/",
         views.disconnect,
         name="disconnect",
-    ),
-    path(
-        "a/<slug:account_slug>/settings/connections/<int:connection_id>/cancel/",
-        views.cancel_pending,
-        name="cancel_pending",
     ),
 ]

@@ -1,5 +1,5 @@
 """Business settings > Connections: the list, the defaults (with their preview), the software that can be
-connected, the disconnect confirmation, and Cancel on a connection still waiting to finish.
+connected, and the disconnect confirmation.
 
 Thin views: what may be connected, whether a disconnect is allowed and how defaults fall back are
 decided by integrations/services.py and selectors.py; how many items a change re-routes is counted by
@@ -151,23 +151,6 @@ def connect_choose(request: HttpRequest) -> HttpResponse:
 
 def _or_join(labels: list[str]) -> str:
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]
-
-
-@require_POST
-@account_view("integrations.manage")
-def cancel_pending(request: HttpRequest, connection_id: int) -> HttpResponse:
-    """Cancel on a connection "Waiting to finish connecting": stop waiting, leave no stuck row."""
-    try:
-        connection = services.cancel_pending(
-            account=request.account, acting_user=request.user, connection_id=connection_id
-        )
-    except DomainError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(
-            request, f"Stopped connecting {connection.label}. Connect it again whenever you like."
-        )
-    return redirect(_connections_url(request))
 
 
 @account_view("integrations.manage")

@@ -25,10 +25,9 @@ def text(response) -> str:
     return html.unescape(response.content.decode())
 
 
-def cancel_url(account, connection_id: int) -> str:
-    return reverse(
-        "integrations:cancel_pending", kwargs={"account_slug": account.slug, "connection_id": connection_id}
-    )
+def cancel(client, account, provider: str, **kwargs):
+    """**Cancel** next to "Waiting to finish connecting" posts action=cancel to the provider's connect URL."""
+    return client.post(start_url(account, provider), {"action": "cancel"}, **kwargs)
 
 
 def connections_url(account) -> str:
@@ -55,8 +54,13 @@ def test_the_page_offers_cancel_next_to_waiting_to_finish_connecting(two_pending
     mine, _, _ = two_pending
     page = text(client_for(tenant.admin).get(connections_url(tenant.account)))
     assert "Waiting to finish connecting" in page
-    assert 'aria-label="Cancel connecting QuickBooks Desktop">Cancel</button>' in page
-    assert f'action="{cancel_url(tenant.account, mine.pk)}"' in page
+    form = re.search(
+        r'<form method="post" action="([^"]+)"[^>]*>[^<]*<input[^>]*>(<button[^>]*>Cancel</button>)', page
+    )
+    assert form, page
+    assert form.group(1) == start_url(tenant.account, "qbd")
+    assert 'name="action" value="cancel"' in form.group(2)
+    assert 'aria-label="Cancel connecting QuickBooks Desktop"' in form.group(2)
     # Read-only for a Standard user: the status, no Cancel.
     page = text(client_for(tenant.staff).get(connections_url(tenant.account)))
     assert "Waiting to finish connecting" in page and "Cancel connecting" not in page
@@ -67,7 +71,7 @@ def test_cancelling_a_never_connected_set_up_removes_it_and_is_logged(
 ):
     mine, _, password = two_pending
     other_before = snapshot(other_tenant.account)
-    response = client_for(tenant.admin).post(cancel_url(tenant.account, mine.pk), follow=True)
+    response = cancel(client_for(tenant.admin), tenant.account, "qbd", follow=True)
     assert "Stopped connecting QuickBooks Desktop." in text(response)
     assert "Cancel connecting" not in text(response)
     assert snapshot(tenant.account) == []
@@ -106,7 +110,7 @@ def test_cancelling_a_once_connected_set_up_goes_back_to_disconnected_keeping_it
     assert old.status == ConnectionStatus.PENDING
     other_before = snapshot(other_tenant.account)
 
-    client_for(tenant.admin).post(cancel_url(tenant.account, old.pk))
+    cancel(client_for(tenant.admin), tenant.account, "qbd")
 
     old.refresh_from_db()
     assert (old.status, old.options, old.credentials) == (ConnectionStatus.DISCONNECTED, {"kept": "yes"}, "")
@@ -120,16 +124,24 @@ def test_a_row_left_pending_by_an_older_oauth_flow_can_be_cancelled(tenant, othe
     stuck = connect(tenant.account, "xero", status=ConnectionStatus.PENDING, connected_at=None)
     connect(other_tenant.account, "xero", status=ConnectionStatus.PENDING, connected_at=None)
     other_before = snapshot(other_tenant.account)
-    client_for(tenant.admin).post(cancel_url(tenant.account, stuck.pk))
+    cancel(client_for(tenant.admin), tenant.account, "xero")
+    assert stuck.pk
     assert snapshot(tenant.account) == []
     assert snapshot(other_tenant.account) == other_before
 
 
-def test_another_accounts_pending_connection_cannot_be_cancelled(two_pending, tenant, other_tenant):
-    _, theirs, _ = two_pending
+def test_another_accounts_pending_connection_cannot_be_cancelled(tenant, other_tenant):
+    set_up_qbd(client_for(other_tenant.admin), other_tenant.account)
+    theirs = Connection.objects.get(account=other_tenant.account, provider="qbd")
     before, other_before = snapshot(tenant.account), snapshot(other_tenant.account)
-    response = client_for(tenant.admin).post(cancel_url(tenant.account, theirs.pk), follow=True)
-    assert services.NOT_PENDING in text(response)
+    # From this account's page: this account has nothing waiting.
+    response = cancel(client_for(tenant.admin), tenant.account, "qbd", follow=True)
+    assert "That connection is not waiting to finish connecting." in text(response)
+    # The service itself, handed the other account's id.
+    with pytest.raises(DomainError, match="^That connection is not waiting to finish connecting.$"):
+        services.cancel_pending(account=tenant.account, acting_user=tenant.admin, connection_id=theirs.pk)
+    # And the other account's URL, by this account's admin: not found.
+    assert cancel(client_for(tenant.admin), other_tenant.account, "qbd").status_code == 404
     assert (snapshot(tenant.account), snapshot(other_tenant.account)) == (before, other_before)
     assert not ActivityEntry.objects.filter(action="integration.cancelled").exists()
 
@@ -137,7 +149,7 @@ def test_another_accounts_pending_connection_cannot_be_cancelled(two_pending, te
 def test_an_active_connection_is_not_cancelled(tenant, other_tenant, connect):
     active = connect(tenant.account, "xero")
     before, other_before = snapshot(tenant.account), snapshot(other_tenant.account)
-    response = client_for(tenant.admin).post(cancel_url(tenant.account, active.pk), follow=True)
+    response = cancel(client_for(tenant.admin), tenant.account, "xero", follow=True)
     assert "That connection is not waiting to finish connecting." in text(response)
     assert (snapshot(tenant.account), snapshot(other_tenant.account)) == (before, other_before)
     with pytest.raises(DomainError, match="^That connection is not waiting to finish connecting.$"):
@@ -148,9 +160,10 @@ def test_an_active_connection_is_not_cancelled(tenant, other_tenant, connect):
 def test_a_standard_user_cannot_cancel(two_pending, tenant, other_tenant):
     mine, _, _ = two_pending
     before, other_before = snapshot(tenant.account), snapshot(other_tenant.account)
-    assert client_for(tenant.staff).post(cancel_url(tenant.account, mine.pk)).status_code == 403
-    assert client_for(other_tenant.admin).post(cancel_url(tenant.account, mine.pk)).status_code == 404
-    assert client_for(tenant.admin).get(cancel_url(tenant.account, mine.pk)).status_code == 405
+    assert mine.status == ConnectionStatus.PENDING
+    assert cancel(client_for(tenant.staff), tenant.account, "qbd").status_code == 403
+    assert cancel(client_for(other_tenant.admin), tenant.account, "qbd").status_code == 404
+    assert cancel(client_for(tenant.admin), tenant.account, "sage").status_code == 404
     assert (snapshot(tenant.account), snapshot(other_tenant.account)) == (before, other_before)
     assert not ActivityEntry.objects.filter(action="integration.cancelled").exists()
 
@@ -159,7 +172,8 @@ def test_the_set_up_page_offers_cancel_while_waiting(two_pending, tenant):
     mine, _, _ = two_pending
     page = text(client_for(tenant.admin).get(start_url(tenant.account, "qbd")))
     assert "Waiting for the Web Connector" in page
-    assert f'action="{cancel_url(tenant.account, mine.pk)}"' in page
+    assert mine.pk
+    assert 'name="action" value="cancel" aria-label="Cancel connecting QuickBooks Desktop"' in page
 
 
 def test_web_connector_passwords_are_logged_who_and_when(tenant, other_tenant):
