@@ -13,7 +13,10 @@ The rule exists in two forms that must always agree (tests/costs/test_routing_ag
   (b) `annotate_routes(queryset, facts)`, the same precedence as one SQL CASE, for the inbox, its
       filter and its counts — no Python per item.
 Both read the account-level inputs (which connections are live, the main one, the two defaults) from
-one `RoutingFacts`. The impact previews (costs/impact.py) evaluate (b) with hypothetical facts — a
+one `RoutingFacts`. The defaults come resolved from integrations.selectors.effective_defaults, the one
+home of "a default that is not live falls back to the main software"; the SQL form embeds the
+resulting ids as parameters. What a user may set an item to is `allowed_connections` (services ask it).
+The impact previews (costs/impact.py) evaluate (b) with hypothetical facts — a
 connection gone, other defaults — so "what would change" uses the very same rule.
 """
 

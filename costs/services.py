@@ -1,7 +1,8 @@
 """Every write to items and supplier rules: keyword-only, `acting_user`, one transaction, an activity row.
 
-Which integration a user may pick is decided in one function, `validate_integration_choice`, used by
-the item page, the bulk action and the supplier rules alike.
+Which integration a user may pick is decided by routing.allowed_connections; `validate_integration_choice`
+(used by the item page, the bulk action and the supplier rules alike) asks it and puts a refusal into
+words. Ids from a request are parsed by costs.ids.parse_id.
 """
 
 from __future__ import annotations
@@ -139,9 +140,10 @@ def _apply_integration(
 
 @in_account_scope
 def bulk_set_integration(
-    *, account: Account, acting_user: User, item_ids: Iterable[int], connection_id: int | None
+    *, account: Account, acting_user: User, item_ids: Iterable[int | str], connection_id: int | None
 ) -> int:
-    """Set the integration of many cost items: all or nothing. Returns how many were selected."""
+    """Set the integration of many cost items: all or nothing. Returns how many were selected.
+    `item_ids` may come straight from the request: a malformed id refuses the whole change."""
     parsed = [parse_id(pk) for pk in item_ids]
     if not parsed:
         raise DomainError("Select at least one item first.", code="empty")
