@@ -19,6 +19,7 @@ from accounts.errors import DomainError
 from accounts.models import Account, User
 from accounts.tenancy import in_account_scope
 from integrations.models import Connection
+from integrations.services import and_join
 
 from .ids import parse_id
 from .impact import RULE_VALUE_LABELS, items_missing_rule_values, rule_change_impact, rule_values
@@ -28,10 +29,6 @@ from .routing import RoutingFacts, allowed_connections, load_facts
 USE_RULE_OR_DEFAULT = "Use rule/default"
 CHOOSE_CONNECTED = "Choose one of the integrations connected to this account."
 NOT_IN_INBOX = "Some of the selected items are not in this inbox any more. Nothing changed."
-
-
-def and_join(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def item_name(item: Item) -> str:

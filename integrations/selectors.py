@@ -40,7 +40,9 @@ def effective_defaults(account: Account) -> tuple[Connection | None, Connection 
     main = main_connection(account)
 
     def resolve(conn: Connection | None) -> Connection | None:
-        return conn if conn is not None and conn.is_live else main
+        # A default counts only while it is live and this account's own (set_defaults checks both;
+        # this keeps a row written by any other path from routing items to another tenant).
+        return conn if conn is not None and conn.is_live and conn.account_id == account.pk else main
 
     return resolve(defaults.publishing), resolve(defaults.expense_claims)
 

@@ -31,7 +31,7 @@ def _lock_account(account: Account) -> Account:
 
 
 def and_join(labels: list[str]) -> str:
-    """["Bill.com", "ApprovalMax"] -> "Bill.com and ApprovalMax" (the one such helper of integrations)."""
+    """["Bill.com", "ApprovalMax"] -> "Bill.com and ApprovalMax" (the one such helper; costs uses it too)."""
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
