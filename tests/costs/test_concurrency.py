@@ -3,42 +3,17 @@ and two bulk changes over overlapping items, never crash and never leave a half-
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from functools import partial
 
 import pytest
-from django.db import connection as db_connection
 from django_scopes import scopes_disabled
 
 from costs import services
 from costs.models import Item, SupplierRule
+from tests.concurrency import race
 from tests.factories import AccountFactory, ConnectionFactory, ItemFactory, SupplierFactory
 
 ROUNDS = 10
-
-
-def _race(*calls: Callable[[], object]) -> list[str]:
-    barrier = threading.Barrier(len(calls))
-    outcomes = [""] * len(calls)
-
-    def run(i: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            call()
-            outcomes[i] = "ok"
-        except Exception as exc:  # an IntegrityError or a deadlock is exactly what must not happen
-            outcomes[i] = f"crash: {exc!r}"
-        finally:
-            db_connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck (deadlock?)"
-    return outcomes
 
 
 @pytest.mark.postgres_only
@@ -52,7 +27,7 @@ def test_two_tabs_saving_the_first_rule_of_a_supplier():
         save = partial(
             services.save_rule, account=account, acting_user=account.owner, supplier_id=supplier.pk
         )
-        outcomes = _race(partial(save, integration_id=xero.pk), partial(save, integration_id=billcom.pk))
+        outcomes = race(partial(save, integration_id=xero.pk), partial(save, integration_id=billcom.pk))
         assert outcomes == ["ok", "ok"]
         with scopes_disabled():
             assert SupplierRule.objects.filter(supplier=supplier).count() == 1
@@ -68,7 +43,7 @@ def test_overlapping_bulk_changes_apply_one_after_the_other():
         items = ItemFactory.create_batch(6, account=account)
         ids = [i.pk for i in items]
         bulk = partial(services.bulk_set_integration, account=account, acting_user=account.owner)
-        outcomes = _race(
+        outcomes = race(
             partial(bulk, item_ids=ids[:4], connection_id=xero.pk),
             partial(bulk, item_ids=ids[2:], connection_id=billcom.pk),
         )

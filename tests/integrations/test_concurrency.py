@@ -4,45 +4,16 @@ no live main software. Exactly one of the two wins each time; the other is refus
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
-from django.db import connection as db_connection
 
-from accounts.errors import DomainError
 from integrations import services
 from integrations.models import LIVE_STATUSES, Connection
+from tests.concurrency import race
 from tests.factories import AccountFactory, ConnectionFactory
 
 ROUNDS = 20
-
-
-def _race(*calls: Callable[[], object]) -> list[str]:
-    """Run the calls at the same moment, each in its own thread (own database connection)."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[str] = [""] * len(calls)
-
-    def run(i: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            call()
-            outcomes[i] = "ok"
-        except DomainError as exc:
-            outcomes[i] = exc.code
-        except Exception as exc:  # a deadlock or an IntegrityError would be a failure too: report it
-            outcomes[i] = f"crash: {exc!r}"
-        finally:
-            db_connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck (deadlock?)"
-    return outcomes
 
 
 @pytest.mark.postgres_only
@@ -55,7 +26,7 @@ def test_activating_approvalmax_while_disconnecting_xero_never_leaves_it_without
         # The ApprovalMax flow has begun (pending row), as it would have when its callback arrives.
         ConnectionFactory(account=account, provider="approvalmax", is_main=False, status="pending")
 
-        activate, disconnect = _race(
+        activate, disconnect = race(
             lambda account=account: services.activate_connection(
                 account=account,
                 acting_user=account.owner,
