@@ -13,7 +13,7 @@ from integrations.models import Connection
 from .ids import parse_id
 from .models import COST_TYPES, SALES_TYPES, Item, PaymentMethod
 from .selectors import members, suppliers
-from .services import CHOOSE_CONNECTED
+from .services import CHOOSE_CONNECTED, ITEM_FIELDS
 
 USE_RULE = ""  # the "Use rule/default" option
 
@@ -45,20 +45,8 @@ class ItemForm(forms.ModelForm):
 
     class Meta:
         model = Item
-        fields = [
-            "type",
-            "date",
-            "due_date",
-            "reference",
-            "category",
-            "tax",
-            "tax_rate",
-            "total",
-            "currency",
-            "description",
-            "paid",
-            "payment_method",
-        ]
+        # The fields the service writes, less the two declared above (one list: services.ITEM_FIELDS).
+        fields = [f for f in ITEM_FIELDS if f not in ("supplier", "owner")]
         widgets = {
             "date": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
             "due_date": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
