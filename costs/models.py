@@ -130,6 +130,8 @@ class Item(models.Model):
         indexes = [
             models.Index(fields=["account", "type", "status", "-date"], name="item_inbox_idx"),
             models.Index(fields=["account", "supplier"], name="item_supplier_idx"),
+            # The inbox's default order (newest first): the first page is read in index order.
+            models.Index(fields=["account", "-date", "-id"], name="item_account_date_idx"),
         ]
 
     def __str__(self) -> str:

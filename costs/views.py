@@ -53,10 +53,17 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
     ).get_page(request.GET.get("page"))
     rows = [(item, route_from_row(item, facts)) for item in page.object_list]
     connections = facts.ordered
+    # "No accounting software" is a real choice only without a main software: with one connected,
+    # routing's last step sends every item somewhere (only a published item with no record of where
+    # it went would lack a route, and publishing always keeps that record). Asking the database
+    # whether any item is unrouted costs a scan of the whole inbox, so it is asked only then.
     offer_none = (
         not sales
         and facts.has_additional
-        and (filters.integration == "none" or has_unrouted_items(account=account, facts=facts))
+        and (
+            filters.integration == "none"
+            or (facts.main is None and has_unrouted_items(account=account, facts=facts))
+        )
     )
     return render(
         request,
