@@ -30,7 +30,7 @@ demo: migrate
 run: demo
 	@echo "Serving Dext Connect at http://127.0.0.1:$(PORT)  (Ctrl+C stops the server and the worker)"
 	@trap 'kill 0' INT TERM EXIT; \
-	SITE_URL=http://127.0.0.1:$(PORT) $(MANAGE) db_worker --interval 0.5 & \
+	SITE_URL=http://127.0.0.1:$(PORT) $(MANAGE) db_worker --interval 0.5 --no-reload & \
 	(while sleep 300; do SITE_URL=http://127.0.0.1:$(PORT) $(MANAGE) refresh_tokens >/dev/null; done) & \
 	SITE_URL=http://127.0.0.1:$(PORT) $(BIN)/gunicorn dext_connect.wsgi:application \
 		--bind 127.0.0.1:$(PORT) --workers 2 --threads 8 --access-logfile - --log-level warning

@@ -49,19 +49,15 @@ class AccountAccess:
         return self.kind in PERMISSIONS[permission]
 
 
+def _opens(account) -> Q:
+    """The one rule for practice access, on PracticeMembership: the account is a client of the
+    membership's practice, and the member is its practice admin or a bookkeeper assigned to it."""
+    return Q(practice__clients=account) & (Q(role=PracticeRole.PRACTICE_ADMIN) | Q(assigned_clients=account))
+
+
 def _practice_route(user: User) -> Q:
-    """Accounts reachable through a practice: all clients for practice admins, assigned for bookkeepers."""
-    admin_of = PracticeMembership.objects.filter(
-        user=user, role=PracticeRole.PRACTICE_ADMIN, practice__clients=OuterRef("pk")
-    )
-    # A bookkeeper keeps access only while the account is still a client of that practice.
-    assigned = PracticeMembership.objects.filter(
-        user=user,
-        role=PracticeRole.BOOKKEEPER,
-        assigned_clients=OuterRef("pk"),
-        practice__clients=OuterRef("pk"),
-    )
-    return Q(Exists(admin_of)) | Q(Exists(assigned))
+    """Accounts reachable through a practice (as a filter on Account)."""
+    return Q(Exists(PracticeMembership.objects.filter(user=user).filter(_opens(OuterRef("pk")))))
 
 
 def accessible_accounts(user: User) -> QuerySet[Account]:
@@ -83,9 +79,23 @@ def access_for(user: User, account: Account) -> AccountAccess | None:
     if membership is not None:
         kind = ADMIN if membership.role == Role.ADMIN else STANDARD
         return AccountAccess(account=account, kind=kind, label=membership.get_role_display())
-    if Account.objects.filter(pk=account.pk).filter(_practice_route(user)).exists():
-        return AccountAccess(account=account, kind=PRACTICE, label="Accountant (practice)")
+    via = _practice_membership_into(user, account)
+    if via is not None:
+        return AccountAccess(
+            account=account, kind=PRACTICE, label=f"{via.get_role_display()}, {via.practice.name}"
+        )
     return None
+
+
+def _practice_membership_into(user: User, account: Account) -> PracticeMembership | None:
+    """The practice membership that opens `account` for `user` (practice admins first)."""
+    return (
+        PracticeMembership.objects.filter(user=user)
+        .filter(_opens(account))
+        .select_related("practice")
+        .order_by("-role", "pk")  # "practice_admin" sorts after "bookkeeper": admins first
+        .first()
+    )
 
 
 def practice_role(user: User, practice: Practice) -> str | None:

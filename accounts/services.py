@@ -98,7 +98,7 @@ def change_role(*, account: Account, acting_user: User, membership_id: int, role
 
 
 @in_account_scope
-def remove_user(*, account: Account, acting_user: User, membership_id: int) -> None:
+def remove_user(*, account: Account, acting_user: User, membership_id: int) -> str:
     with transaction.atomic():
         account = _lock_account(account)
         membership = _membership(account, membership_id)
@@ -115,6 +115,7 @@ def remove_user(*, account: Account, acting_user: User, membership_id: int) -> N
             summary=f"Removed {email}",
             before=membership.get_role_display(),
         )
+        return email
 
 
 def _membership(account: Account, membership_id: int) -> Membership:

@@ -105,12 +105,13 @@ class AccountMiddleware:
         if access is None:
             # The same answer as "does not exist": never reveal another tenant's account.
             raise Http404("No such account.")
+        # Known before the permission check, so a 403 page still shows the account and its menu.
+        request.account = account
+        request.access = access
         if not access.can(permission):
             raise PermissionDenied
         if write and request.method not in SAFE_METHODS and not access.can(write):
             raise PermissionDenied
-        request.account = account
-        request.access = access
         if request.session.get(LAST_ACCOUNT_SESSION_KEY) != account.slug:
             request.session[LAST_ACCOUNT_SESSION_KEY] = account.slug
         with scope(account=account):

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 from . import services
 from .errors import DomainError
 from .forms import AddUserForm, ChangeRoleForm, EmailAuthenticationForm
+from .ids import parse_id
 from .models import ActivityEntry, Membership, PracticeMembership, PracticeRole
 from .permissions import accessible_accounts, practice_can
 from .selectors import SWITCHER_LIMIT, switcher_accounts
@@ -118,11 +119,13 @@ def user_change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
 @account_view("users.manage")
 def user_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     try:
-        services.remove_user(account=request.account, acting_user=request.user, membership_id=membership_id)
+        email = services.remove_user(
+            account=request.account, acting_user=request.user, membership_id=membership_id
+        )
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, "User removed.")
+        messages.success(request, f"{email} can no longer open {request.account.name}.")
     return redirect(_users_url(request))
 
 
@@ -144,23 +147,30 @@ def practice_clients(request: HttpRequest) -> HttpResponse:
         .prefetch_related("assigned_clients")
     )
     if request.method == "POST":
-        membership_id = request.POST.get("membership")
-        try:
-            client_ids = [int(pk) for pk in request.POST.getlist("clients")]
-            membership = services.set_bookkeeper_clients(
-                practice=practice,
-                acting_user=request.user,
-                membership_id=int(membership_id or 0),
-                client_ids=client_ids,
-            )
-        except ValueError:
+        membership_id = parse_id(request.POST.get("membership"))
+        client_ids = [parse_id(pk) for pk in request.POST.getlist("clients")]
+        if membership_id is None or None in client_ids:
             messages.error(request, "Choose a bookkeeper and clients from the list.")
-        except DomainError as exc:
-            messages.error(request, exc.message)
         else:
-            messages.success(request, f"Saved the clients of {membership.user.email}.")
+            try:
+                membership = services.set_bookkeeper_clients(
+                    practice=practice,
+                    acting_user=request.user,
+                    membership_id=membership_id,
+                    client_ids=client_ids,
+                )
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"Saved the clients of {membership.user.email}.")
         return redirect("accounts:practice_clients", practice_slug=practice.slug)
+    can_manage = practice_can(request.practice_role, "practice.clients.manage")
     clients = list(practice.clients.order_by("name"))
+    if not can_manage:
+        # A bookkeeper sees their own assignment only: the clients they may open, nobody else's.
+        bookkeepers = [bk for bk in bookkeepers if bk.user_id == request.user.pk]
+        mine = {c.pk for bk in bookkeepers for c in bk.assigned_clients.all()}
+        clients = [c for c in clients if c.pk in mine]
     rows = [{"membership": bk, "assigned": {c.pk for c in bk.assigned_clients.all()}} for bk in bookkeepers]
     return render(
         request,
@@ -168,6 +178,6 @@ def practice_clients(request: HttpRequest) -> HttpResponse:
         {
             "clients": clients,
             "rows": rows,
-            "can_manage": practice_can(request.practice_role, "practice.clients.manage"),
+            "can_manage": can_manage,
         },
     )

@@ -90,3 +90,10 @@ def test_standard_user_matrix_on_every_url(route, method, tenant):
         assert snapshot() == before
     else:
         assert response.status_code != 403, f"{route} {method} refused a Standard user"
+
+
+def test_a_refusal_keeps_the_account_in_the_page(tenant):
+    r = client_for(tenant.staff).get(f"/a/{tenant.account.slug}/settings/activity/")
+    assert r.status_code == 403
+    body = r.content.decode()
+    assert f"Back to {tenant.account.name}" in body and "Business settings" in body

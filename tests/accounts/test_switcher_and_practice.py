@@ -3,6 +3,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import PracticeRole
+from accounts.permissions import access_for
 from accounts.selectors import switcher_accounts
 from tests.conftest import client_for
 from tests.factories import AccountFactory, PracticeFactory, PracticeMembershipFactory
@@ -69,3 +70,30 @@ def test_bookkeeper_cannot_assign(practice_setup, other_tenant):
     )
     assert r.status_code == 403
     assert not membership.assigned_clients.filter(pk=other_tenant.account.pk).exists()
+
+
+def test_bookkeeper_sees_only_their_own_clients_on_the_practice_page(practice_setup, tenant, other_tenant):
+    practice, partner, bookkeeper = practice_setup
+    body = client_for(bookkeeper).get(f"/p/{practice.slug}/clients/").content.decode()
+    assert tenant.account.name in body and other_tenant.account.name not in body
+    assert "Save assignments" not in body
+    everything = client_for(partner).get(f"/p/{practice.slug}/clients/").content.decode()
+    assert tenant.account.name in everything and other_tenant.account.name in everything
+
+
+def test_practice_users_are_labelled_by_role_and_practice(practice_setup, tenant):
+    practice, partner, bookkeeper = practice_setup
+    assert access_for(partner, tenant.account).label == f"Practice admin, {practice.name}"
+    assert access_for(bookkeeper, tenant.account).label == f"Bookkeeper, {practice.name}"
+
+
+def test_forged_practice_form_values_get_a_message(practice_setup):
+    practice, partner, bookkeeper = practice_setup
+    membership = bookkeeper.practice_memberships.get()
+    before = set(membership.assigned_clients.values_list("pk", flat=True))
+    for clients in (["²"], ["99999999999999999999999"], ["-1"]):
+        r = client_for(partner).post(
+            f"/p/{practice.slug}/clients/", {"membership": membership.pk, "clients": clients}, follow=True
+        )
+        assert "Choose a bookkeeper and clients from the list." in r.content.decode()
+    assert set(membership.assigned_clients.values_list("pk", flat=True)) == before

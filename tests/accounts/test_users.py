@@ -89,7 +89,7 @@ def test_change_role_and_remove_through_the_page(tenant):
     r = c.post(f"/a/{tenant.account.slug}/settings/users/{m.pk}/role/", {"role": "admin"}, follow=True)
     assert "is now Admin" in r.content.decode()
     r = c.post(f"/a/{tenant.account.slug}/settings/users/{m.pk}/remove/", follow=True)
-    assert "User removed." in r.content.decode()
+    assert f"{tenant.staff.email} can no longer open {tenant.account.name}." in r.content.decode()
     assert tenant.staff.email not in _members(tenant.account)
 
 
