@@ -131,6 +131,8 @@ def activate_connection(
         connection.credentials = encrypt_json(credentials)
         connection.access_expires_at = access_expires_at
         connection.options = {**connection.options, **(options or {})}
+        # Defaults that fell back to the main software when this connection was disconnected.
+        was_default_for = connection.options.pop(WAS_DEFAULT_FOR, [])
         connection.connected_by = acting_user or connection.connected_by
         connection.connected_at = timezone.now()
         connection.disconnected_at = None
@@ -146,6 +148,10 @@ def activate_connection(
             before=was,
             after=ConnectionStatus.ACTIVE.label,
         )
+        if was_default_for:
+            _restore_defaults(
+                account=account, connection=connection, fields=was_default_for, acting_user=acting_user
+            )
         return connection
 
 
@@ -251,19 +257,26 @@ def disconnect(*, account: Account, acting_user: User, connection_id: int) -> Co
     return connection
 
 
+DEFAULT_FIELDS = (
+    ("publishing", "Default publishing integration"),
+    ("expense_claims", "Default expense claims integration"),
+)
+# Kept on a disconnected connection: the defaults that named it and fell back to the main software,
+# so that reconnecting it restores them (its settings are kept, as the disconnect preview promises).
+WAS_DEFAULT_FOR = "was_default_for"
+
+
 def _drop_from_defaults(*, account: Account, connection: Connection, acting_user: User) -> None:
-    """Defaults naming a connection that goes away fall back to the main software."""
+    """Defaults naming a connection that goes away fall back to the main software; the connection
+    remembers which, for `_restore_defaults` on reconnect."""
     defaults = IntegrationDefaults.objects.filter(account=account).first()
     if defaults is None:
         return
-    changed = False
-    for field, label in (
-        ("publishing", "Default publishing integration"),
-        ("expense_claims", "Default expense claims integration"),
-    ):
+    fell_back = []
+    for field, label in DEFAULT_FIELDS:
         if getattr(defaults, f"{field}_id") == connection.pk:
             setattr(defaults, field, None)
-            changed = True
+            fell_back.append(field)
             record(
                 account=account,
                 actor=acting_user,
@@ -272,8 +285,36 @@ def _drop_from_defaults(*, account: Account, connection: Connection, acting_user
                 before=connection.label,
                 after="Main accounting software",
             )
-    if changed:
+    if fell_back:
         defaults.save()
+        connection.options = {**connection.options, WAS_DEFAULT_FOR: fell_back}
+        connection.save(update_fields=["options"])
+
+
+def _restore_defaults(
+    *, account: Account, connection: Connection, fields: list[str], acting_user: User | None
+) -> None:
+    """Reconnecting a connection gives it back the defaults that fell back when it was disconnected,
+    unless someone has since pointed them elsewhere (then their choice stands)."""
+    defaults, _ = IntegrationDefaults.objects.get_or_create(account=account)
+    restored = []
+    for field, label in DEFAULT_FIELDS:
+        if field in fields and getattr(defaults, f"{field}_id") is None:
+            setattr(defaults, f"{field}_id", connection.pk)
+            restored.append(label)
+    if not restored:
+        return
+    defaults.save()
+    main = main_connection(account)
+    for label in restored:
+        record(
+            account=account,
+            actor=acting_user,
+            action="defaults.changed",
+            summary=f"{label} restored to {connection.label} on reconnecting it",
+            before=main.label if main is not None else "Main accounting software",
+            after=connection.label,
+        )
 
 
 @in_account_scope

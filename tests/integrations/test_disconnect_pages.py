@@ -74,6 +74,12 @@ def test_confirmation_says_what_the_disconnect_changes(tenant, acme, other):
     assert "Default publishing integration falls back to Xero, your main accounting software." in body
     assert "Default expense claims integration falls back" not in body
     assert "Published items keep the record of where they were published." in body
+    # It promises exactly what a reconnect does (services._restore_defaults).
+    assert (
+        "If you connect Bill.com again later, its settings and supplier rules are kept, and the default "
+        "that falls back now goes back to Bill.com unless you have pointed it at another integration "
+        "meanwhile." in body
+    )
     assert "Disconnect Bill.com</button>" in body
 
 

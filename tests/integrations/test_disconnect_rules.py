@@ -223,3 +223,92 @@ def test_each_provider_once_per_account_is_a_database_constraint(tenant, other_t
     with pytest.raises(IntegrityError), transaction.atomic():
         connect(tenant.account, "billcom")
     assert Connection.objects.filter(account=tenant.account, provider="billcom").count() == 1
+
+
+def _reconnect_billcom(account, user) -> Connection:
+    return services.activate_connection(
+        account=account,
+        acting_user=user,
+        provider="billcom",
+        external_id="00801ACMEDEMO01",
+        external_name="Acme Ltd (Bill.com)",
+        credentials={"session_id": "s"},
+    )
+
+
+def test_reconnecting_restores_the_defaults_that_fell_back(tenant, other_tenant, both):
+    xero, billcom = both[tenant.account.pk]
+    _, other_billcom = both[other_tenant.account.pk]
+    services.set_defaults(
+        account=tenant.account, acting_user=tenant.admin, publishing_id=None, expense_claims_id=billcom.pk
+    )
+    services.set_defaults(
+        account=other_tenant.account,
+        acting_user=other_tenant.admin,
+        publishing_id=other_billcom.pk,
+        expense_claims_id=None,
+    )
+    other_before = [r for r in _state()[0] if r[1] == other_tenant.account.pk]
+    other_defaults = IntegrationDefaults.objects.get(account=other_tenant.account).expense_claims_id
+
+    services.disconnect(account=tenant.account, acting_user=tenant.admin, connection_id=billcom.pk)
+    billcom.refresh_from_db()
+    assert billcom.options == {"was_default_for": ["expense_claims"]}
+    assert selectors.effective_defaults(tenant.account) == (xero, xero)
+
+    again = _reconnect_billcom(tenant.account, tenant.admin)
+
+    assert again.options == {}  # remembered only until the restore
+    defaults = IntegrationDefaults.objects.get(account=tenant.account)
+    assert (defaults.publishing_id, defaults.expense_claims_id) == (None, billcom.pk)
+    assert selectors.effective_defaults(tenant.account) == (xero, billcom)
+    restored = ActivityEntry.objects.filter(account=tenant.account).first()
+    assert (restored.action, restored.summary, restored.before, restored.after) == (
+        "defaults.changed",
+        "Default expense claims integration restored to Bill.com on reconnecting it",
+        "Xero",
+        "Bill.com",
+    )
+    # The other tenant: nothing moved.
+    assert [r for r in _state()[0] if r[1] == other_tenant.account.pk] == other_before
+    assert IntegrationDefaults.objects.get(account=other_tenant.account).expense_claims_id == other_defaults
+    assert selectors.effective_defaults(other_tenant.account) == (
+        other_billcom,
+        both[other_tenant.account.pk][0],
+    )
+
+
+def test_reconnecting_keeps_a_default_chosen_since_the_disconnect(tenant, connect):
+    connect(tenant.account, "xero")
+    billcom = connect(tenant.account, "billcom")
+    approvalmax = connect(tenant.account, "approvalmax")
+    services.set_defaults(
+        account=tenant.account,
+        acting_user=tenant.admin,
+        publishing_id=billcom.pk,
+        expense_claims_id=billcom.pk,
+    )
+    services.disconnect(account=tenant.account, acting_user=tenant.admin, connection_id=billcom.pk)
+    # Meanwhile the publishing default was pointed at ApprovalMax: that choice stands.
+    services.set_defaults(
+        account=tenant.account, acting_user=tenant.admin, publishing_id=approvalmax.pk, expense_claims_id=None
+    )
+
+    _reconnect_billcom(tenant.account, tenant.admin)
+
+    defaults = IntegrationDefaults.objects.get(account=tenant.account)
+    assert (defaults.publishing_id, defaults.expense_claims_id) == (approvalmax.pk, billcom.pk)
+    assert list(
+        ActivityEntry.objects.filter(account=tenant.account, summary__contains="restored").values_list(
+            "summary", flat=True
+        )
+    ) == ["Default expense claims integration restored to Bill.com on reconnecting it"]
+
+
+def test_reconnecting_without_a_remembered_default_changes_no_default(tenant, connect):
+    connect(tenant.account, "xero")
+    billcom = connect(tenant.account, "billcom")
+    services.disconnect(account=tenant.account, acting_user=tenant.admin, connection_id=billcom.pk)
+    _reconnect_billcom(tenant.account, tenant.admin)
+    assert not IntegrationDefaults.objects.filter(account=tenant.account).exists()
+    assert not ActivityEntry.objects.filter(account=tenant.account, action="defaults.changed").exists()
