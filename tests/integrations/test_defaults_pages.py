@@ -118,9 +118,8 @@ def test_save_defaults(tenant, acme, other):
         follow=True,
     )
     assert response.redirect_chain == [(_connections(tenant.account), 302)]
-    assert _messages(response) == [
-        "Defaults saved. New items and unpublished items without an override follow them."
-    ]
+    # The same count the Preview shows, taken before saving: 3 bills, 1 receipt and the expense claim.
+    assert _messages(response) == ["Defaults saved. 5 unpublished items now publish to Bill.com."]
     assert IntegrationDefaults.objects.filter(account=tenant.account).values_list(
         "publishing_id", "expense_claims_id"
     ).get() == (billcom.pk, billcom.pk)
@@ -186,3 +185,39 @@ def test_bookkeeper_sets_the_clients_defaults(tenant, acme, practice_setup):
         "Xero",
         "Bill.com",
     )
+
+
+def test_save_defaults_says_where_items_moved_in_each_direction(tenant, acme, other):
+    xero, billcom = acme
+    admin = client_for(tenant.admin)
+    admin.post(_connections(tenant.account), {"publishing": billcom.pk, "expense_claims": xero.pk})
+    preview = admin.post(
+        _connections(tenant.account),
+        {"publishing": xero.pk, "expense_claims": billcom.pk, "action": "preview"},
+    ).content.decode()
+    assert "This change re-routes 5 unpublished items." in preview
+    response = admin.post(
+        _connections(tenant.account), {"publishing": xero.pk, "expense_claims": billcom.pk}, follow=True
+    )
+    assert _messages(response) == [
+        "Defaults saved. 4 unpublished items now publish to Xero and 1 to Bill.com."
+    ]
+
+
+def test_save_defaults_that_move_nothing_says_so(tenant, acme, other):
+    xero, _ = acme
+    response = client_for(tenant.admin).post(
+        _connections(tenant.account), {"publishing": xero.pk, "expense_claims": xero.pk}, follow=True
+    )
+    assert _messages(response) == ["Defaults saved. No unpublished items change integration."]
+
+
+def test_save_defaults_moving_one_item_says_publishes(tenant, acme, other):
+    xero, billcom = acme
+    response = client_for(tenant.admin).post(
+        _connections(tenant.account), {"publishing": xero.pk, "expense_claims": billcom.pk}, follow=True
+    )
+    assert _messages(response) == ["Defaults saved. 1 unpublished item now publishes to Bill.com."]
+    assert IntegrationDefaults.objects.filter(account=tenant.account).values_list(
+        "publishing_id", "expense_claims_id"
+    ).get() == (None, billcom.pk)
