@@ -11,15 +11,15 @@ from accounts.models import Account
 from integrations.models import Connection
 
 from .ids import parse_id
-from .models import COST_TYPES, SALES_TYPES, Item, PaymentMethod
+from .models import COST_TYPES, SALES_TYPES, Item, PaymentMethod, SupplierRule
 from .selectors import members, suppliers
-from .services import CHOOSE_CONNECTED, ITEM_FIELDS
+from .services import CHOOSE_CONNECTED, ITEM_FIELDS, SET_ONE_VALUE, USE_RULE_OR_DEFAULT, already_has_a_rule
 
 USE_RULE = ""  # the "Use rule/default" option
 
 
 def integration_choices(connections: list[Connection], *, with_default: bool = True) -> list[tuple[str, str]]:
-    choices = [(USE_RULE, "Use rule/default")] if with_default else []
+    choices = [(USE_RULE, USE_RULE_OR_DEFAULT)] if with_default else []
     return choices + [(str(c.pk), c.label) for c in connections]
 
 
@@ -80,10 +80,29 @@ class RuleForm(forms.Form):
     payment_method = forms.ChoiceField(choices=PaymentMethod.choices, required=False, label="Payment method")
     integration = forms.CharField(required=False, label="Integration")
 
-    def __init__(self, *args, account: Account, **kwargs) -> None:
+    def __init__(self, *args, account: Account, rule: SupplierRule | None = None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["supplier"].queryset = suppliers(account, sales=False)
+        self.rule = rule
+        field = self.fields["supplier"]
+        field.queryset = suppliers(account, sales=False)
         # A supplier id that is not this account's fails here, with the field's error.
-        self.fields["supplier"].error_messages["invalid_choice"] = (
-            "That supplier is not one of this account's suppliers."
-        )
+        field.error_messages["invalid_choice"] = "That supplier is not one of this account's suppliers."
+        if rule is None:
+            # A new rule is offered only for suppliers without one (a supplier has at most one rule;
+            # changing it goes through its edit page). A stale or forged choice is refused in
+            # clean_supplier, and the service refuses it again under a lock.
+            field.choices = [(s.pk, s.name) for s in field.queryset.filter(rule__isnull=True)]
+        else:
+            field.disabled = True
+
+    def clean_supplier(self):
+        supplier = self.cleaned_data["supplier"]
+        if self.rule is None and SupplierRule.objects.filter(supplier=supplier).exists():
+            raise forms.ValidationError(already_has_a_rule(supplier))
+        return supplier
+
+    def clean(self):
+        data = super().clean()
+        if not any(data.get(name) for name in ("category", "tax_rate", "payment_method", "integration")):
+            raise forms.ValidationError(SET_ONE_VALUE)
+        return data

@@ -29,6 +29,12 @@ from .routing import RoutingFacts, allowed_connections, load_facts
 USE_RULE_OR_DEFAULT = "Use rule/default"
 CHOOSE_CONNECTED = "Choose one of the integrations connected to this account."
 NOT_IN_INBOX = "Some of the selected items are not in this inbox any more. Nothing changed."
+SET_ONE_VALUE = "Set at least one value: category, tax rate, payment method or integration."
+RULE_GONE = "That supplier rule does not exist any more."
+
+
+def already_has_a_rule(supplier: Supplier) -> str:
+    return f"{supplier.name} already has a rule — edit it instead."
 
 
 def item_name(item: Item) -> str:
@@ -277,14 +283,19 @@ def save_rule(
     account: Account,
     acting_user: User,
     supplier_id: int,
+    rule_id: int | None = None,
     category: str = "",
     tax_rate: str = "",
     payment_method: str = "",
     integration_id: int | None = None,
 ) -> RuleSaved:
-    """Create or change the rule of a supplier of this account, and apply it: the supplier's
-    unpublished, non-archived items get the rule's category, tax rate and payment method wherever
-    theirs are blank; its Integration re-routes them (through the routing rule, nothing stored)."""
+    """Create the rule of a supplier of this account (rule_id=None; refused if the supplier has one
+    already) or change the rule `rule_id` of that supplier, and apply it: the supplier's unpublished,
+    non-archived items get the rule's category, tax rate and payment method wherever theirs are blank;
+    its Integration re-routes them (through the routing rule, nothing stored). A rule must set at least
+    one value."""
+    if not (category or tax_rate or payment_method or integration_id is not None):
+        raise DomainError(SET_ONE_VALUE, code="empty_rule")
     with transaction.atomic():
         # Lock the supplier: two tabs saving its first rule at once must not both try to create it.
         supplier = Supplier.objects.select_for_update().filter(account=account, pk=supplier_id).first()
@@ -295,6 +306,10 @@ def save_rule(
         facts = load_facts(account)
         connection = validate_integration_choice(facts=facts, connection_id=integration_id)
         rule = SupplierRule.objects.select_for_update().filter(supplier=supplier).first()
+        if rule_id is None and rule is not None:
+            raise DomainError(already_has_a_rule(supplier), code="rule_exists")
+        if rule_id is not None and (rule is None or rule.pk != rule_id):
+            raise DomainError(RULE_GONE, code="not_found")
         before = _setting_label(rule.integration_id, facts) if rule else "No rule"
         created = rule is None
         rerouted = rule_change_impact(
@@ -356,7 +371,7 @@ def delete_rule(*, account: Account, acting_user: User, rule_id: int) -> None:
             .first()
         )
         if rule is None:
-            raise DomainError("That supplier rule does not exist any more.", code="not_found")
+            raise DomainError(RULE_GONE, code="not_found")
         name = rule.supplier.name
         before = rule.integration.label if rule.integration else "No integration"
         rule.delete()

@@ -214,7 +214,12 @@ def rules(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "costs/rules_list.html",
-        {"rows": rows, "has_suppliers": suppliers(request.account).exists()},
+        {
+            "rows": rows,
+            "has_suppliers": suppliers(request.account, sales=False).exists(),
+            # "New supplier rule" is for suppliers without one: the rest are changed on their edit page.
+            "can_create": suppliers(request.account, sales=False).filter(rule__isnull=True).exists(),
+        },
     )
 
 
@@ -230,11 +235,12 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
             "payment_method": rule.payment_method,
             "integration": str(rule.integration_id or ""),
         }
-    elif parse_id(request.GET.get("supplier", "")) is not None:
-        initial = {"supplier": parse_id(request.GET["supplier"])}
-    form = RuleForm(request.POST or None, initial=initial, account=account)
-    if rule is not None:
-        form.fields["supplier"].disabled = True
+    elif (supplier_id := parse_id(request.GET.get("supplier", ""))) is not None:
+        existing = SupplierRule.objects.filter(account=account, supplier_id=supplier_id).first()
+        if existing is not None:  # a supplier has one rule: change it on its own page
+            return redirect(_url(request, "rule_edit", existing.pk))
+        initial = {"supplier": supplier_id}
+    form = RuleForm(request.POST or None, initial=initial, account=account, rule=rule)
     connections = facts.ordered
     context = {
         "form": form,
@@ -260,7 +266,7 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
                 "filled": rule_values_impact(
                     account=account, supplier_id=data["supplier"].pk, values=rule_values(data)
                 ),
-                "value_names": and_join([RULE_VALUE_LABELS[name] for name in rule_values(data)]),
+                "value_names": _value_names(rule_values(data)),
                 "supplier": data["supplier"],
                 "integration_label": facts.live[integration_id].label if integration_id else "None",
                 "payment_label": PaymentMethod(data["payment_method"]).label
@@ -274,6 +280,7 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
                     account=account,
                     acting_user=request.user,
                     supplier_id=data["supplier"].pk,
+                    rule_id=rule.pk if rule is not None else None,
                     category=data["category"],
                     tax_rate=data["tax_rate"],
                     payment_method=data["payment_method"],
@@ -290,6 +297,11 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
                 )
             return redirect(_url(request, "rules"))
     return render(request, "costs/rule_form.html", context)
+
+
+def _value_names(values: dict[str, str]) -> str:
+    """ "category and tax rate" — or "" when the rule sets only an integration."""
+    return and_join([RULE_VALUE_LABELS[name] for name in values]) if values else ""
 
 
 def _items(count: int) -> str:

@@ -236,7 +236,11 @@ def test_save_rule_creates_then_changes_and_logs(acme, other, admin_user):
         account=acme.account, acting_user=admin_user, supplier_id=supplier.pk, integration_id=acme.billcom.pk
     ).rule
     services.save_rule(
-        account=acme.account, acting_user=admin_user, supplier_id=supplier.pk, category="Stationery"
+        account=acme.account,
+        acting_user=admin_user,
+        supplier_id=supplier.pk,
+        rule_id=rule.pk,
+        category="Stationery",
     )
     rule.refresh_from_db()
     assert (rule.category, rule.integration_id) == ("Stationery", None)
