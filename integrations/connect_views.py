@@ -8,6 +8,7 @@ permission) creates and changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from typing import Any
@@ -32,6 +33,7 @@ from .catalog import ProviderInfo, provider_info
 from .crypto import decrypt_json, encrypt_json
 from .models import Connection, ConnectionStatus
 from .providers import LoginFailed, Organisation, ProviderUnavailable, TokenSet, billcom, oauth_provider, qbd
+from .selectors import main_connection
 
 STATES_KEY = "integrations_oauth_states"
 PENDING_KEY = "integrations_pending_organisations"
@@ -230,6 +232,8 @@ def _activate(
             external_name=org.name,
             credentials=tokens.as_credentials(),
             access_expires_at=tokens.expires_at,
+            # ApprovalMax: activation re-checks that the organisation is on this account's main software.
+            options={"linked_to": org.linked} if info.key == "approvalmax" else None,
         )
     except DomainError as exc:
         messages.error(request, exc.message)
@@ -257,7 +261,7 @@ def choose_organisation(request: HttpRequest, provider: str) -> HttpResponse:
         request.session[PENDING_KEY] = pending
         messages.error(request, EXPIRED)
         return redirect(connections_url(account))
-    organisations = [Organisation(**o) for o in entry["organisations"]]
+    organisations = _choosable(account, info, [Organisation(**o) for o in entry["organisations"]])
     error = ""
     if request.method == "POST":
         chosen = next((o for o in organisations if o.id == request.POST.get("organisation", "")), None)
@@ -278,9 +282,27 @@ def choose_organisation(request: HttpRequest, provider: str) -> HttpResponse:
             "organisations": organisations,
             "error": error,
             "any_selectable": any(o.selectable for o in organisations),
+            "main": main_connection(account),
         },
         status=400 if error else 200,
     )
+
+
+def _choosable(account: Account, info: ProviderInfo, organisations: list[Organisation]) -> list[Organisation]:
+    """The organisations as they may be chosen now: an ApprovalMax organisation connected to software
+    other than this account's main one is shown disabled, with the service's reason (asked on every
+    view: the main software may have changed since the consent)."""
+    if info.key != "approvalmax":
+        return organisations
+    out = []
+    for org in organisations:
+        if org.selectable:
+            try:
+                services.approvalmax_organisation_check(account=account, name=org.name, linked_to=org.linked)
+            except DomainError as exc:
+                org = dataclasses.replace(org, selectable=False, reason=exc.message)
+        out.append(org)
+    return out
 
 
 # --- Bill.com --------------------------------------------------------------------------------------

@@ -61,6 +61,29 @@ def connect_precondition(*, account: Account, provider: str) -> None:
         )
 
 
+APPROVALMAX_LINKED_LABELS = {"xero": "Xero", "qbo": "QuickBooks Online"}
+
+
+def approvalmax_organisation_check(*, account: Account, name: str, linked_to: str) -> None:
+    """May the ApprovalMax organisation `name`, connected in ApprovalMax to `linked_to` (our provider
+    key, "" for nothing), be connected to `account`? Approved bills go to the accounting software the
+    organisation is connected to, so it must be this account's main software."""
+    if not linked_to:
+        raise DomainError(
+            "This ApprovalMax organisation is not connected to Xero or QuickBooks Online. Connect it in "
+            "ApprovalMax first, then start again.",
+            code="approvalmax_unlinked",
+        )
+    main = main_connection(account)
+    if main is not None and main.provider != linked_to:
+        linked_label = APPROVALMAX_LINKED_LABELS.get(linked_to, linked_to)
+        raise DomainError(
+            f"{name} is connected to {linked_label} in ApprovalMax, but this account's main accounting "
+            f"software is {main.label}. Choose an ApprovalMax organisation connected to {main.label}.",
+            code="approvalmax_other_main",
+        )
+
+
 def disconnect_guard(*, account: Account, connection: Connection) -> None:
     """The main software cannot be disconnected while an additional integration is still active."""
     if not connection.is_main:
@@ -116,10 +139,15 @@ def activate_connection(
     options: dict | None = None,
 ) -> Connection:
     """The connect flow finished: the connection is active. Re-checks the preconditions under the
-    account lock, because the world may have changed since the flow began."""
+    account lock, because the world may have changed since the flow began (for ApprovalMax, given
+    `options["linked_to"]`, also that its organisation is connected to this account's main software)."""
     with transaction.atomic():
         _lock_account(account)
         connect_precondition(account=account, provider=provider)
+        if provider == "approvalmax" and options is not None and "linked_to" in options:
+            approvalmax_organisation_check(
+                account=account, name=external_name or external_id, linked_to=options["linked_to"]
+            )
         connection, created = Connection.objects.get_or_create(account=account, provider=provider)
         # A flow without a pending step (Bill.com's sign-in form) creates the row here: it was not
         # "waiting to finish connecting", it was not connected at all.
@@ -409,6 +437,7 @@ __all__ = [
     "NOT_CONNECTED",
     "activate_connection",
     "and_join",
+    "approvalmax_organisation_check",
     "begin_connection",
     "cancel_pending",
     "connect_precondition",

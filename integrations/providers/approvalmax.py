@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from .base import OAuthProvider, Organisation, ProviderError, TokenSet
 
-# ApprovalMax names the accounting system each organisation is connected to.
-LINKED = {"xero": "Xero", "qbooks": "QuickBooks Online", "quickbooksonline": "QuickBooks Online"}
+# ApprovalMax names the accounting system each organisation is connected to; ours is its provider key.
+LINKED = {"xero": "xero", "qbooks": "qbo", "quickbooksonline": "qbo"}
+LINKED_LABELS = {"xero": "Xero", "qbo": "QuickBooks Online"}
 
 
 class ApprovalMax(OAuthProvider):
@@ -25,7 +26,8 @@ class ApprovalMax(OAuthProvider):
                     id=str(c["companyId"]),
                     name=c.get("name") or str(c["companyId"]),
                     selectable=linked is not None,
-                    note=f"Connected to {linked}" if linked else "",
+                    note=f"Connected to {LINKED_LABELS[linked]}" if linked else "",
+                    linked=linked or "",
                     reason=""
                     if linked
                     else "This ApprovalMax organisation is not connected to Xero or QuickBooks Online. "

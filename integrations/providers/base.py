@@ -102,6 +102,9 @@ class Organisation:
     # Why it cannot be chosen, in words the user can act on.
     reason: str = ""
     note: str = ""
+    # ApprovalMax: the accounting software (our provider key, "xero" or "qbo") the organisation is
+    # connected to in ApprovalMax; it must be this account's main software (services checks it).
+    linked: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +113,7 @@ class Organisation:
             "selectable": self.selectable,
             "reason": self.reason,
             "note": self.note,
+            "linked": self.linked,
         }
 
 

@@ -397,3 +397,111 @@ def test_a_signed_out_callback_goes_to_sign_in_and_changes_nothing(client, tenan
     response = client.get("/connect/callback/xero/?code=abc&state=whatever")
     assert response.status_code == 302 and response["Location"].startswith("/login/")
     assert not Connection.objects.exists()
+
+
+GLOBEX_ON_QBO = (
+    "Globex Approvals is connected to QuickBooks Online in ApprovalMax, but this account's main accounting "
+    "software is Xero. Choose an ApprovalMax organisation connected to Xero."
+)
+
+
+def test_approvalmax_organisation_on_another_main_software_is_disabled_and_refused(
+    tenant, other_tenant, connect
+):
+    # Acme's main software is Xero; "Globex Approvals" is connected to QuickBooks Online in ApprovalMax.
+    connect(tenant.account, "xero")
+    connect(other_tenant.account, "qbo")
+    client = client_for(tenant.admin)
+    acme_approvals, globex_approvals = org_ids("approvalmax", "Acme Approvals", "Globex Approvals")
+    callback = consent(
+        client, start(client, tenant.account, "approvalmax"), orgs=[acme_approvals, globex_approvals]
+    )
+    assert client.get(local(callback))["Location"] == choose_url(tenant.account, "approvalmax")
+
+    page = text(client.get(choose_url(tenant.account, "approvalmax")))
+    # Shown, but disabled with the reason; the other one can be chosen.
+    assert f'value="{globex_approvals}" disabled' in page
+    assert f'value="{acme_approvals}" required' in page
+    assert GLOBEX_ON_QBO in page
+    before = (snapshot(tenant.account), snapshot(other_tenant.account))
+    activity = ActivityEntry.objects.count()
+
+    refused = client.post(choose_url(tenant.account, "approvalmax"), {"organisation": globex_approvals})
+
+    assert refused.status_code == 400
+    assert GLOBEX_ON_QBO in text(refused)
+    assert (snapshot(tenant.account), snapshot(other_tenant.account)) == before
+    assert ActivityEntry.objects.count() == activity
+    assert not Connection.objects.filter(provider="approvalmax").exists()
+
+    response = client.post(
+        choose_url(tenant.account, "approvalmax"), {"organisation": acme_approvals}, follow=True
+    )
+    assert "ApprovalMax is connected (Acme Approvals)." in text(response)
+    conn = Connection.objects.get(account=tenant.account, provider="approvalmax")
+    assert (conn.status, conn.external_id, conn.options) == (
+        ConnectionStatus.ACTIVE,
+        acme_approvals,
+        {"linked_to": "xero"},
+    )
+    assert snapshot(other_tenant.account) == before[1]
+
+
+def test_the_main_software_is_rechecked_when_the_approvalmax_organisation_is_chosen(
+    tenant, other_tenant, connect
+):
+    # The consent happened while the main software was QuickBooks Online; by the time the user chooses,
+    # it is Xero: the organisation connected to QuickBooks Online is refused, at the view and the service.
+    qbo = connect(tenant.account, "qbo")
+    connect(other_tenant.account, "qbo")
+    client = client_for(tenant.admin)
+    (globex_approvals,) = org_ids("approvalmax", "Globex Approvals")
+    callback = consent(client, start(client, tenant.account, "approvalmax"), orgs=[globex_approvals])
+    client.get(local(callback))
+    assert f'value="{globex_approvals}" required' in text(
+        client.get(choose_url(tenant.account, "approvalmax"))
+    )
+    Connection.objects.filter(pk=qbo.pk).update(status=ConnectionStatus.DISCONNECTED)
+    connect(tenant.account, "xero")
+    before = (snapshot(tenant.account), snapshot(other_tenant.account))
+
+    refused = client.post(choose_url(tenant.account, "approvalmax"), {"organisation": globex_approvals})
+
+    assert refused.status_code == 400 and GLOBEX_ON_QBO in text(refused)
+    assert (snapshot(tenant.account), snapshot(other_tenant.account)) == before
+
+
+def test_activation_refuses_an_approvalmax_organisation_on_another_main_software(
+    tenant, other_tenant, connect
+):
+    from accounts.errors import DomainError
+    from integrations import services
+
+    connect(tenant.account, "xero")
+    connect(other_tenant.account, "qbo")
+    before = (snapshot(tenant.account), snapshot(other_tenant.account))
+    with pytest.raises(DomainError) as refused:
+        services.activate_connection(
+            account=tenant.account,
+            acting_user=tenant.admin,
+            provider="approvalmax",
+            external_id="a7d0b1c2-0000-4000-8000-000000000002",
+            external_name="Globex Approvals",
+            credentials={"access_token": "a"},
+            options={"linked_to": "qbo"},
+        )
+    assert refused.value.message == GLOBEX_ON_QBO
+    assert (snapshot(tenant.account), snapshot(other_tenant.account)) == before
+    assert not ActivityEntry.objects.filter(account=tenant.account).exists()
+    # The same organisation is fine for the account whose main software is QuickBooks Online.
+    services.activate_connection(
+        account=other_tenant.account,
+        acting_user=other_tenant.admin,
+        provider="approvalmax",
+        external_id="a7d0b1c2-0000-4000-8000-000000000002",
+        external_name="Globex Approvals",
+        credentials={"access_token": "a"},
+        options={"linked_to": "qbo"},
+    )
+    assert Connection.objects.get(account=other_tenant.account, provider="approvalmax").status == "active"
+    assert snapshot(tenant.account) == before[0]
