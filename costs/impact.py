@@ -126,13 +126,15 @@ def rule_values(rule_or_data) -> dict[str, str]:
 def items_missing_rule_values(
     *, account: Account, supplier_id: int, values: dict[str, str]
 ) -> QuerySet[Item]:
-    """The supplier's unpublished, non-archived items with at least one blank field the rule fills in."""
+    """The supplier's unpublished, non-archived items with at least one blank field the rule fills in.
+    Items being published are left alone: what they publish has already gone out."""
     if not values:
         return Item.objects.none()
     blank = Q()
     for name in values:
         blank |= Q(**{name: ""})
-    return unpublished_items(account).filter(supplier_id=supplier_id).filter(blank)
+    items = unpublished_items(account).exclude(status=ItemStatus.PUBLISHING)
+    return items.filter(supplier_id=supplier_id).filter(blank)
 
 
 @in_account_scope

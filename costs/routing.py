@@ -253,10 +253,15 @@ def route_from_row(item: Item, facts: RoutingFacts) -> Route:
 # --- what an item may be set to -----------------------------------------------------------------
 
 
+# Where these items publish can no longer be changed by a user: published (frozen) and publishing (in
+# flight: the publish already went out to its integration).
+ROUTE_LOCKED = (ItemStatus.PUBLISHED, ItemStatus.PUBLISHING)
+
+
 def allowed_connections(item: Item, facts: RoutingFacts) -> list[Connection]:
     """The live connections this item may be routed to: any for a cost item, only the main software
-    for a sales item, none for a published item (its route is frozen)."""
-    if item.status == ItemStatus.PUBLISHED:
+    for a sales item, none for a published item (its route is frozen) or one being published."""
+    if item.status in ROUTE_LOCKED:
         return []
     if item.type in SALES_TYPES:
         return [facts.main] if facts.main is not None else []

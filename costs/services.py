@@ -24,7 +24,7 @@ from integrations.services import and_join
 from .ids import parse_id
 from .impact import RULE_VALUE_LABELS, items_missing_rule_values, rule_change_impact, rule_values
 from .models import COST_TYPES, SALES_TYPES, Item, ItemStatus, Supplier, SupplierRule
-from .routing import RoutingFacts, allowed_connections, load_facts
+from .routing import ROUTE_LOCKED, RoutingFacts, allowed_connections, load_facts
 
 USE_RULE_OR_DEFAULT = "Use rule/default"
 CHOOSE_CONNECTED = "Choose one of the integrations connected to this account."
@@ -46,11 +46,12 @@ def validate_integration_choice(
 ) -> Connection | None:
     """The one check of an integration picked by a user, for `item` or (item=None) a supplier rule.
     None means "Use rule/default". What may be picked is routing.allowed_connections (the one home of
-    "sales: main only" and "published: frozen"); this only turns a refusal into words that say what
-    to do. Raises DomainError."""
+    "sales: main only" and "published or publishing: locked"); this only turns a refusal into words
+    that say what to do. Raises DomainError (code "published" or "publishing" when the item's route is
+    locked, whatever was picked)."""
     if item is not None:
         allowed = allowed_connections(item, facts)
-        frozen = not allowed and item.status == ItemStatus.PUBLISHED
+        frozen = not allowed and item.status in ROUTE_LOCKED
     else:
         allowed, frozen = facts.ordered, False  # a rule may name any live connection
     if connection_id is None and not frozen:
@@ -65,6 +66,11 @@ def _refusal(
     *, facts: RoutingFacts, connection_id: int | None, item: Item | None, frozen: bool
 ) -> DomainError:
     """Why `connection_id` is not among the connections allowed for `item`, in words."""
+    if frozen and item.status == ItemStatus.PUBLISHING:
+        return DomainError(
+            f"{item_name(item)} is being published: where it publishes cannot change now.",
+            code="publishing",
+        )
     if frozen:
         return DomainError(
             f"{item_name(item)} is already published: where it publishes can no longer change.",
@@ -162,22 +168,17 @@ def bulk_set_integration(
         if len(items) != len(ids):
             raise DomainError(NOT_IN_INBOX, code="unknown_item")
         facts = load_facts(account)
-        blocked: list[str] = []
+        blocked: dict[str, list[str]] = {"published": [], "publishing": []}
         connection = None
         for item in items:
             try:
                 connection = validate_integration_choice(facts=facts, connection_id=connection_id, item=item)
             except DomainError as error:
-                if error.code != "published":
+                if error.code not in blocked:
                     raise  # the choice itself is wrong, whatever the items
-                blocked.append(item_name(item))
-        if blocked:
-            raise DomainError(
-                f"Nothing changed: {and_join(blocked)} "
-                f"{'is' if len(blocked) == 1 else 'are'} already published. "
-                f"Unselect {'it' if len(blocked) == 1 else 'them'} and try again.",
-                code="published",
-            )
+                blocked[error.code].append(item_name(item))
+        if any(blocked.values()):
+            raise _bulk_blocked(blocked)
         new_id = connection.pk if connection else None
         changed = [item for item in items if item.integration_id != new_id]
         Item.objects.filter(pk__in=[i.pk for i in changed]).update(
@@ -194,6 +195,21 @@ def bulk_set_integration(
                 after=_setting_label(new_id, facts),
             )
         return len(items)
+
+
+def _bulk_blocked(blocked: dict[str, list[str]]) -> DomainError:
+    """All or nothing: which selected items stopped the change, and what to do about it."""
+    wording = {"published": "already published", "publishing": "being published"}
+    parts = [
+        f"{and_join(names)} {'is' if len(names) == 1 else 'are'} {wording[code]}"
+        for code, names in blocked.items()
+        if names
+    ]
+    one = sum(len(names) for names in blocked.values()) == 1
+    return DomainError(
+        f"Nothing changed: {'; '.join(parts)}. Unselect {'it' if one else 'them'} and try again.",
+        code="published" if blocked["published"] else "publishing",
+    )
 
 
 ITEM_FIELDS = (
@@ -246,9 +262,10 @@ def update_item(
         for name in changed:
             setattr(item, name, data[name])
         from_rule: list[str] = []
-        if "supplier" in changed and item.supplier_id is not None:
+        if "supplier" in changed and item.supplier_id is not None and item.status not in ROUTE_LOCKED:
             # A new supplier: its rule fills in what the item leaves blank (never its integration on a
-            # sales item: routing ignores rules for sales).
+            # sales item: routing ignores rules for sales; never on an item being published: what it
+            # publishes has already gone out).
             new_rule = SupplierRule.objects.filter(account=account, supplier_id=item.supplier_id).first()
             for name, value in rule_values(new_rule).items() if new_rule else ():
                 if not getattr(item, name):
@@ -291,9 +308,9 @@ def save_rule(
 ) -> RuleSaved:
     """Create the rule of a supplier of this account (rule_id=None; refused if the supplier has one
     already) or change the rule `rule_id` of that supplier, and apply it: the supplier's unpublished,
-    non-archived items get the rule's category, tax rate and payment method wherever theirs are blank;
-    its Integration re-routes them (through the routing rule, nothing stored). A rule must set at least
-    one value."""
+    non-archived items (not those being published) get the rule's category, tax rate and payment
+    method wherever theirs are blank; its Integration re-routes them (through the routing rule,
+    nothing stored). A rule must set at least one value."""
     if not (category or tax_rate or payment_method or integration_id is not None):
         raise DomainError(SET_ONE_VALUE, code="empty_rule")
     with transaction.atomic():

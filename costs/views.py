@@ -26,11 +26,14 @@ from .impact import (
     rule_values_impact,
 )
 from .models import COST_TYPES, ItemStatus, PaymentMethod, SupplierRule
-from .routing import allowed_connections, effective_integration, load_facts, route_from_row
+from .routing import ROUTE_LOCKED, allowed_connections, effective_integration, load_facts, route_from_row
 from .selectors import InboxFilters, get_item_for_account, has_unrouted_items, inbox_items, suppliers
 from .services import and_join
 
 PAGE_SIZE = 25
+# After a refused bulk change the inbox shows the same items still selected (and the same choice), so
+# the user can unselect what blocked it: kept in the session for the one page view that follows.
+BULK_SELECTION = "costs.bulk_selection"
 
 
 def _url(request: HttpRequest, name: str, *args) -> str:
@@ -53,6 +56,8 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
     ).get_page(request.GET.get("page"))
     rows = [(item, route_from_row(item, facts)) for item in page.object_list]
     connections = facts.ordered
+    kept = request.session.pop(BULK_SELECTION, None) if not sales else None
+    kept = kept if isinstance(kept, dict) else {}
     # "No accounting software" is a real choice only without a main software: with one connected,
     # routing's last step sends every item somewhere (only a published item with no record of where
     # it went would lack a route, and publishing always keeps that record). Asking the database
@@ -81,6 +86,8 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
             "offer_none": offer_none,
             "no_software": NO_SOFTWARE,
             "bulk_choices": integration_choices(connections),
+            "selected": {pk for pk in map(parse_id, kept.get("items", [])) if pk is not None},
+            "selected_choice": str(kept.get("integration", "")),
             "sort_links": _sort_links(request, filters),
         },
     )
@@ -112,20 +119,29 @@ def sales_inbox(request: HttpRequest) -> HttpResponse:
 def bulk_integration(request: HttpRequest) -> HttpResponse:
     back = request.POST.get("next", "")
     back = back if back.startswith(_url(request, "inbox")) else _url(request, "inbox")
+    item_ids = request.POST.getlist("items")
     try:
         connection_id = parse_integration_choice(request.POST.get("integration", ""))
         count = services.bulk_set_integration(
             account=request.account,
             acting_user=request.user,
-            item_ids=request.POST.getlist("items"),  # the service parses each id strictly
+            item_ids=item_ids,  # the service parses each id strictly
             connection_id=connection_id,
         )
     except DomainError as error:
         messages.error(request, error.message)
+        # Keep the selection for the inbox this redirects to (only well-formed ids; a page at most).
+        request.session[BULK_SELECTION] = {
+            "items": [pk for pk in map(parse_id, item_ids[:200]) if pk is not None],
+            "integration": request.POST.get("integration", "")[:20],
+        }
     else:
         live = load_facts(request.account).live
         target = live[connection_id].label if connection_id else "rule/default"
-        messages.success(request, f"{count} item{'s' if count != 1 else ''} now use {target}.")
+        messages.success(
+            request,
+            f"{count} item{'s' if count != 1 else ''} now {'uses' if count == 1 else 'use'} {target}.",
+        )
     return redirect(back)
 
 
@@ -137,6 +153,8 @@ def _item_detail(request: HttpRequest, item_id: int, *, sales: bool) -> HttpResp
     item = get_item_for_account(account=account, id=item_id, sales=sales)
     facts = load_facts(account)
     published = item.status == ItemStatus.PUBLISHED
+    # Published or being published: where it publishes is shown, not offered (routing.ROUTE_LOCKED).
+    routing_locked = item.status in ROUTE_LOCKED
     # The inbox's filters, sort and page travel with the item so "Back" returns to the same list.
     origin = request.GET.get("from", "")
     here = _url(request, "sales_item_detail" if sales else "item_detail", item.pk)
@@ -165,7 +183,7 @@ def _item_detail(request: HttpRequest, item_id: int, *, sales: bool) -> HttpResp
         return redirect(here)
     route = effective_integration(item, facts)
     choices = integration_choices(allowed_connections(item, facts), with_default=not sales)
-    if not sales and not published:
+    if not sales and not routing_locked:
         # Say what "Use rule/default" resolves to for this item: the same rule, without its own setting.
         unset = copy(item)
         unset.integration_id = None
@@ -179,6 +197,7 @@ def _item_detail(request: HttpRequest, item_id: int, *, sales: bool) -> HttpResp
             "form": form,
             "sales": sales,
             "published": published,
+            "routing_locked": routing_locked,
             "route": route,
             "main": facts.main,
             "show_integration": facts.has_additional,
