@@ -399,6 +399,27 @@ def set_defaults(
 
 
 @in_account_scope
+def name_connection(*, account: Account, connection: Connection, name: str) -> None:
+    """The organisation's name as the provider reports it after connecting (QuickBooks Desktop learns
+    its company file's name from the first CompanyQuery). Logged when it changes, so the activity log
+    names what the Connections page shows. Not a status change."""
+    name = name[:200]
+    with transaction.atomic():
+        current = Connection.objects.filter(pk=connection.pk).select_for_update().first()
+        if current is None or current.external_name == name:
+            return
+        Connection.objects.filter(pk=connection.pk).update(external_name=name)
+        record(
+            account=account,
+            actor=None,
+            action="integration.renamed",
+            summary=f"{connection.label} reported its organisation: {name}",
+            before=current.external_name or "Not known yet",
+            after=name,
+        )
+
+
+@in_account_scope
 def mark_needs_reconnect(*, account: Account, connection: Connection, reason: str) -> Connection:
     """A refresh failed for good: keep the connection (items still route to it) but ask for a reconnect."""
     with transaction.atomic():
@@ -445,6 +466,7 @@ __all__ = [
     "disconnect",
     "disconnect_guard",
     "mark_needs_reconnect",
+    "name_connection",
     "new_qbwc_password",
     "set_defaults",
     "store_credentials",

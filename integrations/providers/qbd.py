@@ -237,7 +237,8 @@ def authenticate(username: str, password: str) -> list[str]:
                 acting_user=None,
                 provider="qbd",
                 external_id=connection.external_id,
-                external_name=connection.external_name or "QuickBooks Desktop company file",
+                # Unknown until the first CompanyQuery answers (then services.name_connection logs it).
+                external_name=connection.external_name,
                 credentials=credentials,
             )
         except DomainError:
@@ -280,9 +281,8 @@ def receive_response_xml(ticket: str, response: str, hresult: str, message: str)
         credentials["company_name"] = name
         credentials.pop("last_error", None)
         _save(connection, credentials)
-        # The organisation's name for the Connections page; not a status change.
-        with scope(account=connection.account):
-            Connection.objects.filter(pk=connection.pk).update(external_name=name[:200])
+        # The organisation's name for the Connections page and the activity log; not a status change.
+        services.name_connection(account=connection.account, connection=connection, name=name)
     return 100
 
 

@@ -19,9 +19,10 @@ from collections.abc import Callable
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -90,6 +91,8 @@ def home(request: HttpRequest) -> HttpResponse:
             # Our own app's client credentials as the sandbox knows them: operators only.
             "clients": SandboxClient.objects.order_by("provider") if visible.everything else [],
             "organisations": visible.organisations(),
+            # Revoke access: only for organisations of accounts where the viewer manages integrations.
+            "manageable": None if visible.everything else visible.managed_org_ids,
             "billcom_users": visible.billcom_users(),
             "log": list(visible.log()[:200]),
             "bills": list(visible.bills()[:50]),
@@ -106,9 +109,17 @@ def revoke(request: HttpRequest) -> HttpResponse:
     token issued for the organisation stops working, so our next refresh fails for good. Only for an
     organisation the viewer's accounts are connected to, like the real provider's own sign-in."""
     provider, org_id = request.POST.get("provider", ""), request.POST.get("org_id", "")
-    if not visible_to(request.user).allows(org_id):
+    visible = visible_to(request.user)
+    if not visible.allows(org_id):
         request.sandbox_note = "revoke refused: not an organisation of this user's accounts"
         return HttpResponse("Not found.", status=404, content_type="text/plain")
+    if not visible.manages(org_id):
+        request.sandbox_note = "revoke refused: this user may not manage the account's integrations"
+        return HttpResponse(
+            "Only Admins and the account's accountants or bookkeepers can revoke access.",
+            status=403,
+            content_type="text/plain",
+        )
     request.sandbox_orgs = [org_id]
     tokens = [t for t in IssuedToken.objects.filter(provider=provider, revoked=False) if org_id in t.org_ids]
     IssuedToken.objects.filter(pk__in=[t.pk for t in tokens]).update(
@@ -432,13 +443,13 @@ def billcom_login(request: HttpRequest) -> HttpResponse:
     user = BillcomUser.objects.filter(
         username=body.get("username", ""), organisation_id=body.get("organizationId", "")
     ).first()
-    # A refused sign-in concerns the organisation it named, if the sandbox has it.
-    named = str(body.get("organizationId", ""))
-    if BillcomUser.objects.filter(organisation_id=named).exists():
-        request.sandbox_orgs = [named]
     if user is None or not hmac.compare_digest(user.password, str(body.get("password", ""))):
+        # Signed in to no organisation, so the line is tagged with none (operators only): whoever
+        # typed a user name or organisation id into their form must not show it to that organisation.
         request.sandbox_note = f"login refused for {body.get('username', '')!r}"
         return _billcom_error("BDC_1102", "Incorrect username, password or organization ID", 400)
+    # A sign-in belongs to the organisation signed in to.
+    request.sandbox_orgs = [user.organisation_id]
     session = BillcomSession.objects.create(session_id=secrets.token_urlsafe(24), user=user)
     request.sandbox_note = f"login for {user.username}: session issued"
     return JsonResponse(
@@ -486,18 +497,29 @@ def billcom_session(request: HttpRequest) -> HttpResponse:
 # --- the Web Connector -----------------------------------------------------------------------------
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def webconnector_run(request: HttpRequest) -> HttpResponse:
-    """Run the sandbox's Web Connector against our /qbwc/ service, as the customer's would."""
+    """Run the sandbox's Web Connector against our /qbwc/ service, as the customer's would, then go back
+    to the page it was started from (QuickBooks Desktop set-up) with what happened. The SOAP transcript
+    stays on /sandbox/ ("What each sandbox received"). A GET (a reload) just goes to /sandbox/."""
+    if request.method != "POST":
+        return redirect("sandbox:home")
     data.ensure_seeded()
     back = request.POST.get("next", "")
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = ""
-    if not request.POST.get("username") or not request.POST.get("password"):
-        return HttpResponseBadRequest("Enter the Web Connector user name and password.")
+    username, password = request.POST.get("username", ""), request.POST.get("password", "")
+    if not username or not password:
+        messages.error(request, "Enter the Web Connector password to run the Web Connector.")
+        return redirect(back or "sandbox:home")
     run = webconnector.run(
         app_url=webconnector.our_app_url(),
-        username=request.POST["username"],
-        password=request.POST["password"],
+        username=username,
+        password=password,
+        account_name=request.POST.get("account_name", ""),
     )
-    return render(request, "sandbox/webconnector_run.html", {"run": run, "back": back})
+    if run.ok:
+        messages.success(request, f"The Web Connector connected QuickBooks Desktop ({run.company_name}).")
+    else:
+        messages.error(request, run.message)
+    return redirect(back or "sandbox:home")

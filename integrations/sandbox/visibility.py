@@ -2,10 +2,13 @@
 accounts are connected to, never another tenant's.
 
 The sandbox plays the providers, which know organisations, not our accounts. A person sees an
-organisation when one of the accounts they can open (accounts.permissions.accessible_accounts) has a
-connection to it (its external_id; for QuickBooks Desktop its Web Connector user name), or when it is
-the sandbox Bill.com organisation bound to one of those accounts (data.BILLCOM_USER_ACCOUNTS).
-Superusers (operators running the demo) see everything.
+organisation, its bills and the request-log lines tagged with it when one of the accounts they can open
+(accounts.permissions.accessible_accounts) has a live connection (integrations.models.LIVE_STATUSES)
+to it: its external_id, or for QuickBooks Desktop its Web Connector user name. A disconnected or
+pending connection shows nothing. Secrets (the sandbox Bill.com sign-ins meant for an account,
+data.BILLCOM_USER_ACCOUNTS) and **Revoke access** are only for accounts where the person may manage
+integrations (access_for(user, account).can("integrations.manage")). Superusers (operators running
+the demo) see everything.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django_scopes import scopes_disabled
 
 from accounts.models import User
-from accounts.permissions import accessible_accounts
-from integrations.models import Connection, Provider
+from accounts.permissions import access_for, accessible_accounts
+from integrations.models import LIVE_STATUSES, Connection, Provider
 
 from . import data
 from .models import BillcomUser, RequestLogEntry, RequestLogOrg, SandboxBill, SandboxOrganisation
@@ -26,11 +29,18 @@ from .models import BillcomUser, RequestLogEntry, RequestLogOrg, SandboxBill, Sa
 @dataclass(frozen=True)
 class Visible:
     everything: bool
+    # Organisations the viewer's accounts are live-connected to.
     org_ids: frozenset[str]
-    account_slugs: frozenset[str]
+    # Of those, the ones of accounts where the viewer may manage integrations (Revoke access).
+    managed_org_ids: frozenset[str]
+    # Accounts where the viewer may manage integrations: their sandbox Bill.com sign-ins are shown.
+    managed_slugs: frozenset[str]
 
     def allows(self, org_id: str) -> bool:
         return self.everything or org_id in self.org_ids
+
+    def manages(self, org_id: str) -> bool:
+        return self.everything or org_id in self.managed_org_ids
 
     def log(self) -> QuerySet[RequestLogEntry]:
         entries = RequestLogEntry.objects.all()
@@ -51,30 +61,44 @@ class Visible:
         users = BillcomUser.objects.order_by("username")
         if self.everything:
             return users
-        return users.filter(username__in=[u[0] for u in data.billcom_users_for(self.account_slugs)])
+        return users.filter(username__in=[u[0] for u in data.billcom_users_for(self.managed_slugs)])
+
+
+def org_id_of(connection: Connection) -> str:
+    """The sandbox organisation a connection is to. QuickBooks Desktop: the Web Connector user name,
+    which tells one connection's pretend company file from another's."""
+    if connection.provider == Provider.QBD:
+        from integrations.providers.qbd import username_for
+
+        return username_for(connection)
+    return connection.external_id
 
 
 def visible_to(user: User) -> Visible:
     if user.is_authenticated and user.is_active and user.is_superuser:
-        return Visible(everything=True, org_ids=frozenset(), account_slugs=frozenset())
+        return Visible(
+            everything=True, org_ids=frozenset(), managed_org_ids=frozenset(), managed_slugs=frozenset()
+        )
     accounts = accessible_accounts(user)
     # Deliberately unscoped, like accessible_accounts: this lookup spans every account the user may open.
     with scopes_disabled():
-        slugs = frozenset(accounts.values_list("slug", flat=True))
         connections = list(
-            Connection.objects.filter(account__in=accounts)
+            Connection.objects.filter(account__in=accounts, status__in=LIVE_STATUSES)
             .select_related("account")
             .only("pk", "provider", "external_id", "account__slug")
         )
-    from integrations.providers.qbd import username_for
-
-    orgs: set[str] = set()
-    for connection in connections:
-        if connection.provider == Provider.QBD:
-            # Every sandbox Web Connector run opens the same pretend company file: the user name is
-            # what tells one QuickBooks Desktop connection from another.
-            orgs.add(username_for(connection))
-        elif connection.external_id:
-            orgs.add(connection.external_id)
-    orgs.update(org_id for _, _, org_id, _ in data.billcom_users_for(slugs))
-    return Visible(everything=False, org_ids=frozenset(orgs), account_slugs=slugs)
+        bound = list(accounts.filter(slug__in=set(data.BILLCOM_USER_ACCOUNTS.values())))
+    # Ask the one permission rule about each account that has something to show (not every client).
+    relevant = {c.account.pk: c.account for c in connections} | {a.pk: a for a in bound}
+    managed = set()
+    for pk, account in relevant.items():
+        access = access_for(user, account)
+        if access is not None and access.can("integrations.manage"):
+            managed.add(pk)
+    org_of = [(org_id_of(c), c.account_id) for c in connections]
+    return Visible(
+        everything=False,
+        org_ids=frozenset(org for org, _ in org_of if org),
+        managed_org_ids=frozenset(org for org, account_id in org_of if org and account_id in managed),
+        managed_slugs=frozenset(a.slug for pk, a in relevant.items() if pk in managed),
+    )

@@ -5,9 +5,11 @@ pretend QuickBooks company would."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
+from xml.sax.saxutils import escape
 
 import requests
 from django.conf import settings
@@ -15,13 +17,24 @@ from django.urls import reverse
 from lxml import etree
 
 from .log import log_request
+from .models import SandboxOrganisation
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 QBWC_NS = "http://developer.intuit.com/"
 CLIENT_VERSION = "2.3.0.215"
-COMPANY_NAME = "Acme Furniture Co (QuickBooks Desktop)"
-COMPANY_FILE = r"C:\Users\Public\Documents\Intuit\QuickBooks\Company Files\AcmeFurniture.qbw"
+COMPANY_FOLDER = "C:\\Users\\Public\\Documents\\Intuit\\QuickBooks\\Company Files\\"
 MAX_ROUNDS = 20
+
+
+def company_name_for(account_name: str) -> str:
+    """The pretend company file the sandbox opens is named per account ("Initech company file"), so a
+    demo never shows another company's name. Without an account name: "Sandbox company file"."""
+    return f"{account_name.strip() or 'Sandbox'} company file"[:150]
+
+
+def company_file_for(company_name: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9]+", "", company_name.removesuffix(" company file"))
+    return COMPANY_FOLDER + (stem or "Sandbox") + ".qbw"
 
 
 @dataclass
@@ -32,6 +45,7 @@ class Call:
 
 @dataclass
 class Run:
+    company_name: str = ""
     calls: list[Call] = field(default_factory=list)
     ok: bool = False
     message: str = ""
@@ -65,20 +79,34 @@ def _call(app_url: str, method: str, params: dict[str, str | int], username: str
     if result is None:
         raise RuntimeError(f"{method}: no {method}Result in the answer")
     strings = result.findall(f"{{{QBWC_NS}}}string")
-    # Tagged with the Web Connector user name: /sandbox/ shows the run to that connection's account.
+    answer = [s.text or "" for s in strings] if strings else (result.text or "")
+    # The SOAP transcript, on /sandbox/: tagged with the Web Connector user name, so the page shows
+    # the run to that connection's account only.
     log_request(
         provider="qbd",
         method="POST",
         path=f"{app_url} {method}",
-        summary=f"sent {method}",
+        summary=f"sent {method}; our service answered: {_shown(method, answer)}",
         status=200,
         org_ids=[username],
     )
-    return [s.text or "" for s in strings] if strings else (result.text or "")
+    return answer
 
 
-def answer_qbxml(request_xml: str) -> str:
-    """What the pretend QuickBooks company answers to a qbXML request."""
+def _shown(method: str, answer: list[str] | str) -> str:
+    """An answer as the transcript shows it: never the session ticket (it lets its holder work)."""
+    if method == "authenticate" and isinstance(answer, list):
+        ticket, status = (answer + ["", ""])[:2]
+        return ("ticket issued" if ticket else "no ticket") + (f", status {status!r}" if status else "")
+    text = " | ".join(answer) if isinstance(answer, list) else answer
+    text = " ".join(text.split())
+    return (text[:300] + "…") if len(text) > 300 else (text or '""')
+
+
+def answer_qbxml(request_xml: str, company_name: str = "") -> str:
+    """What the pretend QuickBooks company (`company_name`, see company_name_for) answers to a qbXML
+    request."""
+    company_name = escape(company_name or company_name_for(""))
     root = etree.fromstring(
         request_xml.encode(), parser=etree.XMLParser(resolve_entities=False, no_network=True)
     )
@@ -92,7 +120,7 @@ def answer_qbxml(request_xml: str) -> str:
             answers.append(
                 f'<CompanyQueryRs requestID="{request_id}" statusCode="0" statusSeverity="Info" '
                 f'statusMessage="Status OK"><CompanyRet><IsSampleCompany>false</IsSampleCompany>'
-                f"<CompanyName>{COMPANY_NAME}</CompanyName></CompanyRet></CompanyQueryRs>"
+                f"<CompanyName>{company_name}</CompanyName></CompanyRet></CompanyQueryRs>"
             )
         elif tag == "BillAddRq":
             txn = f"{uuid.uuid4().hex[:8].upper()}-{int(time.time())}"  # QuickBooks' TxnID shape
@@ -109,9 +137,9 @@ def answer_qbxml(request_xml: str) -> str:
     return '<?xml version="1.0" ?><QBXML><QBXMLMsgsRs>' + "".join(answers) + "</QBXMLMsgsRs></QBXML>"
 
 
-def run(*, app_url: str, username: str, password: str) -> Run:
-    """One Web Connector session against `app_url`."""
-    out = Run()
+def run(*, app_url: str, username: str, password: str, account_name: str = "") -> Run:
+    """One Web Connector session against `app_url`, with the company file of `account_name` open."""
+    out = Run(company_name=company_name_for(account_name))
 
     def call(method: str, **params: str | int) -> list[str] | str:
         result = _call(app_url, method, params, username=username)
@@ -128,6 +156,11 @@ def run(*, app_url: str, username: str, password: str) -> Run:
         if status == "nvu" or not ticket:
             out.message = "The Web Connector could not sign in: the user name or password is wrong."
             return out
+        # Signed in: the pretend company file is this connection's organisation on /sandbox/ (listed
+        # for its account, under the Web Connector user name).
+        SandboxOrganisation.objects.update_or_create(
+            provider="qbd", org_id=username, defaults={"name": out.company_name}
+        )
         if status == "none":
             out.ok, out.message = True, "Signed in; there was no work to do."
             call("closeConnection", ticket=ticket)
@@ -137,7 +170,7 @@ def run(*, app_url: str, username: str, password: str) -> Run:
                 "sendRequestXML",
                 ticket=ticket,
                 strHCPResponse="",
-                strCompanyFileName=COMPANY_FILE,
+                strCompanyFileName=company_file_for(out.company_name),
                 qbXMLCountry="US",
                 qbXMLMajorVers=13,
                 qbXMLMinorVers=0,
@@ -147,7 +180,7 @@ def run(*, app_url: str, username: str, password: str) -> Run:
             percent = call(
                 "receiveResponseXML",
                 ticket=ticket,
-                response=answer_qbxml(str(request_xml)),
+                response=answer_qbxml(str(request_xml), out.company_name),
                 hresult="",
                 message="",
             )

@@ -26,14 +26,30 @@ def test_admin_connects_quickbooks_desktop_through_the_web_connector(page, demo_
     assert download.value.suggested_filename == "dext-connect-initech.qwc"
 
     page.get_by_role("button", name="Run the Web Connector").click()
-    expect(page.get_by_text("The Web Connector signed in and finished its work.")).to_be_visible()
-    page.get_by_role("link", name="Back to Dext Connect").click()
 
+    # Straight back to the set-up page with what happened; the company file is Initech's own.
     expect(page).to_have_url(re.compile(r"/a/initech/settings/connections/connect/qbd/$"))
-    expect(
-        page.get_by_text("QuickBooks Desktop is connected (Acme Furniture Co (QuickBooks Desktop))")
-    ).to_be_visible()
+    expect(page.get_by_role("status")).to_contain_text(
+        "The Web Connector connected QuickBooks Desktop (Initech company file)."
+    )
+    expect(page.get_by_text("QuickBooks Desktop is connected (Initech company file)")).to_be_visible()
     expect(page.get_by_text("Copy it now")).to_have_count(0)  # the password was shown once
+    page.reload()  # a reload is the set-up page again, not a blank 405
+    expect(page.get_by_text("QuickBooks Desktop is connected (Initech company file)")).to_be_visible()
+
+    # The activity log names the same company file.
+    page.get_by_role("link", name="Back to Connections").click()
+    expect(page.get_by_role("region", name="Recent activity")).to_contain_text(
+        "QuickBooks Desktop reported its organisation: Initech company file"
+    )
+
+    # The sandbox page lists Initech's company file and the Web Connector's SOAP calls.
+    page.goto("/sandbox/")
+    expect(page.get_by_role("table", name="Organisations")).to_contain_text("Initech company file")
+    expect(page.get_by_role("table", name="Requests received")).to_contain_text(
+        "sent authenticate; our service answered: ticket issued"
+    )
+    assert page.goto("/sandbox/webconnector/run/").url.endswith("/sandbox/")
     with scopes_disabled():
         conn = Connection.objects.get(account__slug="initech")
         assert (conn.provider, conn.status) == ("qbd", "active")

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from lxml import etree
 
+from accounts.models import ActivityEntry
 from integrations.crypto import decrypt_json
 from integrations.models import Connection, ConnectionStatus
 from integrations.providers import qbd
@@ -116,10 +117,25 @@ def test_the_web_connector_session_activates_the_connection(pending, client, oth
         qbXMLMinorVers="0",
     )
     assert "<CompanyQueryRq" in request_xml
-    answer = webconnector.answer_qbxml(request_xml)
+    company = webconnector.company_name_for(conn.account.name)
+    answer = webconnector.answer_qbxml(request_xml, company)
     assert soap(client, "receiveResponseXML", ticket=ticket, response=answer, hresult="", message="") == "100"
     conn.refresh_from_db()
-    assert (conn.external_name, conn.external_id) == (webconnector.COMPANY_NAME, r"C:\a.qbw")
+    assert (conn.external_name, conn.external_id) == (company, r"C:\a.qbw")
+    # The activity log names the company file the Connections page shows.
+    log = list(
+        ActivityEntry.objects.filter(account=conn.account, action__startswith="integration.c")
+        .order_by("pk")
+        .values_list("summary", flat=True)
+    ) + list(
+        ActivityEntry.objects.filter(account=conn.account, action="integration.renamed").values_list(
+            "summary", "before", "after"
+        )
+    )
+    assert log == [
+        "Connected QuickBooks Desktop",
+        (f"QuickBooks Desktop reported its organisation: {company}", "Not known yet", company),
+    ]
     # Nothing else is queued.
     assert (
         soap(
@@ -219,20 +235,78 @@ def test_connection_error_is_kept_for_get_last_error(pending, client):
 
 
 @pytest.mark.usefixtures("sandbox")
-def test_the_sandbox_web_connector_drives_our_service_over_http(pending):
+def test_the_sandbox_web_connector_drives_our_service_over_http(pending, other_tenant):
     admin_client, conn, password = pending
     page = admin_client.get(start_url(conn.account, "qbd"))
     assert "Run the Web Connector" in text(page)
+    assert f'name="account_name" value="{conn.account.name}"' in text(page)
+    company = f"{conn.account.name} company file"
     response = admin_client.post(
         reverse("sandbox:webconnector_run"),
-        {"username": qbd.username_for(conn), "password": password, "next": start_url(conn.account, "qbd")},
+        {
+            "username": qbd.username_for(conn),
+            "password": password,
+            "account_name": conn.account.name,
+            "next": start_url(conn.account, "qbd"),
+        },
+        follow=True,
     )
-    assert "The Web Connector signed in and finished its work." in text(response)
-    methods = re.findall(r"<tr><td>(\w+)</td>", response.content.decode())
-    assert methods[:4] == ["serverVersion", "clientVersion", "authenticate", "sendRequestXML"]
-    assert methods[-1] == "closeConnection"
+    # Back on the set-up page with what happened, not on a raw SOAP table.
+    assert response.redirect_chain == [(start_url(conn.account, "qbd"), 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        f"The Web Connector connected QuickBooks Desktop ({company})."
+    ]
+    assert f"QuickBooks Desktop is connected ({company})" in text(response)
     conn.refresh_from_db()
-    assert (conn.status, conn.external_name) == (ConnectionStatus.ACTIVE, webconnector.COMPANY_NAME)
+    assert (conn.status, conn.external_name) == (ConnectionStatus.ACTIVE, company)
+    assert conn.external_id.endswith(f"\\{re.sub('[^A-Za-z0-9]', '', conn.account.name)}.qbw")
+    # The SOAP transcript stays on /sandbox/, for this account only, without the session ticket.
+    sandbox_page = text(admin_client.get(reverse("sandbox:home")))
+    methods = re.findall(r"sent (\w+); our service answered", sandbox_page)
+    assert methods[-4:] == [
+        "sendRequestXML",
+        "authenticate",
+        "clientVersion",
+        "serverVersion",
+    ]  # newest first
+    assert methods[0] == "closeConnection"
+    assert "sent authenticate; our service answered: ticket issued" in sandbox_page
+    assert decrypt_json(Connection.objects.get(pk=conn.pk).credentials).get("qbwc_ticket", "") == ""
+    assert company in sandbox_page
+    other_page = text(client_for(other_tenant.admin).get(reverse("sandbox:home")))
+    assert "our service answered" not in other_page and company not in other_page
+
+
+@pytest.mark.usefixtures("sandbox")
+def test_reloading_the_web_connector_run_redirects_and_changes_nothing(pending):
+    admin_client, conn, _ = pending
+    before = snapshot(conn.account)
+    response = admin_client.get(reverse("sandbox:webconnector_run"))
+    assert response.status_code == 302 and response["Location"] == reverse("sandbox:home")
+    assert snapshot(conn.account) == before
+
+
+@pytest.mark.usefixtures("sandbox")
+def test_a_sandbox_run_with_a_wrong_password_goes_back_with_the_error_and_changes_nothing(
+    pending, other_tenant
+):
+    admin_client, conn, _ = pending
+    before = (snapshot(conn.account), snapshot(other_tenant.account))
+    response = admin_client.post(
+        reverse("sandbox:webconnector_run"),
+        {
+            "username": qbd.username_for(conn),
+            "password": "wrong-password",
+            "account_name": conn.account.name,
+            "next": start_url(conn.account, "qbd"),
+        },
+        follow=True,
+    )
+    assert response.redirect_chain == [(start_url(conn.account, "qbd"), 302)]
+    assert [str(m) for m in response.context["messages"]] == [
+        "The Web Connector could not sign in: the user name or password is wrong."
+    ]
+    assert (snapshot(conn.account), snapshot(other_tenant.account)) == before
 
 
 @pytest.mark.usefixtures("sandbox")
