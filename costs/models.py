@@ -61,6 +61,11 @@ class Supplier(models.Model):
         return self.name
 
 
+# What a supplier rule without an Integration does, in the same words on every page and in the log (an
+# item's own setting, by contrast, is "Use rule/default": services.USE_RULE_OR_DEFAULT).
+RULE_USES_DEFAULTS = "None — uses the defaults"
+
+
 class SupplierRule(models.Model):
     """Per-supplier defaults applied to that supplier's items automatically."""
 
@@ -83,6 +88,12 @@ class SupplierRule(models.Model):
 
     def __str__(self) -> str:
         return f"Rule for {self.supplier}"
+
+    @property
+    def integration_label(self) -> str:
+        """The rule's Integration in words: the connection's name (connected or not), or
+        RULE_USES_DEFAULTS."""
+        return self.integration.label if self.integration_id else RULE_USES_DEFAULTS
 
 
 class Item(models.Model):

@@ -23,7 +23,7 @@ from integrations.services import and_join
 
 from .ids import parse_id
 from .impact import RULE_VALUE_LABELS, items_missing_rule_values, rule_change_impact, rule_values
-from .models import COST_TYPES, SALES_TYPES, Item, ItemStatus, Supplier, SupplierRule
+from .models import COST_TYPES, RULE_USES_DEFAULTS, SALES_TYPES, Item, ItemStatus, Supplier, SupplierRule
 from .routing import ROUTE_LOCKED, RoutingFacts, allowed_connections, load_facts
 
 USE_RULE_OR_DEFAULT = "Use rule/default"
@@ -181,6 +181,9 @@ def bulk_set_integration(
             raise _bulk_blocked(blocked)
         new_id = connection.pk if connection else None
         changed = [item for item in items if item.integration_id != new_id]
+        # From: the setting the changed items had — one, or "Mixed: …" when they differed.
+        previous = sorted({_setting_label(item.integration_id, facts) for item in changed})
+        before = previous[0] if len(previous) == 1 else "Mixed: " + ", ".join(previous)
         Item.objects.filter(pk__in=[i.pk for i in changed]).update(
             integration_id=new_id, updated_at=timezone.now()
         )
@@ -192,6 +195,7 @@ def bulk_set_integration(
                 summary=f"Changed the integration of {len(changed)} item{'s' if len(changed) != 1 else ''}: "
                 + and_join([item_name(i) for i in changed[:10]])
                 + ("…" if len(changed) > 10 else ""),
+                before=before,
                 after=_setting_label(new_id, facts),
             )
         return len(items)
@@ -322,12 +326,17 @@ def save_rule(
             )
         facts = load_facts(account)
         connection = validate_integration_choice(facts=facts, connection_id=integration_id)
-        rule = SupplierRule.objects.select_for_update().filter(supplier=supplier).first()
+        rule = (
+            SupplierRule.objects.select_for_update()
+            .select_related("integration")
+            .filter(supplier=supplier)
+            .first()
+        )
         if rule_id is None and rule is not None:
             raise DomainError(already_has_a_rule(supplier), code="rule_exists")
         if rule_id is not None and (rule is None or rule.pk != rule_id):
             raise DomainError(RULE_GONE, code="not_found")
-        before = _setting_label(rule.integration_id, facts) if rule else "No rule"
+        before = rule.integration_label if rule else "No rule"
         created = rule is None
         rerouted = rule_change_impact(
             account=account, supplier_id=supplier.pk, integration_id=connection.pk if connection else None
@@ -347,7 +356,7 @@ def save_rule(
             summary=f"{'Created' if created else 'Changed'} the supplier rule for {supplier.name}: "
             f"re-routes {_count(rerouted)}",
             before=before,
-            after=connection.label if connection else "No integration",
+            after=connection.label if connection else RULE_USES_DEFAULTS,
         )
         if filled:
             names = and_join([RULE_VALUE_LABELS[name] for name in rule_values(rule)])
@@ -390,7 +399,7 @@ def delete_rule(*, account: Account, acting_user: User, rule_id: int) -> None:
         if rule is None:
             raise DomainError(RULE_GONE, code="not_found")
         name = rule.supplier.name
-        before = rule.integration.label if rule.integration else "No integration"
+        before = rule.integration_label
         rule.delete()
         record(
             account=account,

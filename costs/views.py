@@ -25,7 +25,7 @@ from .impact import (
     rule_values,
     rule_values_impact,
 )
-from .models import COST_TYPES, ItemStatus, PaymentMethod, SupplierRule
+from .models import COST_TYPES, RULE_USES_DEFAULTS, ItemStatus, PaymentMethod, SupplierRule
 from .routing import ROUTE_LOCKED, allowed_connections, effective_integration, load_facts, route_from_row
 from .selectors import InboxFilters, get_item_for_account, has_unrouted_items, inbox_items, suppliers
 from .services import and_join
@@ -264,7 +264,7 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
     context = {
         "form": form,
         "rule": rule,
-        "choices": [("", "None (use the defaults)")] + integration_choices(connections, with_default=False),
+        "choices": [("", RULE_USES_DEFAULTS)] + integration_choices(connections, with_default=False),
     }
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -287,7 +287,9 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
                 ),
                 "value_names": _value_names(rule_values(data)),
                 "supplier": data["supplier"],
-                "integration_label": facts.live[integration_id].label if integration_id else "None",
+                "integration_label": facts.live[integration_id].label
+                if integration_id
+                else RULE_USES_DEFAULTS,
                 "payment_label": PaymentMethod(data["payment_method"]).label
                 if data["payment_method"]
                 else "—",

@@ -249,7 +249,10 @@ def test_save_rule_creates_then_changes_and_logs(acme, other, admin_user):
         .order_by("id")
         .values_list("action", "before", "after")
     )
-    assert log == [("rule.created", "No rule", "Bill.com"), ("rule.changed", "Bill.com", "No integration")]
+    assert log == [
+        ("rule.created", "No rule", "Bill.com"),
+        ("rule.changed", "Bill.com", "None — uses the defaults"),
+    ]
 
 
 def test_save_rule_for_another_accounts_supplier_is_refused(acme, other, admin_user):
