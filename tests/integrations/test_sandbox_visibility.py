@@ -240,3 +240,130 @@ def test_every_sandbox_billcom_sign_in_is_bound_to_a_demo_account():
     assert data.BILLCOM_USER_ACCOUNTS == {"accounts@acme.test": "acme", "ap@globex.test": "globex"}
     assert data.billcom_users_for({"acme"}) == [ACME_BILLCOM]
     assert data.billcom_users_for({"initech"}) == []
+
+
+# --- acceptance defects: sign-in lines, live connections only, managers only, QuickBooks Desktop ------
+
+ACME_APPROVALS = "a7d0b1c2-0000-4000-8000-000000000001"
+
+
+def _billcom_form(client, account, username: str, password: str, organisation_id: str):
+    return client.post(
+        reverse("integrations:connect_start", args=[account.slug, "billcom"]),
+        {"username": username, "password": password, "organisation_id": organisation_id},
+    )
+
+
+def test_billcom_sign_ins_typed_into_another_accounts_form_stay_with_no_one(acme_and_globex, connect):
+    acme, globex, _ = acme_and_globex
+    connect(globex.account, "qbo")
+    before = (snapshot(acme.account), snapshot(globex.account))
+    globex_admin = client_for(globex.admin)
+    # Globex's admin types Acme's sandbox user name into Globex's Bill.com form: both refused.
+    for organisation_id, password in ((GLOBEX_BILLCOM[2], ACME_BILLCOM[1]), (ACME_BILLCOM[2], "wrong")):
+        refused = _billcom_form(globex_admin, globex.account, ACME_BILLCOM[0], password, organisation_id)
+        assert refused.status_code == 400
+        assert "Incorrect username, password or organization ID" in text(refused)
+    assert (snapshot(acme.account), snapshot(globex.account)) == before
+    assert RequestLogEntry.objects.filter(summary=f"login refused for {ACME_BILLCOM[0]!r}").count() == 2
+
+    for viewer in (globex.admin, acme.admin):
+        page = text(client_for(viewer).get("/sandbox/"))
+        assert f"login refused for {ACME_BILLCOM[0]!r}" not in page
+    assert ACME_BILLCOM[0] not in text(globex_admin.get("/sandbox/"))
+
+    # Acme signs in to its own Bill.com organisation: the line belongs to Acme's organisation only.
+    signed_in = _billcom_form(client_for(acme.admin), acme.account, *ACME_BILLCOM[:3])
+    assert signed_in.status_code == 302
+    line = f"login for {ACME_BILLCOM[0]}: session issued"
+    assert line in text(client_for(acme.admin).get("/sandbox/"))
+    assert line not in text(globex_admin.get("/sandbox/"))
+    assert snapshot(globex.account) == before[1]
+
+
+def test_a_disconnected_organisation_is_no_longer_listed(acme_and_globex, connect):
+    acme, globex, _ = acme_and_globex
+    approvalmax = connect(acme.account, "approvalmax", external_id=ACME_APPROVALS)
+    log_request(
+        provider="approvalmax",
+        method="GET",
+        path="/sandbox/approvalmax/api/v1/companies",
+        summary="approvals listed",
+        status=200,
+        org_ids=[ACME_APPROVALS],
+    )
+    admin = client_for(acme.admin)
+    page = text(admin.get("/sandbox/"))
+    assert "Acme Approvals" in page and "approvals listed" in page
+
+    from integrations import services
+
+    services.disconnect(account=acme.account, acting_user=acme.admin, connection_id=approvalmax.pk)
+    page = text(admin.get("/sandbox/"))
+    assert "Acme Approvals" not in page and ACME_APPROVALS not in page and "approvals listed" not in page
+    # Xero, still connected, stays listed.
+    assert XERO_ACME in page
+    assert "Acme Approvals" not in text(client_for(globex.admin).get("/sandbox/"))
+
+
+def test_a_standard_user_sees_no_secrets_and_no_revoke(acme_and_globex, connect):
+    acme, globex, _ = acme_and_globex
+    connect(acme.account, "billcom", external_id=ACME_BILLCOM[2])
+    staff = client_for(acme.staff)
+    page = text(staff.get("/sandbox/"))
+    # The organisations and requests of the account are visible to its Standard user ...
+    assert XERO_ACME in page and "code exchanged for tokens" in page
+    # ... but no sandbox password and no Revoke access.
+    assert ACME_BILLCOM[1] not in page and ACME_BILLCOM[0] not in page
+    assert "Revoke Dext Connect's access" not in page and "Revoke access</button>" not in page
+    # The Admin sees both.
+    admin_page = text(client_for(acme.admin).get("/sandbox/"))
+    assert ACME_BILLCOM[1] in admin_page and "Revoke Dext Connect's access to Acme Ltd (Demo)" in admin_page
+
+
+def test_a_standard_users_revoke_is_refused_and_changes_nothing(acme_and_globex):
+    acme, globex, _ = acme_and_globex
+    before = list(IssuedToken.objects.order_by("pk").values_list("pk", "revoked", "refresh_used_at"))
+    snapshots = (snapshot(acme.account), snapshot(globex.account))
+    response = client_for(acme.staff).post(
+        reverse("sandbox:revoke"), {"provider": "xero", "org_id": org_ids("xero", XERO_ACME)[0]}
+    )
+    assert response.status_code == 403
+    assert "Only Admins and the account's accountants or bookkeepers can revoke access." in text(response)
+    assert list(IssuedToken.objects.order_by("pk").values_list("pk", "revoked", "refresh_used_at")) == before
+    assert (snapshot(acme.account), snapshot(globex.account)) == snapshots
+
+
+def test_a_bookkeeper_manages_the_clients_sandbox_organisations(acme_and_globex, practice_setup):
+    _, _, bookkeeper = practice_setup  # assigned to Acme only; acts as its Admin
+    page = text(client_for(bookkeeper).get("/sandbox/"))
+    assert "Revoke Dext Connect's access to Acme Ltd (Demo)" in page
+    assert ACME_BILLCOM[1] in page and GLOBEX_BILLCOM[0] not in page
+
+
+def test_an_account_connected_to_quickbooks_desktop_sees_its_company_file(acme_and_globex):
+    acme, globex, _ = acme_and_globex
+    initech = AccountFactory(name="Initech", slug="initech")
+    client = client_for(initech.owner)
+    response = client.post(
+        reverse("integrations:connect_start", args=["initech", "qbd"]), {"action": "setup"}, follow=True
+    )
+    password = response.content.decode().split('data-testid="qbwc-password">')[1].split("<")[0]
+    conn = Connection.objects.select_related("account").get(account=initech)
+    before = (snapshot(acme.account), snapshot(globex.account))
+    client.post(
+        reverse("sandbox:webconnector_run"),
+        {"username": qbd.username_for(conn), "password": password, "account_name": "Initech"},
+    )
+    conn.refresh_from_db()
+    assert (conn.status, conn.external_name) == ("active", "Initech company file")
+
+    page = text(client.get("/sandbox/"))
+    assert "None of your accounts is connected" not in page
+    assert "Initech company file" in page and qbd.username_for(conn) in page
+    assert "sent authenticate" in page
+    assert "Acme Furniture" not in page and XERO_ACME not in page
+    # Nobody else sees Initech's company file.
+    for other in (acme.admin, globex.admin):
+        assert "Initech company file" not in text(client_for(other).get("/sandbox/"))
+    assert (snapshot(acme.account), snapshot(globex.account)) == before
