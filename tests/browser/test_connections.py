@@ -5,8 +5,12 @@ refused when disconnecting Xero first, then disconnects Bill.com and Xero in the
 from __future__ import annotations
 
 import pytest
+from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
+from accounts.models import Account
+from costs.impact import default_change_impact
+from integrations.models import Connection
 from integrations.sandbox.data import BILLCOM_USERS
 from tests.browser.fixtures import sign_in
 
@@ -57,8 +61,22 @@ def test_admin_connects_billcom_sets_defaults_and_disconnects_in_order(page, dem
     publishing.select_option(label="Bill.com")
     expect(page.locator("#defaults-preview")).to_contain_text("This change re-routes")
     expense_claims.select_option(label="Bill.com")
+    with scopes_disabled():
+        acme = Account.objects.get(slug="acme")
+        billcom = Connection.objects.get(account=acme, provider="billcom")
+        moved = default_change_impact(
+            account=acme, publishing_id=billcom.pk, expense_claims_id=billcom.pk
+        ).items
+    assert moved > 0
+    expect(page.locator("#defaults-preview")).to_contain_text(
+        f"This change re-routes {moved} unpublished item{'s' if moved != 1 else ''}."
+    )
     page.get_by_role("button", name="Save defaults").click()
-    expect(page.get_by_role("status")).to_contain_text("Defaults saved.")
+    # The same number as the Preview.
+    expect(page.get_by_role("status")).to_contain_text(
+        f"Defaults saved. {moved} unpublished item{'s' if moved != 1 else ''} now "
+        f"{'publish' if moved != 1 else 'publishes'} to Bill.com."
+    )
     billcom_value = page.locator("#id_publishing option", has_text="Bill.com").get_attribute("value")
     expect(page.get_by_label("Default publishing integration")).to_have_value(billcom_value)
     expect(page.get_by_label("Default expense claims integration")).to_have_value(billcom_value)
@@ -80,6 +98,23 @@ def test_admin_connects_billcom_sets_defaults_and_disconnects_in_order(page, dem
     expect(page.get_by_role("status")).to_contain_text("Bill.com is disconnected.")
     expect(software.get_by_role("row").filter(has_text="Bill.com")).to_have_count(0)
     expect(page.get_by_label("Default publishing integration")).to_have_count(0)
+
+    # Reconnecting Bill.com gives it back the defaults that fell back, as the preview promised.
+    page.get_by_role("button", name="Connect", exact=True).click()
+    page.get_by_role("button", name="Connect Bill.com").click()
+    page.get_by_label("User name").fill(USERNAME)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Organisation ID").fill(ORGANISATION_ID)
+    page.get_by_role("button", name="Connect Bill.com").click()
+    expect(page.get_by_role("status")).to_contain_text("Bill.com is connected")
+    expect(page.get_by_label("Default publishing integration")).to_have_value(billcom_value)
+    expect(page.get_by_label("Default expense claims integration")).to_have_value(billcom_value)
+    expect(page.get_by_role("region", name="Recent activity")).to_contain_text(
+        "restored to Bill.com on reconnecting it"
+    )
+    page.get_by_role("button", name="Disconnect Bill.com").click()
+    page.get_by_role("button", name="Disconnect Bill.com").click()
+    expect(page.get_by_role("status")).to_contain_text("Bill.com is disconnected.")
 
     page.get_by_role("button", name="Disconnect Xero").click()
     page.get_by_role("button", name="Disconnect Xero").click()
