@@ -149,3 +149,57 @@ def test_admin_routes_items_between_xero_and_billcom(page, demo_data):
     page.get_by_role("button", name="Delete rule").click()
     expect(page.get_by_role("status")).to_contain_text("Deleted the supplier rule.")
     expect(page.get_by_role("row").filter(has_text="Northwind Traders")).to_have_count(0)
+
+
+def _overflow(page) -> dict:
+    """How far the page and each table reach past what holds them (px; 0 = nothing cut off or spilling)."""
+    return page.evaluate(
+        """() => {
+          const doc = document.documentElement;
+          const main = document.querySelector('main');
+          const edge = main.getBoundingClientRect().right - parseFloat(getComputedStyle(main).paddingRight);
+          const table = document.querySelector('table.table');
+          const box = table.closest('.table-scroll');
+          return {
+            page: doc.scrollWidth - doc.clientWidth,
+            spill: Math.round(table.getBoundingClientRect().right - edge),
+            scrolls: box ? getComputedStyle(box).overflowX : 'none',
+            boxRight: box ? Math.round(box.getBoundingClientRect().right - edge) : 0,
+          };
+        }"""
+    )
+
+
+def test_tables_fit_and_the_integration_dropdown_is_not_cut_off(page, demo_data):
+    from django_scopes import scopes_disabled
+
+    from accounts.models import Account
+    from tests.factories import ConnectionFactory
+
+    with scopes_disabled():
+        ConnectionFactory(account=Account.objects.get(slug="acme"), provider="billcom", is_main=False)
+    sign_in(page, "admin@acme.test")
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/a/acme/costs/")
+    expect(page.get_by_role("columnheader", name="Integration")).to_be_visible()
+    metrics = _overflow(page)
+    assert metrics["spill"] <= 0 and metrics["page"] == 0, metrics
+    # Item details: the Integration dropdown shows its whole first choice.
+    _row(page, "INV-1041").get_by_role("link").first.click()
+    select = page.get_by_label("Integration")
+    expect(select).to_contain_text("Use rule/default (Xero — Main accounting software)")
+    widths = select.evaluate(
+        """e => { const c = document.createElement('canvas').getContext('2d');
+                  c.font = getComputedStyle(e).font;
+                  return [c.measureText(e.options[e.selectedIndex].text).width, e.clientWidth]; }"""
+    )
+    assert widths[0] + 30 <= widths[1], widths  # the text plus the arrow fit
+
+    # A phone: the page itself never scrolls sideways; each table scrolls inside its own box.
+    page.set_viewport_size({"width": 390, "height": 844})
+    for url in ("/a/acme/costs/", "/a/acme/sales/", "/a/acme/rules/"):
+        page.goto(url)
+        metrics = _overflow(page)
+        assert metrics["page"] == 0, (url, metrics)
+        assert metrics["scrolls"] == "auto" and metrics["boxRight"] <= 0, (url, metrics)

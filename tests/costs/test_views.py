@@ -460,3 +460,14 @@ def test_no_accounting_software_filter_when_the_main_software_is_gone(acme, othe
     assert _integration_options(response) == ["All", "Bill.com", "No accounting software"]
     body = text(response)
     assert "ORPHAN-1" in body and "BILLCOM-1" not in body
+
+
+def test_tables_scroll_inside_their_box_and_the_integration_field_is_wide(acme, other, admin_client_):
+    item = ItemFactory(account=acme.account)
+    SupplierRuleFactory(supplier__account=acme.account, category="Fuel")
+    slug = acme.account.slug
+    for url in (inbox_url(acme.account), f"/a/{slug}/sales/", f"/a/{slug}/rules/"):
+        body = admin_client_.get(url).content.decode()
+        assert re.search(r'<div class="table-scroll"[^>]*>\s*<table class="table', body), url
+    body = admin_client_.get(item_url(item)).content.decode()
+    assert re.search(r'<div class="field wide">\s*<label for="id_integration">', body)
