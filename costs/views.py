@@ -58,6 +58,7 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
     connections = facts.ordered
     kept = request.session.pop(BULK_SELECTION, None) if not sales else None
     kept = kept if isinstance(kept, dict) else {}
+    selected = {pk for pk in map(parse_id, kept.get("items", [])) if pk is not None}
     # "No accounting software" is a real choice only without a main software: with one connected,
     # routing's last step sends every item somewhere (only a published item with no record of where
     # it went would lack a route, and publishing always keeps that record). Asking the database
@@ -86,7 +87,8 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
             "offer_none": offer_none,
             "no_software": NO_SOFTWARE,
             "bulk_choices": integration_choices(connections),
-            "selected": {pk for pk in map(parse_id, kept.get("items", [])) if pk is not None},
+            "selected": selected,
+            "selected_count": sum(1 for item, _ in rows if item.pk in selected),
             "selected_choice": str(kept.get("integration", "")),
             "sort_links": _sort_links(request, filters),
         },

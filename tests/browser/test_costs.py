@@ -203,3 +203,39 @@ def test_tables_fit_and_the_integration_dropdown_is_not_cut_off(page, demo_data)
         metrics = _overflow(page)
         assert metrics["page"] == 0, (url, metrics)
         assert metrics["scrolls"] == "auto" and metrics["boxRight"] <= 0, (url, metrics)
+
+
+def test_a_refused_bulk_change_keeps_the_selection_to_unselect_the_blocker(page, demo_data):
+    from django_scopes import scopes_disabled
+
+    from accounts.models import Account
+    from tests.factories import ConnectionFactory
+
+    with scopes_disabled():
+        ConnectionFactory(account=Account.objects.get(slug="acme"), provider="billcom", is_main=False)
+    sign_in(page, "admin@acme.test")
+    page.goto("/a/acme/costs/")
+    page.get_by_label("Select INV-1041").check()  # Failed: may be re-routed
+    page.get_by_label("Select INV-1057").check()  # Published: blocks the change
+    page.get_by_label("Select INV-1026").check()  # Publishing: blocks the change too
+    page.get_by_label("New integration").select_option(label="Bill.com")
+    page.get_by_role("button", name="Change integration").click()
+    expect(page.get_by_role("status")).to_contain_text(
+        "Nothing changed: Bill / invoice INV-1057 is already published; Receipt INV-1026 is being published."
+    )
+    for reference in ("INV-1041", "INV-1057", "INV-1026"):
+        expect(page.get_by_label(f"Select {reference}")).to_be_checked()
+    expect(page.get_by_label("New integration")).to_have_value(re.compile(r"\d+"))
+    expect(page.get_by_text("3 selected")).to_be_visible()
+
+    page.get_by_label("Select INV-1057").uncheck()
+    page.get_by_label("Select INV-1026").uncheck()
+    page.get_by_role("button", name="Change integration").click()
+    expect(page.get_by_role("status")).to_contain_text("1 item now uses Bill.com.")
+    expect(_row(page, "INV-1041").locator("td.integration")).to_contain_text("Bill.com")
+
+    # The item being published shows where it goes, read-only.
+    _row(page, "INV-1026").get_by_role("link").first.click()
+    expect(page.get_by_label("Integration")).to_have_value("Xero")
+    expect(page.get_by_label("Integration")).not_to_be_editable()
+    expect(page.get_by_text("This item is being published to Xero")).to_be_visible()

@@ -58,6 +58,7 @@ def test_a_refused_bulk_change_keeps_the_items_selected(acme, other, admin_clien
     assert checked_ids(response) == {fine.pk, published.pk}
     assert untouched.pk not in checked_ids(response)
     assert selected_bulk_choice(response) == str(acme.billcom.pk)
+    assert "2 selected" in text(response)
     assert snapshot() == before
     # Shown once: the next visit starts with nothing selected.
     assert checked_ids(admin_client_.get(inbox_url(acme.account))) == set()
