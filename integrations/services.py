@@ -77,6 +77,13 @@ def approvalmax_organisation_check(*, account: Account, name: str, linked_to: st
     main = main_connection(account)
     if main is not None and main.provider != linked_to:
         linked_label = APPROVALMAX_LINKED_LABELS.get(linked_to, linked_to)
+        if main.provider not in APPROVALMAX_LINKED_LABELS:
+            raise DomainError(
+                f"{name} is connected to {linked_label} in ApprovalMax, but this account's main accounting "
+                f"software is {main.label}, which ApprovalMax does not connect to. ApprovalMax works with "
+                "Xero or QuickBooks Online as the main accounting software.",
+                code="approvalmax_other_main",
+            )
         raise DomainError(
             f"{name} is connected to {linked_label} in ApprovalMax, but this account's main accounting "
             f"software is {main.label}. Choose an ApprovalMax organisation connected to {main.label}.",

@@ -63,7 +63,9 @@ def clients() -> list[tuple[str, str, str]]:
 @transaction.atomic
 def ensure_seeded() -> None:
     """Create the fixed data if missing (tests flush tables, so this runs lazily, not in a migration)."""
-    if SandboxOrganisation.objects.exists() and SandboxClient.objects.exists():
+    # The fixed organisations (not the per-account QuickBooks Desktop company files a Web Connector
+    # run adds, which may come first, e.g. from `manage.py run_web_connector`).
+    if SandboxOrganisation.objects.exclude(provider="qbd").exists() and SandboxClient.objects.exists():
         return
     for provider, client_id, secret in clients():
         if client_id:

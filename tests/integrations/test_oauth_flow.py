@@ -505,3 +505,59 @@ def test_activation_refuses_an_approvalmax_organisation_on_another_main_software
     )
     assert Connection.objects.get(account=other_tenant.account, provider="approvalmax").status == "active"
     assert snapshot(tenant.account) == before[0]
+
+
+def test_approvalmax_cannot_follow_quickbooks_desktop(tenant, other_tenant, connect):
+    from accounts.errors import DomainError
+    from integrations import services
+
+    connect(tenant.account, "qbd")
+    connect(other_tenant.account, "xero")
+    before = (snapshot(tenant.account), snapshot(other_tenant.account))
+    with pytest.raises(DomainError) as refused:
+        services.activate_connection(
+            account=tenant.account,
+            acting_user=tenant.admin,
+            provider="approvalmax",
+            external_id="a7d0b1c2-0000-4000-8000-000000000001",
+            external_name="Acme Approvals",
+            credentials={"access_token": "a"},
+            options={"linked_to": "xero"},
+        )
+    assert refused.value.message == (
+        "Acme Approvals is connected to Xero in ApprovalMax, but this account's main accounting software is "
+        "QuickBooks Desktop, which ApprovalMax does not connect to. ApprovalMax works with Xero or "
+        "QuickBooks Online as the main accounting software."
+    )
+    assert (snapshot(tenant.account), snapshot(other_tenant.account)) == before
+
+
+def test_a_web_connector_run_before_the_sandbox_is_seeded_leaves_the_consent_screens_full(tenant):
+    from integrations.sandbox import data
+    from integrations.sandbox.models import SandboxClient, SandboxOrganisation
+
+    SandboxOrganisation.objects.all().delete()
+    SandboxClient.objects.all().delete()
+    SandboxOrganisation.objects.create(provider="qbd", org_id="dext-x-1", name="X company file")
+    data.ensure_seeded()
+    assert SandboxOrganisation.objects.filter(provider="approvalmax").count() == 3
+    assert SandboxClient.objects.exists()
+
+
+def test_when_no_approvalmax_organisation_fits_the_page_says_what_to_do(tenant, other_tenant, connect):
+    connect(tenant.account, "qbo")
+    client = client_for(tenant.admin)
+    acme_approvals, draft = org_ids("approvalmax", "Acme Approvals", "Draft Organisation")
+    callback = consent(client, start(client, tenant.account, "approvalmax"), orgs=[acme_approvals, draft])
+    client.get(local(callback))
+    page = text(client.get(choose_url(tenant.account, "approvalmax")))
+    assert (
+        "None of these organisations can be connected: the reason is shown under each. Connect one to "
+        "QuickBooks Online in ApprovalMax, then start again." in page
+    )
+    assert (
+        "Acme Approvals is connected to Xero in ApprovalMax, but this account's main accounting software is "
+        "QuickBooks Online. Choose an ApprovalMax organisation connected to QuickBooks Online." in page
+    )
+    assert 'class="primary" disabled' in page
+    assert not Connection.objects.filter(provider="approvalmax").exists()
