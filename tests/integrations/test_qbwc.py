@@ -346,3 +346,22 @@ def test_a_forged_ticket_gets_no_work_and_changes_nothing(pending, client):
     )
     assert "session has ended" in soap(client, "getLastError", ticket=forged)
     assert snapshot(conn.account) == before
+
+
+@pytest.mark.usefixtures("sandbox")
+def test_a_sandbox_run_without_a_page_to_go_back_to_shows_its_result_on_the_sandbox_page(pending):
+    admin_client, conn, password = pending
+    response = admin_client.post(
+        reverse("sandbox:webconnector_run"),
+        {
+            "username": qbd.username_for(conn),
+            "password": password,
+            "account_name": conn.account.name,
+            "next": "https://elsewhere.example/",
+        },
+        follow=True,
+    )
+    assert response.redirect_chain == [(reverse("sandbox:home"), 302)]
+    page = text(response)
+    assert f"The Web Connector connected QuickBooks Desktop ({conn.account.name} company file)." in page
+    assert "sent closeConnection; our service answered" in page
