@@ -327,7 +327,7 @@ def save_rule(
         facts = load_facts(account)
         connection = validate_integration_choice(facts=facts, connection_id=integration_id)
         rule = (
-            SupplierRule.objects.select_for_update()
+            SupplierRule.objects.select_for_update(of=("self",))
             .select_related("integration")
             .filter(supplier=supplier)
             .first()
