@@ -3,7 +3,7 @@ accounts/permissions.py, so a change to the map that grants too much fails a tes
 
 import pytest
 
-from accounts.permissions import ADMIN, PERMISSIONS, PRACTICE, STANDARD, access_for
+from accounts.permissions import ADMIN, PERMISSIONS, PRACTICE, STANDARD, access_for, accessible_accounts
 from tests.conftest import client_for
 from tests.tenant_world import ids_for, populate, snapshot
 from tests.urlwalk import fill, tenant_routes
@@ -97,3 +97,18 @@ def test_a_refusal_keeps_the_account_in_the_page(tenant):
     assert r.status_code == 403
     body = r.content.decode()
     assert f"Back to {tenant.account.name}" in body and "Business settings" in body
+
+
+@pytest.mark.parametrize("permission", sorted(EXPECTED))
+def test_accessible_accounts_by_permission_agrees_with_the_matrix(
+    permission, tenant, other_tenant, practice_setup
+):
+    """The SQL form (accounts where the user has a permission) answers as AccessFor.can does."""
+    _, partner, bookkeeper = practice_setup
+    for user in (tenant.admin, tenant.staff, other_tenant.admin, partner, bookkeeper):
+        expected = {
+            a.pk
+            for a in (tenant.account, other_tenant.account)
+            if (access := access_for(user, a)) is not None and access.can(permission)
+        }
+        assert set(accessible_accounts(user, permission).values_list("pk", flat=True)) == expected
