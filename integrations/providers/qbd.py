@@ -206,7 +206,7 @@ def _by_ticket(ticket: str) -> tuple[Connection, dict] | None:
     if connection is None or connection.status == ConnectionStatus.DISCONNECTED:
         return None
     credentials = services.credentials_of(connection)
-    if not hmac.compare_digest(credentials.get("qbwc_ticket", ""), ticket):
+    if not hmac.compare_digest(credentials.get("qbwc_ticket", "").encode(), ticket.encode()):
         return None
     return connection, credentials
 
@@ -224,7 +224,7 @@ def authenticate(username: str, password: str) -> list[str]:
         return ["", "nvu"]
     credentials = services.credentials_of(connection)
     if not (
-        hmac.compare_digest(credentials.get("qbwc_username", ""), username)
+        hmac.compare_digest(credentials.get("qbwc_username", "").encode(), username.encode())
         and check_password(password, credentials.get("qbwc_password_hash", ""))
     ):
         return ["", "nvu"]

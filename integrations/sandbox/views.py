@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_scopes import scopes_disabled
 
 from . import data, webconnector
 from .log import log_request
@@ -122,11 +123,39 @@ def revoke(request: HttpRequest) -> HttpResponse:
         )
     request.sandbox_orgs = [org_id]
     tokens = [t for t in IssuedToken.objects.filter(provider=provider, revoked=False) if org_id in t.org_ids]
+    if not request.user.is_superuser:
+        # Only the grants of the viewer's own connections: another account connected to the same
+        # organisation keeps its tokens (a provider revokes per app connection, not per organisation).
+        mine = _own_grant_tokens(request.user, provider, org_id)
+        tokens = [t for t in tokens if t.access_token in mine or t.refresh_token in mine]
     IssuedToken.objects.filter(pk__in=[t.pk for t in tokens]).update(
         revoked=True, refresh_used_at=timezone.now()
     )
     request.sandbox_note = f"access revoked for {org_id}: {len(tokens)} token(s)"
     return redirect("sandbox:home")
+
+
+def _own_grant_tokens(user, provider: str, org_id: str) -> set[str]:
+    """Access and refresh tokens held by the connections to `org_id` that `user` manages."""
+    from accounts.permissions import accessible_accounts
+    from integrations.models import LIVE_STATUSES, Connection
+    from integrations.services import credentials_of
+
+    # Deliberately unscoped: the accounts are exactly those the user manages (one permission query).
+    with scopes_disabled():
+        connections = list(
+            Connection.objects.filter(
+                account__in=accessible_accounts(user, "integrations.manage"),
+                provider=provider,
+                external_id=org_id,
+                status__in=LIVE_STATUSES,
+            )
+        )
+    held = set()
+    for connection in connections:
+        credentials = credentials_of(connection)
+        held |= {credentials.get("access_token", ""), credentials.get("refresh_token", "")}
+    return held - {""}
 
 
 # --- OAuth 2.0: authorize (consent) ------------------------------------------------------------------
@@ -257,7 +286,7 @@ def _token_body(token: IssuedToken) -> JsonResponse:
 def _pkce_matches(verifier: str, challenge: str) -> bool:
     digest = hashlib.sha256(verifier.encode()).digest()
     computed = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-    return bool(verifier) and hmac.compare_digest(computed, challenge)
+    return bool(verifier) and hmac.compare_digest(computed.encode(), challenge.encode())
 
 
 @csrf_exempt
@@ -268,7 +297,7 @@ def token(request: HttpRequest, provider: str) -> HttpResponse:
         return HttpResponse(status=404)
     client_id, secret = _client_credentials(request)
     client = SandboxClient.objects.filter(provider=provider, client_id=client_id).first()
-    if client is None or not hmac.compare_digest(client.client_secret, secret):
+    if client is None or not hmac.compare_digest(client.client_secret.encode(), secret.encode()):
         request.sandbox_note = "token refused: invalid_client"
         return _token_error("invalid_client", "Client authentication failed.", status=401)
     grant_type = request.POST.get("grant_type", "")
@@ -443,7 +472,9 @@ def billcom_login(request: HttpRequest) -> HttpResponse:
     user = BillcomUser.objects.filter(
         username=body.get("username", ""), organisation_id=body.get("organizationId", "")
     ).first()
-    if user is None or not hmac.compare_digest(user.password, str(body.get("password", ""))):
+    if user is None or not hmac.compare_digest(
+        user.password.encode(), str(body.get("password", "")).encode()
+    ):
         # Signed in to no organisation, so the line is tagged with none (operators only): whoever
         # typed a user name or organisation id into their form must not show it to that organisation.
         request.sandbox_note = f"login refused for {body.get('username', '')!r}"

@@ -168,3 +168,31 @@ def test_the_response_parser_does_not_expand_entities(tmp_path):
         "</CompanyRet></CompanyQueryRs></QBXMLMsgsRs></QBXML>"
     )
     assert "TOP-SECRET" not in (qbd.company_name_from(xml) or "")
+
+
+@pytest.mark.parametrize(
+    "username_of", [lambda c: f"dext-glöbex-{c.pk}", lambda c: f"dext-{c.account.slug}-{c.pk}é"]
+)
+def test_non_ascii_user_names_are_nvu_not_a_crash(two_set_up, client, username_of):
+    conn, password, before = two_set_up
+    response = post(
+        client,
+        envelope(
+            f'<authenticate xmlns="{NS}"><strUserName>{username_of(conn)}</strUserName>'
+            f"<strPassword>{password}</strPassword></authenticate>"
+        ),
+    )
+    assert result_of(response, "authenticate")[1] == "nvu"
+    assert [
+        snapshot(conn.account),
+        snapshot(Connection.objects.exclude(account=conn.account).get().account),
+    ] == before
+
+
+@pytest.mark.parametrize("method", ["sendRequestXML", "getLastError", "closeConnection"])
+def test_non_ascii_tickets_are_refused_not_a_crash(two_set_up, client, method):
+    conn, _, before = two_set_up
+    response = post(client, envelope(f'<{method} xmlns="{NS}"><ticket>{conn.pk}.é</ticket></{method}>'))
+    assert response.status_code in (200, 500)
+    assert response["Content-Type"].startswith("text/xml")
+    assert snapshot(conn.account) == before[0]

@@ -367,3 +367,52 @@ def test_an_account_connected_to_quickbooks_desktop_sees_its_company_file(acme_a
     for other in (acme.admin, globex.admin):
         assert "Initech company file" not in text(client_for(other).get("/sandbox/"))
     assert (snapshot(acme.account), snapshot(globex.account)) == before
+
+
+def test_revoking_from_one_account_leaves_another_accounts_grant_to_the_same_organisation(acme_and_globex):
+    """Globex connects Xero to Acme's sandbox organisation too (the consent screen offers every sandbox
+    organisation, as a provider's would); Globex's Revoke ends Globex's grant only, never Acme's."""
+    acme, globex, _ = acme_and_globex
+    acme_tokens = set(IssuedToken.objects.filter(revoked=False).values_list("pk", flat=True))
+    client = client_for(globex.admin)
+    callback = consent(client, start(client, globex.account, "xero"), orgs=org_ids("xero", XERO_ACME))
+    assert "Xero is connected" in text(client.get(local(callback), follow=True))
+    globex_tokens = set(IssuedToken.objects.filter(revoked=False).values_list("pk", flat=True)) - acme_tokens
+    assert globex_tokens
+
+    response = client.post(
+        reverse("sandbox:revoke"), {"provider": "xero", "org_id": org_ids("xero", XERO_ACME)[0]}
+    )
+    assert response.status_code == 302
+    assert set(IssuedToken.objects.filter(revoked=True).values_list("pk", flat=True)) == globex_tokens
+    assert not IssuedToken.objects.filter(pk__in=acme_tokens, revoked=True).exists()
+
+
+@pytest.mark.parametrize("secret", ["sécret", "秘密"])
+def test_a_non_ascii_client_secret_is_refused_not_a_crash(secret):
+    response = requests.post(
+        f"{data.settings.SANDBOX_BASE_URL}/xero/identity/connect/token",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": "x",
+            "client_id": "sandbox-xero-client",
+            "client_secret": secret,
+        },
+        timeout=10,
+    )
+    assert response.status_code == 401
+    assert response.json()["error"] == "invalid_client"
+
+
+def test_a_non_ascii_billcom_password_is_a_wrong_password_not_a_crash():
+    response = requests.post(
+        f"{data.settings.SANDBOX_BASE_URL}/billcom/connect/v3/login",
+        json={
+            "username": "accounts@acme.test",
+            "password": "pässwörd",
+            "organizationId": "00801ACMEDEMO01",
+            "devKey": "sandbox-billcom-devkey",
+        },
+        timeout=10,
+    )
+    assert response.status_code in (400, 401)
