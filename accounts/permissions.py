@@ -2,7 +2,13 @@
 
 A user reaches a Business account either as a member (Admin or Standard user) or through a practice
 that has the account as a client (Practice admin: all clients; Bookkeeper: assigned clients only).
-A practice user inside a client account acts as that client's Admin.
+A practice user inside a client account acts as that client's Admin, with one exception: only the
+client's own (direct) Admins decide which practices may open the account ("practices.manage").
+
+Someone can have both ways in (a partner the client also made a Standard user, say). Their access is
+the higher of the two, by RANK: Standard user < practice user < Admin. "Higher" is well defined because
+each kind may do at least what the kind below it may (tests/accounts/test_practice_access.py checks
+the map keeps that chain), which is also why accessible_accounts() may simply OR the two routes.
 """
 
 from __future__ import annotations
@@ -29,7 +35,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "integrations.manage": frozenset({ADMIN, PRACTICE}),
     "rules.manage": frozenset({ADMIN, PRACTICE}),
     "activity.view": frozenset({ADMIN, PRACTICE}),
+    # Ending a practice's access is the client's decision, never the practice's: a practice user must
+    # not be able to remove a rival practice, nor (from inside the client) their own. A practice that
+    # wants to stop working for a client says so to the client; the client's Admin ends it.
+    "practices.manage": frozenset({ADMIN}),
 }
+
+# Which way in wins when a user has more than one (see the module docstring).
+RANK = {STANDARD: 1, PRACTICE: 2, ADMIN: 3}
 
 PRACTICE_PERMISSIONS: dict[str, frozenset[str]] = {
     "practice.view": frozenset({PracticeRole.PRACTICE_ADMIN, PracticeRole.BOOKKEEPER}),
@@ -77,20 +90,26 @@ def accessible_accounts(user: User, permission: str = "account.view") -> QuerySe
 
 
 def access_for(user: User, account: Account) -> AccountAccess | None:
-    """The user's way into `account`, or None when they may not open it (the caller answers 404)."""
+    """The user's way into `account` — the higher of their direct membership and their practice
+    access, labelled with the way used — or None when they may not open it (the caller answers 404)."""
     if not user.is_authenticated or not user.is_active:
         return None
     with scopes_disabled():
         membership = Membership.objects.filter(user=user, account=account).first()
+    direct = None
     if membership is not None:
         kind = ADMIN if membership.role == Role.ADMIN else STANDARD
-        return AccountAccess(account=account, kind=kind, label=membership.get_role_display())
+        direct = AccountAccess(account=account, kind=kind, label=membership.get_role_display())
+        if kind == ADMIN:
+            return direct  # nothing ranks higher: spare the practice query
     via = _practice_membership_into(user, account)
     if via is not None:
-        return AccountAccess(
+        practice = AccountAccess(
             account=account, kind=PRACTICE, label=f"{via.get_role_display()}, {via.practice.name}"
         )
-    return None
+        if direct is None or RANK[practice.kind] > RANK[direct.kind]:
+            return practice
+    return direct
 
 
 def _practice_membership_into(user: User, account: Account) -> PracticeMembership | None:
@@ -102,6 +121,13 @@ def _practice_membership_into(user: User, account: Account) -> PracticeMembershi
         .order_by("-role", "pk")  # "practice_admin" sorts after "bookkeeper": admins first
         .first()
     )
+
+
+def practice_staff_opening(account: Account) -> QuerySet[PracticeMembership]:
+    """The client's side of the same rule: every practice membership through which someone opens
+    `account` (practice admins of a practice it is a client of, and bookkeepers assigned to it)."""
+    # distinct(): a practice admin who also has assignments would otherwise appear once per assignment.
+    return PracticeMembership.objects.filter(_opens(account)).distinct()
 
 
 def practice_role(user: User, practice: Practice) -> str | None:

@@ -19,6 +19,7 @@ from .models import (
     Role,
     User,
 )
+from .permissions import access_for, practice_staff_opening
 from .tenancy import in_account_scope
 
 
@@ -130,6 +131,9 @@ def set_bookkeeper_clients(
 ) -> PracticeMembership:
     """Assign a bookkeeper to exactly these clients of the practice."""
     with transaction.atomic():
+        # Lock the practice row: a client ending the practice's access at this moment must not find
+        # an assignment to it recreated right after (see end_practice_access).
+        Practice.objects.select_for_update().filter(pk=practice.pk).first()
         membership = (
             PracticeMembership.objects.select_for_update()
             .filter(practice=practice, pk=membership_id, role=PracticeRole.BOOKKEEPER)
@@ -153,3 +157,44 @@ def set_bookkeeper_clients(
                 summary=f"{verb} bookkeeper {membership.user.email} ({practice.name})",
             )
         return membership
+
+
+@in_account_scope
+def end_practice_access(*, account: Account, acting_user: User, practice_id: int) -> Practice:
+    """The client ends a practice's access: the account stops being a client of the practice, and none
+    of the practice's bookkeepers stays assigned to it, so adding the client again later starts from
+    no assignments rather than silently bringing the old ones back. Staff of the practice whom the
+    client has also made its own users keep that membership (the Users page lists them).
+
+    Only a direct Admin of the account may do this (permission "practices.manage"): the view declares
+    it, and the service checks it again because a practice user must never end a practice's access,
+    whichever caller asks."""
+    access = access_for(acting_user, account)
+    if access is None or not access.can("practices.manage"):
+        raise DomainError(f"Only an Admin of {account.name} can end a practice's access.", code="forbidden")
+    with transaction.atomic():
+        account = _lock_account(account)
+        # Only a practice that is a client of *this* account: any other id (another account's practice,
+        # one already ended, a forged one) gets the same message and changes nothing.
+        practice = Practice.objects.select_for_update().filter(pk=practice_id, clients=account).first()
+        if practice is None:
+            raise DomainError(
+                f"That practice has no access to {account.name}. "
+                "The list under “Accountants and bookkeepers” shows the practices that have.",
+                code="not_a_client",
+            )
+        losing = practice_staff_opening(account).filter(practice=practice)
+        emails = list(losing.order_by("user__email").values_list("user__email", flat=True))
+        practice.clients.remove(account)
+        PracticeMembership.assigned_clients.through.objects.filter(
+            practicemembership__practice=practice, account=account
+        ).delete()
+        record(
+            account=account,
+            actor=acting_user,
+            action="practice.access_ended",
+            summary=f"Ended access for {practice.name} (practice)",
+            before=", ".join(emails),
+            after="No access",
+        )
+        return practice

@@ -23,6 +23,11 @@ urlpatterns = [
         views.user_remove,
         name="user_remove",
     ),
+    path(
+        "a/<slug:account_slug>/settings/users/practices/<int:practice_id>/end/",
+        views.users_practice_end,
+        name="users_practice_end",  # "users…": the Users tab stays current (context_processors._section)
+    ),
     path("a/<slug:account_slug>/settings/activity/", views.activity, name="activity"),
     path("p/<slug:practice_slug>/clients/", views.practice_clients, name="practice_clients"),
 ]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -14,7 +14,7 @@ from .forms import AddUserForm, ChangeRoleForm, EmailAuthenticationForm
 from .ids import parse_id
 from .models import ActivityEntry, Membership, PracticeMembership, PracticeRole
 from .permissions import accessible_accounts, practice_can
-from .selectors import SWITCHER_LIMIT, switcher_accounts
+from .selectors import SWITCHER_LIMIT, practice_access, switcher_accounts
 from .tenancy import LAST_ACCOUNT_SESSION_KEY, account_view, practice_view
 
 
@@ -86,7 +86,12 @@ def users(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "accounts/users_list.html",
-        {"form": form, "memberships": memberships, "role_form": ChangeRoleForm()},
+        {
+            "form": form,
+            "memberships": memberships,
+            "role_form": ChangeRoleForm(),
+            "practice_access": practice_access(request.account),  # templates/accounts/_practice_access.html
+        },
     )
 
 
@@ -127,6 +132,25 @@ def user_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     else:
         messages.success(request, f"{email} can no longer open {request.account.name}.")
     return redirect(_users_url(request))
+
+
+@account_view("practices.manage")
+def users_practice_end(request: HttpRequest, practice_id: int) -> HttpResponse:
+    """GET: whose access ends, and the button. POST: end the practice's access to this account."""
+    if request.method == "POST":
+        try:
+            practice = services.end_practice_access(
+                account=request.account, acting_user=request.user, practice_id=practice_id
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"{practice.name} can no longer open {request.account.name}.")
+        return redirect(_users_url(request))
+    rows = practice_access(request.account, practice_id=practice_id)
+    if not rows:
+        raise Http404("No such practice among this account's practices.")
+    return render(request, "accounts/practice_access_end.html", {"row": rows[0]})
 
 
 @account_view("activity.view")

@@ -8,10 +8,17 @@ from dataclasses import dataclass
 
 from django_scopes import scopes_disabled
 
-from accounts.models import ActivityEntry, Membership
+from accounts.models import ActivityEntry, Membership, Practice, PracticeMembership, PracticeRole
 from costs.models import Item, Supplier, SupplierRule
 from integrations.models import Connection, IntegrationDefaults
-from tests.factories import ConnectionFactory, ItemFactory, SupplierFactory, SupplierRuleFactory
+from tests.factories import (
+    ConnectionFactory,
+    ItemFactory,
+    PracticeFactory,
+    PracticeMembershipFactory,
+    SupplierFactory,
+    SupplierRuleFactory,
+)
 
 
 @dataclass
@@ -20,7 +27,8 @@ class World:
 
 
 def populate(tenant) -> World:
-    """Xero + Bill.com, defaults, a supplier with a rule, a cost item, a sales invoice, activity."""
+    """Xero + Bill.com, defaults, a supplier with a rule, a cost item, a sales invoice, activity, and a
+    practice of its own (a practice admin, a bookkeeper assigned to it) that has it as a client."""
     account = tenant.account
     xero = ConnectionFactory(account=account, provider="xero")
     billcom = ConnectionFactory(account=account, provider="billcom", is_main=False)
@@ -29,6 +37,10 @@ def populate(tenant) -> World:
     rule = SupplierRuleFactory(supplier=supplier, integration=billcom)
     item = ItemFactory(account=account, supplier=supplier, reference="SECRET-REF")
     sales = ItemFactory(account=account, type="sales_invoice", reference="SECRET-SALE")
+    practice = PracticeFactory(name=f"Secret Practice of {account.name}")
+    practice.clients.add(account)
+    PracticeMembershipFactory(practice=practice, role=PracticeRole.PRACTICE_ADMIN)
+    PracticeMembershipFactory(practice=practice, role=PracticeRole.BOOKKEEPER).assigned_clients.add(account)
     with scopes_disabled():
         membership = Membership.objects.get(account=account, user=tenant.staff)
     ids = {
@@ -38,6 +50,7 @@ def populate(tenant) -> World:
         "rule_id": rule.pk,
         "sales_item_id": sales.pk,
         "billcom_id": billcom.pk,
+        "practice_id": practice.pk,
     }
     return World(ids=ids)
 
@@ -57,6 +70,13 @@ def snapshot() -> tuple:
                 )
             ),
             ActivityEntry.objects.count(),
+            # Who may open which account through a practice.
+            sorted(Practice.clients.through.objects.values_list("practice_id", "account_id")),
+            sorted(
+                PracticeMembership.assigned_clients.through.objects.values_list(
+                    "practicemembership_id", "account_id"
+                )
+            ),
         )
 
 

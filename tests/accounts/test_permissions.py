@@ -18,6 +18,8 @@ EXPECTED = {
     "integrations.manage": (True, False, True),
     "rules.manage": (True, False, True),
     "activity.view": (True, False, True),
+    # Only the client's own Admins decide which practices may open the account.
+    "practices.manage": (True, False, False),
 }
 
 
@@ -51,6 +53,7 @@ STANDARD_USER_REFUSED: dict[str, tuple[bool, bool]] = {
     "accounts:user_change_role": (True, True),
     "accounts:user_remove": (True, True),
     "accounts:activity": (True, True),
+    "accounts:users_practice_end": (True, True),
     "integrations:connections": (False, True),
     "integrations:defaults_preview": (True, True),
     "integrations:connect_choose": (True, True),
