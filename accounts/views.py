@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
@@ -8,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from . import services
+from . import services, throttling
 from .errors import DomainError
 from .forms import AddUserForm, ChangeRoleForm, EmailAuthenticationForm
 from .ids import parse_id
@@ -22,6 +23,15 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        # django-axes refused the sign-in (or this failure started a lockout): say so, not "wrong
+        # password" — while locked even the right password is refused (accounts/throttling.py).
+        if getattr(self.request, "axes_locked_out", False):
+            setattr(self.request, throttling.ANSWERED, True)
+            context = self.get_context_data(form=form, lockout=throttling.lockout_message(self.request))
+            return self.render_to_response(context, status=settings.AXES_HTTP_RESPONSE_CODE)
+        return super().form_invalid(form)
 
 
 @login_required

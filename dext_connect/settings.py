@@ -1,5 +1,6 @@
 """Settings, all from the environment (django-environ). Every variable is listed in README.md."""
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -31,6 +32,7 @@ INSTALLED_APPS = [
     "csp",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "accounts",
     "integrations",
     "integrations.sandbox",
@@ -48,6 +50,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns a sign-in refused for too many failures into the lockout answer (accounts/throttling.py).
+    "axes.middleware.AxesMiddleware",
     # Last: it runs the tenant view inside the account's scope (see accounts/tenancy.py).
     "accounts.tenancy.AccountMiddleware",
 ]
@@ -91,6 +95,11 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
@@ -130,9 +139,8 @@ CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
-SECURE_PROXY_SSL_HEADER = (
-    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_TLS_PROXY", default=not DEBUG) else None
-)
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=not DEBUG)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if BEHIND_TLS_PROXY else None
 SECURE_REFERRER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -149,6 +157,38 @@ CONTENT_SECURITY_POLICY = {
 }
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
+# --- Sign-in throttling (django-axes; accounts/throttling.py) -------------------------------------
+# The sign-in page (and the Django admin's), the QuickBooks Web Connector's `authenticate` and the
+# Bill.com sign-in form. Ten failures for one login, or from one address, within the cool-off lock
+# that login or address out until fifteen minutes after the failure that locked it. Attempts made while
+# locked are refused before any password is checked, logged, and not counted: retrying does not
+# lengthen the lockout, and a locked-out guesser learns nothing.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # two separate counts, either one locks
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A successful sign-in keeps earlier failures: resetting would also clear the address's count, so an
+# attacker with one working login could wipe it between guesses at others.
+AXES_RESET_ON_SUCCESS = False
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.throttling.lockout_username"
+AXES_LOCKOUT_CALLABLE = "accounts.throttling.lockout_response"
+# Failed attempts are kept (AccessAttempt, in the admin) until their cool-off passes; successful
+# sign-ins are not logged by axes (that log would only grow).
+AXES_DISABLE_ACCESS_LOG = True
+# The client's address. Without a proxy it is REMOTE_ADDR and X-Forwarded-For is ignored (anyone can
+# send one). Behind the TLS proxy (BEHIND_TLS_PROXY) it is the right-most X-Forwarded-For entry: the
+# one the proxy appended. Entries to its left come from the client and may be forged, so they never
+# choose the count. AXES_IPWARE_PROXY_COUNT: further proxies in front of the TLS proxy that also
+# append (a CDN: 1). The proxy must set X-Forwarded-For (nginx: $proxy_add_x_forwarded_for).
+if BEHIND_TLS_PROXY:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_PROXY_COUNT = env.int("AXES_IPWARE_PROXY_COUNT", default=0)
+else:
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+# Not strict: a client's own proxy may add entries on the left; the right-most ones stay ours.
+IPWARE_STRICT = False
 
 # Background tasks: django-tasks with its database backend. Queued publishes wait in the
 # database until a worker (`manage.py db_worker`) takes them.

@@ -27,6 +27,7 @@ from accounts.errors import DomainError
 from accounts.models import Account
 from accounts.permissions import access_for
 from accounts.tenancy import account_view
+from accounts.throttling import SignInGuard, billcom_lockout_message
 
 from . import services
 from .catalog import ProviderInfo, provider_info
@@ -331,6 +332,7 @@ def _sandbox_billcom_users(account: Account) -> list[tuple[str, str, str, str]]:
 def _billcom_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
     account = request.account
     form = BillcomSignInForm(request.POST if request.method == "POST" else None)
+    locked = False
     if request.method == "POST" and form.is_valid():
         # Only a check, no pending row: wrong credentials must leave no trace in the connections.
         try:
@@ -338,29 +340,40 @@ def _billcom_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
         except DomainError as exc:
             messages.error(request, exc.message)
             return redirect(connections_url(account))
-        try:
-            credentials = billcom.login(
-                username=form.cleaned_data["username"],
-                password=form.cleaned_data["password"],
-                organisation_id=form.cleaned_data["organisation_id"].strip(),
-            )
-            name = billcom.organisation_name(credentials)
-            services.activate_connection(
-                account=account,
-                acting_user=request.user,
-                provider=info.key,
-                external_id=credentials["organisation_id"],
-                external_name=name,
-                credentials=credentials,
-            )
-        except (LoginFailed, ProviderUnavailable) as exc:
-            form.add_error(None, exc.message)
-        except DomainError as exc:
-            messages.error(request, exc.message)
-            return redirect(connections_url(account))
+        # Every attempt is relayed to Bill.com: throttled per Bill.com user name and per address, and
+        # checked before anything is sent (accounts/throttling.py).
+        guard = SignInGuard(request, surface="billcom")
+        username = form.cleaned_data["username"]
+        if guard.locked(username):
+            locked = True
+            form.add_error(None, billcom_lockout_message(request))
         else:
-            messages.success(request, f"Bill.com is connected ({name}).")
-            return redirect(connections_url(account))
+            try:
+                credentials = billcom.login(
+                    username=username,
+                    password=form.cleaned_data["password"],
+                    organisation_id=form.cleaned_data["organisation_id"].strip(),
+                )
+                name = billcom.organisation_name(credentials)
+                services.activate_connection(
+                    account=account,
+                    acting_user=request.user,
+                    provider=info.key,
+                    external_id=credentials["organisation_id"],
+                    external_name=name,
+                    credentials=credentials,
+                )
+            except LoginFailed as exc:
+                locked = guard.failed(username, account=account, actor=request.user)
+                form.add_error(None, billcom_lockout_message(request) if locked else exc.message)
+            except ProviderUnavailable as exc:
+                form.add_error(None, exc.message)
+            except DomainError as exc:
+                messages.error(request, exc.message)
+                return redirect(connections_url(account))
+            else:
+                messages.success(request, f"Bill.com is connected ({name}).")
+                return redirect(connections_url(account))
     return render(
         request,
         "integrations/connect_billcom.html",
@@ -370,7 +383,7 @@ def _billcom_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
             "blocked": _precondition_message(account, info.key),
             "sandbox_users": _sandbox_billcom_users(account),
         },
-        status=400 if form.errors else 200,
+        status=settings.AXES_HTTP_RESPONSE_CODE if locked else 400 if form.errors else 200,
     )
 
 
@@ -447,7 +460,8 @@ def qbwc(request: HttpRequest) -> HttpResponse:
         )
     try:
         method, params = qbd.parse_call(request.body)
-        result = qbd.dispatch(method, params)
+        # `authenticate` is throttled per Web Connector user name and per address (accounts/throttling.py).
+        result = qbd.dispatch(method, params, guard=SignInGuard(request, surface="qbwc"))
     except qbd.SoapFault as exc:
         return HttpResponse(qbd.fault(str(exc)), content_type="text/xml; charset=utf-8", status=500)
     return HttpResponse(qbd.envelope(method, result), content_type="text/xml; charset=utf-8")

@@ -12,11 +12,11 @@ import hmac
 import re
 import secrets
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 from xml.sax.saxutils import escape
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.hashers import check_password, identify_hasher, make_password
 from django.urls import reverse
 from django_scopes import scope, scopes_disabled
 from lxml import etree
@@ -24,6 +24,9 @@ from lxml import etree
 from accounts.errors import DomainError
 from integrations import services
 from integrations.models import Connection, ConnectionStatus
+
+if TYPE_CHECKING:
+    from accounts.models import Account
 
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 QBWC_NS = "http://developer.intuit.com/"
@@ -217,17 +220,52 @@ def _save(connection: Connection, credentials: dict) -> None:
     )
 
 
-def authenticate(username: str, password: str) -> list[str]:
-    """[ticket, ""] to work with the open company file; ["", "nvu"] for a wrong user or password."""
+class SignInGuard(Protocol):
+    """Sign-in throttling for `authenticate` (accounts.throttling.SignInGuard)."""
+
+    def locked(self, name: str) -> bool: ...
+
+    def failed(self, name: str, *, account: Account | None = None) -> bool: ...
+
+
+# What `authenticate` answers, from the QuickBooks Web Connector Programmer's Guide (QBWC 2.0,
+# "authenticate"): a string array whose first element is the session ticket and whose second is ""
+# (use the company file open in QuickBooks), a company file path, "none" (no work now) or "nvu" (not a
+# valid user). "nvu" is the only refusal it understands, so a locked-out sign-in gets it too; the log
+# (accounts.throttling) says why.
+NOT_VALID_USER = ("", "nvu")
+
+
+def _password_matches(password: str, encoded: str) -> bool:
+    """check_password, at the same cost when there is no usable hash (unknown user name, no password
+    set yet): otherwise a fast "nvu" would tell a guesser which Web Connector user names exist. Django's
+    ModelBackend does the same for an unknown user (ticket #20760): it hashes the password once."""
+    try:
+        identify_hasher(encoded)
+    except ValueError:
+        make_password(password)
+        return False
+    return check_password(password, encoded)
+
+
+def authenticate(username: str, password: str, *, guard: SignInGuard) -> list[str]:
+    """[ticket, ""] to work with the open company file; NOT_VALID_USER for a wrong user or password, or
+    while this user name or address is locked out after repeated failures (checked before anything)."""
+    if guard.locked(username):
+        return list(NOT_VALID_USER)
     connection = _load(_id_from_username(username))
-    if connection is None or connection.status == ConnectionStatus.DISCONNECTED:
-        return ["", "nvu"]
-    credentials = services.credentials_of(connection)
-    if not (
-        hmac.compare_digest(credentials.get("qbwc_username", "").encode(), username.encode())
-        and check_password(password, credentials.get("qbwc_password_hash", ""))
-    ):
-        return ["", "nvu"]
+    if connection is not None and connection.status == ConnectionStatus.DISCONNECTED:
+        connection = None
+    credentials = services.credentials_of(connection) if connection is not None else {}
+    # Both checks, always: the answer takes as long whichever one fails.
+    name_matches = hmac.compare_digest(credentials.get("qbwc_username", "").encode(), username.encode())
+    password_matches = _password_matches(password, credentials.get("qbwc_password_hash", ""))
+    if connection is None or not (name_matches and password_matches):
+        # The account hears of a lockout only when the user name is really its Web Connector's.
+        guard.failed(
+            username, account=connection.account if connection is not None and name_matches else None
+        )
+        return list(NOT_VALID_USER)
     ticket = f"{connection.pk}.{secrets.token_urlsafe(24)}"
     credentials["qbwc_ticket"] = ticket
     if connection.status == ConnectionStatus.PENDING:
@@ -243,7 +281,7 @@ def authenticate(username: str, password: str) -> list[str]:
             )
         except DomainError:
             # E.g. another main software was connected meanwhile: the connection stays pending.
-            return ["", "nvu"]
+            return list(NOT_VALID_USER)
     else:
         _save(connection, credentials)
     return [ticket, ""]
@@ -321,13 +359,13 @@ def client_version(version: str) -> str:
     return ""
 
 
-def dispatch(method: str, params: dict[str, str]) -> Any:
+def dispatch(method: str, params: dict[str, str], *, guard: SignInGuard) -> Any:
     if method == "serverVersion":
         return SERVER_VERSION
     if method == "clientVersion":
         return client_version(params.get("strVersion", ""))
     if method == "authenticate":
-        return authenticate(params.get("strUserName", ""), params.get("strPassword", ""))
+        return authenticate(params.get("strUserName", ""), params.get("strPassword", ""), guard=guard)
     if method == "sendRequestXML":
         return send_request_xml(params.get("ticket", ""), params.get("strCompanyFileName", ""))
     if method == "receiveResponseXML":
