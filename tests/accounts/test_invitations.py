@@ -179,6 +179,14 @@ def test_an_existing_login_joins_only_when_it_accepts_signed_in(tenant, other_te
     assert person.email not in _members(tenant.account)
     assert not User.objects.get(pk=person.pk).check_password(NEW_PASSWORD)
 
+    # "Sign in to accept" brings them back to the link after signing in.
+    login_url = re.search(r'href="(/login/\?next=[^"]+)"', page).group(1)
+    r = anonymous.post(
+        html.unescape(login_url), {"username": person.email, "password": "test-pass-2026", "next": link}
+    )
+    assert r.status_code == 302 and r.url == link
+    assert person.email not in _members(tenant.account)
+
     # Signed in as that address: the account is not theirs yet; they accept, then it is.
     c = client_for(person)
     assert c.get(f"/a/{tenant.account.slug}/").status_code == 404
