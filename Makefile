@@ -29,6 +29,7 @@ demo: migrate
 # exchange, create bill) while the user's own request waits on them.
 run: demo
 	@echo "Serving Dext Connect at http://127.0.0.1:$(PORT)  (Ctrl+C stops the server and the worker)"
+	@echo "E-mail (invitations, password resets) is not delivered: read it at http://127.0.0.1:$(PORT)/sent-mail/ (files in var/outbox/)"
 	@trap 'kill 0' INT TERM EXIT; \
 	SITE_URL=http://127.0.0.1:$(PORT) $(MANAGE) db_worker --interval 0.5 --no-reload & \
 	(while sleep 300; do SITE_URL=http://127.0.0.1:$(PORT) $(MANAGE) refresh_tokens >/dev/null; done) & \

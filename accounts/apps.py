@@ -6,4 +6,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and tenancy"
 
     def ready(self) -> None:
-        from . import throttling  # noqa: F401  (connects the lockout logger to axes' signal)
+        from . import (
+            checks,  # noqa: F401
+            throttling,  # noqa: F401  (connects the lockout logger to axes' signal)
+        )

@@ -160,3 +160,60 @@ class ActivityEntry(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+
+class Invitation(models.Model):
+    """An invitation to join a Business account, sent by e-mail. The only way a person becomes a user
+    of an account: nobody but the owner of the mailbox ever chooses or sees their password.
+
+    The link carries a random token; only its SHA-256 is stored, so the database alone cannot be used
+    to accept an invitation. Resending replaces the token (the old link stops working) and restarts
+    the expiry. Accepting consumes the row with one conditional UPDATE (see accounts/invitations.py),
+    so a link opened twice at once joins once.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()  # stored lower-case
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.STANDARD)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The practice through which the inviter opened the account, if any: staff of that practice may
+    # never become direct users of the client through this invitation (checked again on acceptance).
+    via_practice = models.ForeignKey(
+        Practice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(account="account")
+
+    class Meta:
+        constraints = [
+            # One open invitation per person and account: "Resend" renews it instead of adding another.
+            models.UniqueConstraint(
+                fields=["account", "email"],
+                condition=models.Q(accepted_at__isnull=True, cancelled_at__isnull=True),
+                name="invitation_one_open_per_email",
+            )
+        ]
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.account}"
+
+    @property
+    def is_open(self) -> bool:
+        """Neither accepted nor cancelled (it may still have expired)."""
+        return self.accepted_at is None and self.cancelled_at is None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()

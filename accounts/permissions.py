@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django_scopes import scopes_disabled
 
@@ -146,3 +147,65 @@ def practices_for(user: User) -> QuerySet[Practice]:
     if not user.is_authenticated:
         return Practice.objects.none()
     return Practice.objects.filter(memberships__user=user)
+
+
+def practice_route_into(user: User, account: Account) -> Practice | None:
+    """The practice through which `user` is in `account`, when that is their way in; else None."""
+    access = access_for(user, account)
+    if access is None or access.kind != PRACTICE:
+        return None
+    via = _practice_membership_into(user, account)
+    return via.practice if via is not None else None
+
+
+def can_read_sent_mail(user: User) -> bool:
+    """The Sent mail page (accounts/outbox.py) shows every e-mail the server kept in its file outbox,
+    invitations and password resets included: whoever reads it can join any invited account and
+    reset any password. So: superusers only, except while SENT_MAIL_OPEN is on (by default only in
+    the demo, DEBUG with the sandbox): then anyone who reaches the server, the way a development mail
+    catcher works, because the person invited has no login yet to read their invitation with."""
+    if settings.SENT_MAIL_OPEN:
+        return True
+    return bool(user.is_authenticated and user.is_active and user.is_superuser)
+
+
+def practice_staff_blocker(
+    *,
+    acting_user: User | None,
+    account: Account,
+    invitee_email: str,
+    practice_ids: list[int] | None = None,
+) -> str | None:
+    """Why `acting_user` may not make `invitee_email` a direct user of `account`, or None.
+
+    A practice user opens a client through the practice, and the practice (or the client) decides
+    how long that lasts. If practice staff could make themselves, or a colleague, direct users of the
+    client, they would keep the client after the practice unassigns them. So when the acting user is
+    in the account through a practice, neither their own e-mail nor that of anyone on the staff of
+    one of their practices may be invited.
+
+    `practice_ids` names the practices to check instead of working them out from how the acting
+    user opens the account now: acceptance passes the ones recorded when the invitation was sent.
+    """
+    email = invitee_email.strip().lower()
+    if practice_ids is None:
+        if acting_user is None:
+            return None
+        access = access_for(acting_user, account)
+        if access is None or access.kind != PRACTICE:
+            return None
+        # Their own e-mail is covered too: they are on the staff of the practice that lets them in.
+        practice_ids = list(
+            PracticeMembership.objects.filter(user=acting_user).values_list("practice_id", flat=True)
+        )
+    staff = (
+        PracticeMembership.objects.filter(practice_id__in=practice_ids, user__email__iexact=email)
+        .select_related("practice")
+        .first()
+    )
+    if staff is None:
+        return None
+    return (
+        f"{email} works at {staff.practice.name}: they open {account.name} through the practice, "
+        "not as a user of it."
+    )

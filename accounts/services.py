@@ -1,9 +1,9 @@
 """Every write in the accounts app. Keyword-only arguments, the acting user, one transaction,
-an activity-log row. Services raise DomainError with a message the user can act on."""
+an activity-log row. Services raise DomainError with a message the user can act on.
+
+Adding a user is an invitation: see accounts/invitations.py."""
 
 from __future__ import annotations
-
-import secrets
 
 from django.db import transaction
 from django.utils.text import slugify
@@ -39,32 +39,6 @@ def create_business_account(*, name: str, owner: User, slug: str | None = None) 
         Membership.objects.create(account=account, user=owner, role=Role.ADMIN)
         record(account=account, actor=owner, action="account.created", summary=f"Created {name}")
         return account
-
-
-@in_account_scope
-def add_user(*, account: Account, acting_user: User, email: str, role: str) -> tuple[Membership, str | None]:
-    """Add a user by e-mail. A new person gets a temporary password, shown once to the admin."""
-    email = email.strip().lower()
-    if role not in Role.values:
-        raise DomainError("Choose a role: Admin or Standard user.", code="bad_role")
-    with transaction.atomic():
-        _lock_account(account)
-        user = User.objects.filter(email__iexact=email).first()
-        temporary_password = None
-        if user is None:
-            temporary_password = secrets.token_urlsafe(9)
-            user = User.objects.create_user(email=email, password=temporary_password)
-        if Membership.objects.filter(account=account, user=user).exists():
-            raise DomainError(f"{email} is already a user of {account.name}.", code="duplicate")
-        membership = Membership.objects.create(account=account, user=user, role=role)
-        record(
-            account=account,
-            actor=acting_user,
-            action="user.added",
-            summary=f"Added {email} as {Role(role).label}",
-            after=Role(role).label,
-        )
-        return membership, temporary_password
 
 
 def _admin_count(account: Account) -> int:

@@ -9,11 +9,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from . import services, throttling
+from . import invitations, services, throttling
 from .errors import DomainError
 from .forms import AddUserForm, ChangeRoleForm, EmailAuthenticationForm
 from .ids import parse_id
-from .models import ActivityEntry, Membership, PracticeMembership, PracticeRole
+from .models import ActivityEntry, Invitation, Membership, PracticeMembership, PracticeRole
 from .permissions import accessible_accounts, practice_can
 from .selectors import SWITCHER_LIMIT, practice_access, switcher_accounts
 from .tenancy import LAST_ACCOUNT_SESSION_KEY, account_view, practice_view
@@ -78,7 +78,7 @@ def users(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if form.is_valid():
             try:
-                membership, temp = services.add_user(
+                invitation = invitations.invite_user(
                     account=request.account,
                     acting_user=request.user,
                     email=form.cleaned_data["email"],
@@ -87,18 +87,17 @@ def users(request: HttpRequest) -> HttpResponse:
             except DomainError as exc:
                 form.add_error("email", exc.message)
             else:
-                text = f"{membership.user.email} can now open {request.account.name}."
-                if temp:
-                    text += f" Their temporary password is {temp} — share it with them once."
-                messages.success(request, text)
+                messages.success(request, invitations.invited_message(invitation))
                 return redirect("accounts:users", account_slug=request.account.slug)
     memberships = Membership.objects.select_related("user").order_by("user__email")
+    invited = Invitation.objects.filter(accepted_at__isnull=True, cancelled_at__isnull=True).order_by("email")
     return render(
         request,
         "accounts/users_list.html",
         {
             "form": form,
             "memberships": memberships,
+            "invitations": invited,
             "role_form": ChangeRoleForm(),
             "practice_access": practice_access(request.account),  # templates/accounts/_practice_access.html
         },

@@ -104,9 +104,12 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "accounts:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
+# People choose their own passwords (invitations, change, reset): Django's full default set.
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 CACHES = {
@@ -291,6 +294,23 @@ for _url in (XERO_AUTHORIZE_URL, QBO_AUTHORIZE_URL, APPROVALMAX_AUTHORIZE_URL):
     if _url.startswith("http"):
         _authorize_origins.add("/".join(_url.split("/")[:3]))
 CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += sorted(_authorize_origins)
+
+# --- E-mail (invitations, password resets) -------------------------------------------------------
+# EMAIL_URL, parsed by django-environ: smtp+tls://user:password@smtp.example.com:587,
+# smtp+ssl://...:465, consolemail:// (the terminal), filemail:///var/outbox (a folder; relative to
+# the project unless it starts with a fourth slash). While DEBUG the default keeps every message in
+# var/outbox/, where the Sent mail page (/sent-mail/) shows it: the demo delivers no e-mail.
+# In production the default is an SMTP server on localhost; set EMAIL_URL to your provider's.
+EMAIL_CONFIG = env.email_url(
+    "EMAIL_URL", default="filemail:///var/outbox" if DEBUG else "smtp://localhost:25"
+)
+if EMAIL_CONFIG["EMAIL_FILE_PATH"]:
+    EMAIL_CONFIG["EMAIL_FILE_PATH"] = str(BASE_DIR / EMAIL_CONFIG["EMAIL_FILE_PATH"])
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Dext Connect <no-reply@localhost>")
+# The Sent mail page is open to anyone (not only superusers) while this is on: the demo's mail
+# catcher. Off unless DEBUG and the sandbox are on; check --deploy refuses it with DEBUG off.
+SENT_MAIL_OPEN = env.bool("SENT_MAIL_OPEN", default=DEBUG and SANDBOX_ENABLED)
 
 LOGGING = {
     "version": 1,

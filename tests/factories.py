@@ -3,12 +3,24 @@ all belong to the item's account unless a test says otherwise."""
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
+from django.utils import timezone
 from django.utils.text import slugify
 
-from accounts.models import Account, Membership, Practice, PracticeMembership, PracticeRole, Role, User
+from accounts.models import (
+    Account,
+    Invitation,
+    Membership,
+    Practice,
+    PracticeMembership,
+    PracticeRole,
+    Role,
+    User,
+)
 
 PASSWORD = "test-pass-2026"
 
@@ -68,6 +80,22 @@ class PracticeMembershipFactory(factory.django.DjangoModelFactory):
     practice = factory.SubFactory(PracticeFactory)
     user = factory.SubFactory(UserFactory)
     role = PracticeRole.BOOKKEEPER
+
+
+class InvitationFactory(factory.django.DjangoModelFactory):
+    """An open invitation. Its link's token is `token` (the row keeps only the hash)."""
+
+    class Meta:
+        model = Invitation
+        exclude = ["token"]
+
+    account = factory.SubFactory(AccountFactory)
+    email = factory.Sequence(lambda n: f"invited{n}@example.test")
+    role = Role.STANDARD
+    invited_by = factory.LazyAttribute(lambda o: o.account.owner)
+    token = factory.Sequence(lambda n: f"factory-token-{n}")
+    token_hash = factory.LazyAttribute(lambda o: hashlib.sha256(o.token.encode()).hexdigest())
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
 
 
 class ConnectionFactory(factory.django.DjangoModelFactory):

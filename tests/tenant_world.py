@@ -8,11 +8,12 @@ from dataclasses import dataclass
 
 from django_scopes import scopes_disabled
 
-from accounts.models import ActivityEntry, Membership, Practice, PracticeMembership, PracticeRole
+from accounts.models import ActivityEntry, Invitation, Membership, Practice, PracticeMembership, PracticeRole
 from costs.models import Item, Supplier, SupplierRule
 from integrations.models import Connection, IntegrationDefaults
 from tests.factories import (
     ConnectionFactory,
+    InvitationFactory,
     ItemFactory,
     PracticeFactory,
     PracticeMembershipFactory,
@@ -43,8 +44,10 @@ def populate(tenant) -> World:
     PracticeMembershipFactory(practice=practice, role=PracticeRole.BOOKKEEPER).assigned_clients.add(account)
     with scopes_disabled():
         membership = Membership.objects.get(account=account, user=tenant.staff)
+    invitation = InvitationFactory(account=account, invited_by=tenant.admin)
     ids = {
         "membership_id": membership.pk,
+        "invitation_id": invitation.pk,
         "connection_id": xero.pk,
         "item_id": item.pk,
         "rule_id": rule.pk,
@@ -67,6 +70,18 @@ def snapshot() -> tuple:
             sorted(
                 Item.objects.values_list(
                     "pk", "account_id", "status", "integration_id", "supplier_id", "category", "total"
+                )
+            ),
+            sorted(
+                Invitation.objects.values_list(
+                    "pk",
+                    "account_id",
+                    "email",
+                    "role",
+                    "token_hash",
+                    "expires_at",
+                    "accepted_at",
+                    "cancelled_at",
                 )
             ),
             ActivityEntry.objects.count(),

@@ -52,6 +52,8 @@ STANDARD_USER_REFUSED: dict[str, tuple[bool, bool]] = {
     "accounts:users": (False, True),
     "accounts:user_change_role": (True, True),
     "accounts:user_remove": (True, True),
+    "accounts:user_invitation_resend": (True, True),
+    "accounts:user_invitation_cancel": (True, True),
     "accounts:activity": (True, True),
     "accounts:users_practice_end": (True, True),
     "integrations:connections": (False, True),

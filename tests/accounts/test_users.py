@@ -1,11 +1,12 @@
-"""Business settings > Users: add, change role, remove; the owner and the last Admin are protected."""
+"""Business settings > Users: invite, change role, remove; the owner and the last Admin are protected.
+Invitations in detail: test_invitations.py."""
 
 import pytest
 from django_scopes import scopes_disabled
 
 from accounts import services
 from accounts.errors import DomainError
-from accounts.models import ActivityEntry, Membership, Role, User
+from accounts.models import ActivityEntry, Invitation, Membership, Role, User
 from tests.conftest import client_for
 from tests.factories import MembershipFactory
 
@@ -20,19 +21,26 @@ def _membership(account, user):
         return Membership.objects.get(account=account, user=user)
 
 
-def test_admin_adds_a_new_user_with_a_temporary_password(tenant, other_tenant):
+def test_admin_invites_a_new_user_who_joins_only_by_accepting(tenant, other_tenant):
     c = client_for(tenant.admin)
     r = c.post(
         f"/a/{tenant.account.slug}/settings/users/",
         {"email": "New@Example.test", "role": "admin"},
         follow=True,
     )
-    assert "new@example.test can now open" in r.content.decode()
-    assert "temporary password" in r.content.decode()
-    assert _members(tenant.account)["new@example.test"] == Role.ADMIN
-    assert "new@example.test" not in _members(other_tenant.account)
+    assert (
+        f"We sent an invitation to new@example.test. They join {tenant.account.name} when they accept it."
+        in r.content.decode()
+    )
+    assert "password" not in " ".join(str(m) for m in r.context["messages"]).lower()
+    assert "new@example.test" not in _members(tenant.account)  # not until they accept
+    assert not User.objects.filter(email="new@example.test").exists()
     with scopes_disabled():
-        assert ActivityEntry.objects.filter(account=tenant.account, action="user.added").count() == 1
+        invitation = Invitation.objects.get(email="new@example.test")
+        assert invitation.account == tenant.account and invitation.role == Role.ADMIN
+        assert not Invitation.objects.filter(account=other_tenant.account).exists()
+        assert ActivityEntry.objects.filter(account=tenant.account, action="user.invited").count() == 1
+    assert "new@example.test" not in _members(other_tenant.account)
 
 
 def test_adding_an_existing_member_again_is_refused(tenant):
@@ -51,12 +59,14 @@ def test_standard_user_cannot_add_users(tenant):
     assert r.status_code == 403
     assert _members(tenant.account) == before
     assert not User.objects.filter(email="x@example.test").exists()
+    with scopes_disabled():
+        assert not Invitation.objects.exists()
 
 
 def test_standard_user_sees_users_read_only(tenant):
     body = client_for(tenant.staff).get(f"/a/{tenant.account.slug}/settings/users/").content.decode()
     assert tenant.admin.email in body
-    assert "Add user" not in body and "Remove" not in body
+    assert "Send invitation" not in body and "Remove" not in body
     assert "Only Admins can add, change or remove users." in body
 
 

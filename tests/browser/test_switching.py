@@ -38,7 +38,7 @@ def test_staff_sees_no_user_controls(page, demo_data):
     page.get_by_role("link", name="Business settings").first.click()
     page.get_by_role("link", name="Users").click()
     expect(page.get_by_text("admin@acme.test")).to_be_visible()
-    expect(page.get_by_role("button", name="Add user")).to_have_count(0)
+    expect(page.get_by_role("button", name="Send invitation")).to_have_count(0)
     expect(page.get_by_role("button", name="Remove")).to_have_count(0)
     expect(page.get_by_text("Only Admins can add, change or remove users.")).to_be_visible()
 
@@ -48,5 +48,8 @@ def test_admin_adds_a_user(page, demo_data):
     page.goto("/a/acme/settings/users/")
     page.get_by_label("E-mail").fill("newhire@acme.test")
     page.get_by_label("Role", exact=True).select_option("standard")
-    page.get_by_role("button", name="Add user").click()
-    expect(page.get_by_text("newhire@acme.test can now open Acme Ltd.")).to_be_visible()
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.locator(".message.success")).to_have_text(
+        "We sent an invitation to newhire@acme.test. They join Acme Ltd when they accept it."
+    )
+    expect(page.get_by_role("row", name=re.compile("newhire@acme.test"))).to_contain_text("Invited")

@@ -1,0 +1,52 @@
+"""Password change (signed in) and password reset by e-mail: Django's own views, this product's
+templates and URLs.
+
+Both end the user's other sessions. Django keeps a hash of the password in each session and
+`django.contrib.auth.get_user` signs out any session whose hash no longer matches; after a change,
+PasswordChangeView calls `update_session_auth_hash` so only the session that made the change stays
+signed in. After a reset nobody stays signed in (`post_reset_login` is off): the person signs in with
+the new password.
+
+The reset page says the same words whether or not an address has a login (Django's behaviour: it
+sends nothing to an unknown address and shows the same page), so it cannot be used to find out who
+has one. Links in the e-mail are built from SITE_URL, not from the request's Host header.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import views as auth_views
+from django.urls import reverse_lazy
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    template_name = "accounts/password_change.html"
+    success_url = reverse_lazy("accounts:password_change_done")
+
+
+class PasswordChangeDoneView(auth_views.PasswordChangeDoneView):
+    template_name = "accounts/password_change_done.html"
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_sent")
+
+    @property
+    def extra_email_context(self) -> dict:  # read per request: tests move SITE_URL onto live_server
+        return {"site_url": settings.SITE_URL}
+
+
+class PasswordResetSentView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_sent.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
