@@ -20,7 +20,7 @@ def _refuse(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 def sent_mail(request: HttpRequest) -> HttpResponse:
-    if not can_read_sent_mail(request.user):
+    if not can_read_sent_mail(request):
         return _refuse(request)
     return render(
         request,
@@ -31,7 +31,7 @@ def sent_mail(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 def sent_mail_message(request: HttpRequest, key: str) -> HttpResponse:
-    if not can_read_sent_mail(request.user):
+    if not can_read_sent_mail(request):
         return _refuse(request)
     message = outbox.sent_message(key)
     if message is None:

@@ -158,15 +158,29 @@ def practice_route_into(user: User, account: Account) -> Practice | None:
     return via.practice if via is not None else None
 
 
-def can_read_sent_mail(user: User) -> bool:
+def can_read_sent_mail(request) -> bool:
     """The Sent mail page (accounts/outbox.py) shows every e-mail the server kept in its file outbox,
     invitations and password resets included: whoever reads it can join any invited account and
     reset any password. So: superusers only, except while SENT_MAIL_OPEN is on (by default only in
-    the demo, DEBUG with the sandbox): then anyone who reaches the server, the way a development mail
-    catcher works, because the person invited has no login yet to read their invitation with."""
-    if settings.SENT_MAIL_OPEN:
+    the demo, DEBUG with the sandbox): then also anyone browsing from the server's own machine (a
+    loopback address), the way a development mail catcher works, because the person invited has no
+    login yet to read their invitation with. That reveals nothing new: whoever is on that machine can
+    read var/outbox/ anyway. A request that came through a proxy (X-Forwarded-For) is not local."""
+    user = request.user
+    if user.is_authenticated and user.is_active and user.is_superuser:
         return True
-    return bool(user.is_authenticated and user.is_active and user.is_superuser)
+    return bool(settings.SENT_MAIL_OPEN and _from_this_machine(request))
+
+
+def _from_this_machine(request) -> bool:
+    import ipaddress
+
+    if request.META.get("HTTP_X_FORWARDED_FOR"):
+        return False
+    try:
+        return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
+    except ValueError:
+        return False
 
 
 def practice_staff_blocker(

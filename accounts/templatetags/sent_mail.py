@@ -6,6 +6,6 @@ register = template.Library()
 
 
 @register.filter
-def can_read_sent_mail(user) -> bool:
-    """`{% if user|can_read_sent_mail %}`: the nav shows Sent mail to whoever may open it."""
-    return _can_read_sent_mail(user)
+def can_read_sent_mail(request) -> bool:
+    """`{% if request|can_read_sent_mail %}`: the nav shows Sent mail to whoever may open it."""
+    return _can_read_sent_mail(request)

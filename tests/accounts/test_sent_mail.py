@@ -68,10 +68,17 @@ def test_sent_mail_is_closed_to_everyone_else_unless_open(file_outbox, tenant, c
     # Only superusers see it in the menu.
     assert 'href="/sent-mail/"' not in admin.get("/switch/").content.decode()
     assert 'href="/sent-mail/"' in client_for(superuser).get("/switch/").content.decode()
-    # The demo (SENT_MAIL_OPEN): anyone, signed in or not, because the invited person has no login yet.
+    # The demo (SENT_MAIL_OPEN): anyone on this machine, signed in or not (the invited person has no login yet).
     settings.SENT_MAIL_OPEN = True
     assert "secret@example.test" in client.get("/sent-mail/").content.decode()
     assert 'href="/sent-mail/"' in client.get("/login/").content.decode()
+    # ...but only from the server's own machine, which could read var/outbox/ anyway: not from another
+    # address, and not through a proxy.
+    for meta in ({"REMOTE_ADDR": "203.0.113.9"}, {"HTTP_X_FORWARDED_FOR": "203.0.113.9"}):
+        r = client.get("/sent-mail/", **meta)
+        assert r.status_code == 302 and r.url.startswith("/login/"), meta
+        assert "secret@example.test" not in client.get(f"/sent-mail/{key}/", **meta).content.decode()
+        assert 'href="/sent-mail/"' not in client.get("/login/", **meta).content.decode()
 
 
 def test_unknown_or_malformed_message_keys_are_404(file_outbox, superuser):
