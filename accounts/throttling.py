@@ -147,6 +147,13 @@ class SignInGuard:
         return locked
 
 
+def lift_login_lockout(email: str) -> None:
+    """A password reset proves the mailbox: it lifts the lockout of that login on the sign-in page (the
+    lockout message says "…or reset your password"). The address's own count stays: it may be the
+    one guessing at other logins."""
+    AxesProxyHandler.reset_attempts(username=email.strip().lower())
+
+
 def record_lockout(*, account: Account, acting_user: User | None, surface: str, name: str) -> None:
     """The activity-log row when a sign-in to the account's accounting software starts a lockout."""
     if surface == "billcom":

@@ -74,6 +74,13 @@ def practice_setup(tenant, other_tenant):
     return practice, partner, bk_membership.user
 
 
+def sign_in(client: Client, email: str, password: str) -> bool:
+    """Sign in through the sign-in page, as a person does (django-axes needs the request that
+    Client.login() does not give authenticate). True when it worked."""
+    response = client.post("/login/", {"username": email, "password": password})
+    return response.status_code == 302 and "_auth_user_id" in client.session
+
+
 def client_for(user: User) -> Client:
     c = Client()
     c.force_login(user)

@@ -10,6 +10,7 @@ from django.core import mail
 from django.test import Client
 
 from accounts.models import User
+from tests.conftest import sign_in
 from tests.factories import PASSWORD
 
 NEW = "Velvet-Compass-Orbit-31"
@@ -19,7 +20,7 @@ RESET_LINK = re.compile(r"\S+/password/reset/[\w-]+/[\w-]+/")
 def _signed_in(user: User) -> Client:
     """A real sign-in (the session records the password's hash), as a second browser would have."""
     c = Client()
-    assert c.login(username=user.email, password=PASSWORD)
+    assert sign_in(c, user.email, PASSWORD)
     return c
 
 
@@ -39,8 +40,8 @@ def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(admin_
     assert _is_signed_in(here)
     r = elsewhere.get("/switch/")
     assert r.status_code == 302 and r.url.startswith("/login/")
-    assert Client().login(username=admin_user.email, password=NEW)
-    assert not Client().login(username=admin_user.email, password=PASSWORD)
+    assert sign_in(Client(), admin_user.email, NEW)
+    assert not sign_in(Client(), admin_user.email, PASSWORD)
 
 
 def test_change_needs_the_current_password_and_a_valid_new_one(admin_user):
@@ -101,3 +102,17 @@ def test_reset_says_the_same_for_an_address_without_a_login_and_sends_nothing(ad
 
     assert page("nobody@example.test") == page(admin_user.email)
     assert [m.to for m in mail.outbox] == [[admin_user.email]]
+
+
+def test_a_reset_lifts_the_lockout_of_that_login(client, admin_user):
+    # Ten failures from elsewhere lock the login (the lockout message says "…or reset your password").
+    for i in range(10):
+        Client().post(
+            "/login/", {"username": admin_user.email, "password": "wrong"}, REMOTE_ADDR=f"198.51.100.{i + 1}"
+        )
+    assert not sign_in(Client(), admin_user.email, PASSWORD)
+    Client().post("/password/reset/", {"email": admin_user.email})
+    visitor = Client()
+    form_url = visitor.get(urlsplit(RESET_LINK.search(mail.outbox[0].body).group(0)).path).url
+    visitor.post(form_url, {"new_password1": NEW, "new_password2": NEW})
+    assert sign_in(Client(), admin_user.email, NEW)

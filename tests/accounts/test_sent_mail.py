@@ -68,7 +68,8 @@ def test_sent_mail_is_closed_to_everyone_else_unless_open(file_outbox, tenant, c
     # Only superusers see it in the menu.
     assert 'href="/sent-mail/"' not in admin.get("/switch/").content.decode()
     assert 'href="/sent-mail/"' in client_for(superuser).get("/switch/").content.decode()
-    # The demo (SENT_MAIL_OPEN): anyone on this machine, signed in or not (the invited person has no login yet).
+    # The demo (SENT_MAIL_OPEN): anyone on this machine, signed in or not (the invited person has no
+    # login yet).
     settings.SENT_MAIL_OPEN = True
     assert "secret@example.test" in client.get("/sent-mail/").content.decode()
     assert 'href="/sent-mail/"' in client.get("/login/").content.decode()
