@@ -5,6 +5,10 @@ Why not the session: two deliveries of one callback both read the session before
 so both "popped" the state and both exchanged the code (the provider then revoked the tokens of the
 connection that looked Active). Here a step is consumed by one conditional DELETE: both requests may
 find the row, only one DELETE removes it, and only that request goes on.
+
+These rows are the flow's plumbing, as the session entries they replace were: writing them is not a
+change to the account (no activity row, not in services.py). Connections still change only through
+integrations/services.py.
 """
 
 from __future__ import annotations

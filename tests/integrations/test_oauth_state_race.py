@@ -9,6 +9,7 @@ import pytest
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.test import Client
+from django.urls import reverse
 
 from integrations.connect_views import EXPIRED, connections_url
 from integrations.models import Connection, ConnectionStatus
@@ -25,7 +26,6 @@ from tests.integrations.sandbox_helpers import (  # noqa: F401  (fixture: sandbo
     sandbox,
     start,
 )
-from tests.integrations.test_oauth_flow import choose_url
 
 ROUNDS = 5
 
@@ -34,6 +34,12 @@ pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("sandbox"),
 ]
+
+
+def choose_url(account, provider: str) -> str:
+    return reverse(
+        "integrations:choose_organisation", kwargs={"account_slug": account.slug, "provider": provider}
+    )
 
 
 def same_browser(client: Client) -> Client:
