@@ -9,9 +9,6 @@ permission) creates and changes nothing.
 from __future__ import annotations
 
 import dataclasses
-import secrets
-import time
-from typing import Any
 
 from django import forms
 from django.conf import settings
@@ -20,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django_scopes import scope
 
@@ -29,18 +27,11 @@ from accounts.permissions import access_for
 from accounts.tenancy import account_view
 from accounts.throttling import SignInGuard, billcom_lockout_message
 
-from . import services
+from . import oauth_state, services
 from .catalog import ProviderInfo, provider_info
-from .crypto import decrypt_json, encrypt_json
 from .models import Connection, ConnectionStatus
 from .providers import LoginFailed, Organisation, ProviderUnavailable, TokenSet, billcom, oauth_provider, qbd
 from .selectors import main_connection
-
-STATES_KEY = "integrations_oauth_states"
-PENDING_KEY = "integrations_pending_organisations"
-QBD_PASSWORD_KEY = "integrations_qbd_password"
-STATE_LIFE_SECONDS = 600
-MAX_STATES = 10
 
 EXPIRED = (
     "This connection link has expired or was already used. Start again from Business settings > Connections."
@@ -75,6 +66,7 @@ def _precondition_message(account: Account, provider: str) -> str:
 
 
 @account_view("integrations.manage")
+@never_cache  # the QuickBooks Desktop page shows its password; the sandbox's Bill.com form, demo sign-ins
 def connect_start(request: HttpRequest, provider: str) -> HttpResponse:
     info = _info_or_404(provider)
     if request.method == "POST" and request.POST.get("action") == "cancel":
@@ -112,7 +104,7 @@ def _oauth_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
             {"info": info, "blocked": _precondition_message(account, info.key)},
         )
     client = oauth_provider(info.key)
-    state, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(64)
+    state, verifier = oauth_state.new_secrets()
     try:
         # Only checks: no row until the flow finishes (activate_connection re-checks under the account
         # lock). A user who cancels at the provider or walks away leaves nothing behind.
@@ -123,32 +115,10 @@ def _oauth_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect(connections_url(account))
-    _remember_state(
-        request,
-        state,
-        {
-            "account_id": account.pk,
-            "provider": info.key,
-            "verifier": verifier,
-            "user_id": request.user.pk,
-            "created": time.time(),
-        },
-    )
+    # In the database, not the session: the callback consumes it with one conditional DELETE, so a
+    # callback delivered twice at once goes on only once (integrations/oauth_state.py).
+    oauth_state.remember(request, account=account, provider=info.key, state=state, verifier=verifier)
     return redirect(url)
-
-
-def _remember_state(request: HttpRequest, state: str, entry: dict[str, Any]) -> None:
-    now = time.time()
-    states = {
-        k: v
-        for k, v in request.session.get(STATES_KEY, {}).items()
-        if now - v["created"] < STATE_LIFE_SECONDS
-    }
-    # A handful of flows in progress (several tabs) is normal; more is abandoned clutter.
-    while len(states) >= MAX_STATES:
-        states.pop(min(states, key=lambda k: states[k]["created"]))
-    states[state] = entry
-    request.session[STATES_KEY] = states
 
 
 # --- callback --------------------------------------------------------------------------------------
@@ -160,20 +130,13 @@ def oauth_callback(request: HttpRequest, provider: str) -> HttpResponse:
     client = oauth_provider(provider)
     if client is None:
         raise Http404("No such accounting software.")
-    states = request.session.get(STATES_KEY, {})
-    state = request.GET.get("state", "")
-    # Pop first: whatever happens next, this state can never be used again.
-    entry = states.pop(state, None) if state else None
-    request.session[STATES_KEY] = states
-    if (
-        entry is None
-        or time.time() - entry["created"] > STATE_LIFE_SECONDS
-        or entry["provider"] != provider
-        or entry["user_id"] != request.user.pk
-    ):
+    # Consumed first: whatever happens next, this state can never be used again. Of two deliveries of
+    # the same callback, only one gets it; the other is told the link was already used.
+    flow = oauth_state.consume(request, state=request.GET.get("state", ""))
+    if flow is None or flow.provider != provider:
         messages.error(request, EXPIRED)
         return redirect("accounts:home")
-    account = Account.objects.filter(pk=entry["account_id"]).first()
+    account = Account.objects.filter(pk=flow.account_id).first()
     access = access_for(request.user, account) if account is not None else None
     if access is None:
         messages.error(request, EXPIRED)
@@ -201,7 +164,7 @@ def oauth_callback(request: HttpRequest, provider: str) -> HttpResponse:
     with scope(account=account):
         try:
             tokens = client.exchange_code(
-                code=code, redirect_uri=_redirect_uri(provider), code_verifier=entry["verifier"]
+                code=code, redirect_uri=_redirect_uri(provider), code_verifier=flow.secrets["verifier"]
             )
             organisations = client.organisations(tokens=tokens, callback=dict(request.GET.items()))
         except DomainError as exc:
@@ -210,14 +173,14 @@ def oauth_callback(request: HttpRequest, provider: str) -> HttpResponse:
         # ApprovalMax always asks, so the user sees which organisations cannot be chosen and why.
         if len(organisations) == 1 and organisations[0].selectable and provider != "approvalmax":
             return _activate(request, account, info, tokens, organisations[0])
-    pending = request.session.get(PENDING_KEY, {})
-    pending[f"{account.pk}:{provider}"] = {
-        "user_id": request.user.pk,
-        "created": time.time(),
-        "tokens": encrypt_json(tokens.as_credentials()),  # tokens at rest in the session: encrypted
-        "organisations": [o.as_dict() for o in organisations],
-    }
-    request.session[PENDING_KEY] = pending
+    # The tokens wait for the choice in the database, encrypted, consumed by the choice's POST the same way.
+    oauth_state.hold_for_choice(
+        request,
+        account=account,
+        provider=provider,
+        tokens=tokens.as_credentials(),
+        organisations=[o.as_dict() for o in organisations],
+    )
     return redirect("integrations:choose_organisation", account_slug=account.slug, provider=provider)
 
 
@@ -250,19 +213,11 @@ def _activate(
 def choose_organisation(request: HttpRequest, provider: str) -> HttpResponse:
     info = _info_or_404(provider)
     account = request.account
-    key = f"{account.pk}:{provider}"
-    pending = request.session.get(PENDING_KEY, {})
-    entry = pending.get(key)
-    if (
-        entry is None
-        or entry["user_id"] != request.user.pk
-        or time.time() - entry["created"] > STATE_LIFE_SECONDS
-    ):
-        pending.pop(key, None)
-        request.session[PENDING_KEY] = pending
+    waiting = oauth_state.waiting_choice(request, account=account, provider=provider)
+    if waiting is None:
         messages.error(request, EXPIRED)
         return redirect(connections_url(account))
-    organisations = _choosable(account, info, [Organisation(**o) for o in entry["organisations"]])
+    organisations = _choosable(account, info, [Organisation(**o) for o in waiting.organisations])
     error = ""
     if request.method == "POST":
         chosen = next((o for o in organisations if o.id == request.POST.get("organisation", "")), None)
@@ -270,10 +225,12 @@ def choose_organisation(request: HttpRequest, provider: str) -> HttpResponse:
             error = f"Choose one of the {info.label} organisations listed."
         elif not chosen.selectable:
             error = chosen.reason
+        elif not oauth_state.take_choice(waiting):
+            # The same choice posted twice at once (a double click): the other request is connecting.
+            messages.error(request, EXPIRED)
+            return redirect(connections_url(account))
         else:
-            pending.pop(key, None)
-            request.session[PENDING_KEY] = pending
-            tokens = TokenSet.from_credentials(decrypt_json(entry["tokens"]))
+            tokens = TokenSet.from_credentials(waiting.secrets["tokens"])
             return _activate(request, account, info, tokens, chosen)
     return render(
         request,
@@ -397,6 +354,7 @@ def _qbd_connection(account: Account) -> Connection | None:
 def _qbd_setup(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
     account = request.account
     connection = _qbd_connection(account)
+    password = ""
     if request.method == "POST":
         try:
             if connection is None or connection.status == ConnectionStatus.DISCONNECTED:
@@ -409,14 +367,17 @@ def _qbd_setup(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
             password = services.new_qbwc_password(
                 account=account, acting_user=request.user, connection=connection
             )
+            connection.refresh_from_db()  # the page below shows the row as the service left it
         except DomainError as exc:
             messages.error(request, exc.message)
             return redirect(connections_url(account))
-        # Shown once: the next page view takes it out of the session; only its hash is stored.
-        request.session[QBD_PASSWORD_KEY] = {"connection": connection.pk, "password": password}
-        return redirect("integrations:connect_start", account_slug=account.slug, provider="qbd")
-    shown = request.session.pop(QBD_PASSWORD_KEY, None)
-    password = shown["password"] if shown and connection and shown["connection"] == connection.pk else ""
+        # Shown once, in the answer to this POST itself (not stored, not redirected): the password is
+        # never written anywhere but this response, which no cache keeps (never_cache on connect_start).
+        # Only its hash is stored. Decision: no redirect-after-POST here. Reloading the page re-posts
+        # (the browser asks first) and makes a new password that replaces the old one, exactly as
+        # "Generate a new password" does; the page shown then has the new one, and the activity log
+        # records each. That beats parking the password in the session table (kept two weeks) until
+        # the next GET reads it.
     credentials = services.credentials_of(connection) if connection is not None else {}
     ready = (
         connection is not None

@@ -17,6 +17,8 @@ from django_scopes import ScopedManager
 
 from accounts.models import Account
 
+from .crypto import EncryptedJSONField
+
 
 class Provider(models.TextChoices):
     XERO = "xero", "Xero"
@@ -54,8 +56,9 @@ class Connection(models.Model):
     # ApprovalMax organisation id, QuickBooks Desktop company file.
     external_id = models.CharField(max_length=200, blank=True)
     external_name = models.CharField(max_length=200, blank=True)
-    # Encrypted JSON (integrations/crypto.py): tokens, session ids, Web Connector password hash.
-    credentials = models.TextField(blank=True)
+    # Tokens, session ids, the Bill.com sign-in, the Web Connector password hash: a dict, encrypted
+    # at rest by the field itself (integrations/crypto.py).
+    credentials = EncryptedJSONField(blank=True, default=dict)
     access_expires_at = models.DateTimeField(null=True, blank=True)
     # Settings kept across disconnect/reconnect (e.g. chosen organisation, provider options).
     options = models.JSONField(default=dict, blank=True)
@@ -119,3 +122,47 @@ class IntegrationDefaults(models.Model):
 
     def __str__(self) -> str:
         return f"Defaults of {self.account}"
+
+
+class OAuthStage(models.TextChoices):
+    CONSENT = "consent", "At the provider's consent screen"
+    CHOOSING = "choosing", "Choosing the organisation"
+
+
+class OAuthState(models.Model):
+    """An OAuth connect flow in progress, between "Continue to Xero" and the connection.
+
+    Stage `consent`: created when the user leaves for the provider, found by the hash of the `state`
+    the callback brings back, and consumed by one conditional DELETE (integrations/oauth_state.py): of
+    two deliveries of the same callback, only the one whose DELETE removed the row goes on to exchange
+    the code. Stage `choosing`: the provider's tokens waiting while the user picks an organisation,
+    consumed the same way by the POST of the choice.
+
+    Bound to the user and the browser session that started it (a hash of the session key), like the
+    session-held state it replaces, but in the database: one row, one winner, across every gunicorn
+    worker (the locmem cache could not do that). Secrets (the PKCE verifier, the tokens) are in the
+    encrypted field; the state and the session key are stored only as SHA-256 hashes.
+
+    Not tenant data behind the scopes: the callback URL names no account, so the row is found by its
+    secret hash and user outside any scope, and the account it names is checked again (access_for)
+    before anything is done. Expired rows are deleted whenever a flow starts or a callback arrives.
+    """
+
+    state_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    session_hash = models.CharField(max_length=64)
+    stage = models.CharField(max_length=10, choices=OAuthStage.choices, default=OAuthStage.CONSENT)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    provider = models.CharField(max_length=20, choices=Provider.choices)
+    # {"verifier": ...} at the consent stage, {"tokens": ...} while choosing.
+    secrets = EncryptedJSONField(blank=True, default=dict)
+    # While choosing: the organisations the provider offered (ids and names, nothing secret).
+    organisations = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "session_hash", "stage"], name="oauthstate_browser")]
+
+    def __str__(self) -> str:
+        return f"{self.get_provider_display()} flow ({self.get_stage_display()})"

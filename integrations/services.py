@@ -18,7 +18,6 @@ from accounts.models import Account, User
 from accounts.tenancy import in_account_scope
 
 from .catalog import provider_info
-from .crypto import decrypt_json, encrypt_json
 from .models import LIVE_STATUSES, Connection, ConnectionStatus, IntegrationDefaults
 from .selectors import live_additional, live_connections, main_connection
 
@@ -163,7 +162,7 @@ def activate_connection(
         connection.status = ConnectionStatus.ACTIVE
         connection.external_id = external_id
         connection.external_name = external_name
-        connection.credentials = encrypt_json(credentials)
+        connection.credentials = credentials  # EncryptedJSONField: encrypted on save
         connection.access_expires_at = access_expires_at
         connection.options = {**connection.options, **(options or {})}
         # Defaults that fell back to the main software when this connection was disconnected.
@@ -211,7 +210,7 @@ def cancel_pending(*, account: Account, acting_user: User, connection_id: int | 
             after = "Not connected"
         else:
             connection.status = ConnectionStatus.DISCONNECTED
-            connection.credentials = ""
+            connection.credentials = {}
             connection.access_expires_at = None
             connection.save(update_fields=["status", "credentials", "access_expires_at"])
             after = ConnectionStatus.DISCONNECTED.label
@@ -264,7 +263,7 @@ def disconnect(*, account: Account, acting_user: User, connection_id: int) -> Co
             refused = None
             was = connection.status
             connection.status = ConnectionStatus.DISCONNECTED
-            connection.credentials = ""
+            connection.credentials = {}
             connection.access_expires_at = None
             connection.disconnected_by = acting_user
             connection.disconnected_at = timezone.now()
@@ -452,12 +451,13 @@ def store_credentials(
 ) -> None:
     """Save rotated tokens or a new session (no activity row: nothing a user did)."""
     Connection.objects.filter(pk=connection.pk).update(
-        credentials=encrypt_json(credentials), access_expires_at=access_expires_at
+        credentials=credentials, access_expires_at=access_expires_at
     )
 
 
 def credentials_of(connection: Connection) -> dict:
-    return decrypt_json(connection.credentials)
+    """The connection's credentials (decrypted by the field), as a copy the caller may change."""
+    return dict(connection.credentials)
 
 
 __all__ = [

@@ -1,6 +1,14 @@
 """The sandbox's own state: the providers' side (their clients, organisations, codes, tokens, Bill.com
 users and sessions) and a log of what each sandbox received. Not tenant data; production code never
-reads these tables."""
+reads these tables.
+
+Secrets here are kept as the fields below, not in integrations.crypto.EncryptedJSONField, on purpose:
+these tables are the pretend provider's own database, not Dext Connect's, and the sandbox is off in
+production (SANDBOX_ENABLED follows DEBUG). The client secrets and Bill.com passwords are fixed demo
+values printed on /sandbox/ and in the README; codes, tokens and Bill.com session ids are looked up by
+their value on every call (a Fernet token is different each time, so an encrypted column could not
+be searched), and they open only the sandbox's pretend organisations. Dext Connect's own copies of the
+tokens and sign-ins (Connection.credentials) are encrypted."""
 
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_scopes import scopes_disabled
@@ -78,6 +79,7 @@ def logged(provider: str) -> Callable:
 
 @require_GET
 @login_required
+@never_cache  # lists sign-ins it accepts (demo Bill.com passwords) and, for operators, client secrets
 def home(request: HttpRequest) -> HttpResponse:
     """What the sandbox received and the sign-ins it accepts, for the organisations the viewer's
     accounts are connected to (everything for a superuser). A stranger sees nothing of Acme's."""

@@ -85,3 +85,12 @@ def snapshot(account) -> list[tuple]:
 
 def messages_of(response) -> list[str]:
     return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+def raw_credentials(connection) -> str:
+    """A connection's credentials column as the database holds it, past the ORM (which decrypts)."""
+    from django.db import connection as db
+
+    with db.cursor() as cursor:
+        cursor.execute("SELECT credentials FROM integrations_connection WHERE id = %s", [connection.pk])
+        return cursor.fetchone()[0]

@@ -9,12 +9,17 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from integrations.crypto import decrypt_json
 from integrations.models import Connection, ConnectionStatus
 from integrations.providers import LoginFailed, billcom
 from integrations.sandbox.models import BillcomSession, BillcomUser, RequestLogEntry
 from tests.conftest import client_for
-from tests.integrations.sandbox_helpers import other_tenant_untouched, sandbox, snapshot, start_url  # noqa: F401
+from tests.integrations.sandbox_helpers import (  # noqa: F401
+    other_tenant_untouched,
+    raw_credentials,
+    sandbox,
+    snapshot,
+    start_url,
+)
 
 pytestmark = pytest.mark.usefixtures("sandbox", "other_tenant_untouched")
 
@@ -45,9 +50,9 @@ def test_bill_com_connects_with_the_right_credentials(tenant, other_tenant, conn
         "00801ACMEDEMO01",
         tenant.admin,
     )
-    creds = decrypt_json(conn.credentials)
+    creds = conn.credentials
     assert BillcomSession.objects.filter(session_id=creds["session_id"]).exists()
-    assert "billcom-demo-2026" not in conn.credentials  # the password is stored encrypted only
+    assert "billcom-demo-2026" not in raw_credentials(conn)  # the password is stored encrypted only
     assert not Connection.objects.filter(account=other_tenant.account).exists()
 
 
@@ -106,14 +111,14 @@ def billcom_connection(tenant, connect):
 
 
 def test_an_expired_session_is_renewed_once_transparently(billcom_connection):
-    old_session = decrypt_json(billcom_connection.credentials)["session_id"]
+    old_session = billcom_connection.credentials["session_id"]
     # 36 idle minutes: Bill.com ends sessions after 35.
     BillcomSession.objects.update(last_used_at=timezone.now() - timedelta(minutes=36))
 
     details = billcom.call(billcom_connection, "GET", "/v3/login/session")
 
     assert details["organizationId"] == "00801ACMEDEMO01"
-    new_session = decrypt_json(Connection.objects.get(pk=billcom_connection.pk).credentials)["session_id"]
+    new_session = Connection.objects.get(pk=billcom_connection.pk).credentials["session_id"]
     assert new_session != old_session
     assert RequestLogEntry.objects.filter(summary="session invalid or idle for over 35 minutes").count() == 1
     assert Connection.objects.get(pk=billcom_connection.pk).status == ConnectionStatus.ACTIVE

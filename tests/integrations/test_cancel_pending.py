@@ -113,7 +113,7 @@ def test_cancelling_a_once_connected_set_up_goes_back_to_disconnected_keeping_it
     cancel(client_for(tenant.admin), tenant.account, "qbd")
 
     old.refresh_from_db()
-    assert (old.status, old.options, old.credentials) == (ConnectionStatus.DISCONNECTED, {"kept": "yes"}, "")
+    assert (old.status, old.options, old.credentials) == (ConnectionStatus.DISCONNECTED, {"kept": "yes"}, {})
     assert Connection.objects.filter(account=tenant.account).count() == 1
     assert snapshot(other_tenant.account) == other_before
     entry = ActivityEntry.objects.filter(account=tenant.account, action="integration.cancelled").get()

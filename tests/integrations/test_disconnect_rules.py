@@ -103,7 +103,7 @@ def test_disconnect_additional_then_main_works(tenant, other_tenant, both, djang
     for conn in (xero, billcom):
         conn.refresh_from_db()
         assert conn.status == "disconnected"
-        assert conn.credentials == ""
+        assert conn.credentials == {}
         assert conn.disconnected_by == tenant.admin
         assert conn.disconnected_at is not None
     assert [r for r in _state()[0] if r[1] == other_tenant.account.pk] == other_rows

@@ -4,15 +4,15 @@ and every refused callback: each says what to do and creates or changes no conne
 from __future__ import annotations
 
 import html
-import time
+from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import ActivityEntry, Membership, Role
-from integrations.connect_views import EXPIRED, STATES_KEY, connections_url
-from integrations.crypto import decrypt_json
-from integrations.models import Connection, ConnectionStatus
+from integrations.connect_views import EXPIRED, connections_url
+from integrations.models import Connection, ConnectionStatus, OAuthState
 from integrations.sandbox.models import IssuedToken, RequestLogEntry
 from tests.conftest import client_for
 from tests.integrations.sandbox_helpers import (  # noqa: F401  (fixtures: other_tenant_untouched, sandbox)
@@ -22,6 +22,7 @@ from tests.integrations.sandbox_helpers import (  # noqa: F401  (fixtures: other
     local,
     org_ids,
     other_tenant_untouched,
+    raw_credentials,
     sandbox,
     snapshot,
     start,
@@ -63,26 +64,35 @@ def test_xero_connects_the_organisation_the_user_chooses(tenant, other_tenant):
     assert conn.status == ConnectionStatus.ACTIVE
     assert (conn.external_id, conn.external_name) == (org_ids("xero", XERO_GLOBEX)[0], XERO_GLOBEX)
     assert conn.connected_by == tenant.admin
-    creds = decrypt_json(conn.credentials)
+    creds = conn.credentials
     assert IssuedToken.objects.filter(
         access_token=creds["access_token"], refresh_token=creds["refresh_token"]
     )
-    assert creds["access_token"] not in conn.credentials  # encrypted at rest
+    assert creds["access_token"] not in raw_credentials(conn)  # encrypted at rest
     assert 29 * 60 < (conn.access_expires_at - conn.connected_at).total_seconds() <= 30 * 60
     assert RequestLogEntry.objects.filter(provider="xero", path__endswith="/xero/connections").exists()
     assert not Connection.objects.filter(account=other_tenant.account).exists()
 
 
-def test_the_session_keeps_the_waiting_tokens_encrypted(tenant):
+def test_the_waiting_tokens_are_kept_for_this_user_and_browser_only(tenant):
+    # (Encrypted in the database, never in the session: tests/integrations/test_secrets_at_rest.py.)
     client = client_for(tenant.admin)
     callback = consent(
         client, start(client, tenant.account, "xero"), orgs=org_ids("xero", XERO_ACME, XERO_GLOBEX)
     )
     client.get(local(callback))
-    pending = next(iter(client.session["integrations_pending_organisations"].values()))
-    issued = IssuedToken.objects.latest("pk")
-    assert issued.access_token not in pending["tokens"]
-    assert decrypt_json(pending["tokens"])["access_token"] == issued.access_token
+    waiting = OAuthState.objects.get()
+    assert (waiting.stage, waiting.user, waiting.account, waiting.provider) == (
+        "choosing",
+        tenant.admin,
+        tenant.account,
+        "xero",
+    )
+    assert waiting.secrets["tokens"]["access_token"] == IssuedToken.objects.latest("pk").access_token
+    # The same user in another browser cannot finish it.
+    response = client_for(tenant.admin).get(choose_url(tenant.account, "xero"), follow=True)
+    assert EXPIRED in text(response)
+    assert client.get(choose_url(tenant.account, "xero")).status_code == 200
 
 
 def test_xero_with_one_organisation_connects_straight_away(tenant):
@@ -168,10 +178,7 @@ def test_a_forged_state_is_refused(tenant):
 def test_an_expired_state_is_refused(tenant):
     client = client_for(tenant.admin)
     callback = consent(client, start(client, tenant.account, "xero"), orgs=org_ids("xero", XERO_ACME))
-    session = client.session
-    for entry in session[STATES_KEY].values():
-        entry["created"] = time.time() - 601
-    session.save()
+    OAuthState.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
     before = snapshot(tenant.account)
     response = client.get(local(callback), follow=True)
     assert EXPIRED in text(response)
@@ -331,14 +338,15 @@ def test_the_authorize_redirect_uses_pkce_s256_and_a_one_time_state(tenant):
     client = client_for(tenant.admin)
     authorize = start(client, tenant.account, "xero")
     assert "code_challenge_method=S256" in authorize and "code_challenge=" in authorize
-    state = authorize.split("state=")[1].split("&")[0]
-    entry = client.session[STATES_KEY][state]
-    assert (entry["account_id"], entry["provider"], entry["user_id"]) == (
+    entry = OAuthState.objects.get()
+    assert (entry.account_id, entry.provider, entry.user_id, entry.stage) == (
         tenant.account.pk,
         "xero",
         tenant.admin.pk,
+        "consent",
     )
-    assert entry["verifier"] not in authorize  # only the challenge leaves our server
+    assert entry.secrets["verifier"] not in authorize  # only the challenge leaves our server
+    assert 9 * 60 < (entry.expires_at - timezone.now()).total_seconds() <= 10 * 60
 
 
 @pytest.mark.parametrize("provider", ["xero", "qbo", "approvalmax"])

@@ -12,12 +12,16 @@ from django.urls import reverse
 from lxml import etree
 
 from accounts.models import ActivityEntry
-from integrations.crypto import decrypt_json
 from integrations.models import Connection, ConnectionStatus
 from integrations.providers import qbd
 from integrations.sandbox import webconnector
 from tests.conftest import client_for
-from tests.integrations.sandbox_helpers import other_tenant_untouched, snapshot, start_url  # noqa: F401
+from tests.integrations.sandbox_helpers import (  # noqa: F401
+    other_tenant_untouched,
+    raw_credentials,
+    snapshot,
+    start_url,
+)
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 NS = "http://developer.intuit.com/"
@@ -64,8 +68,8 @@ def pending(tenant):
 def test_set_up_shows_the_password_once_and_keeps_only_a_hash(pending):
     client, conn, password = pending
     assert conn.status == ConnectionStatus.PENDING
-    creds = decrypt_json(conn.credentials)
-    assert password not in conn.credentials and password not in str(creds)
+    creds = conn.credentials
+    assert password not in raw_credentials(conn) and password not in str(creds)
     assert creds["qbwc_password_hash"].startswith(("md5$", "pbkdf2"))
     again = client.get(start_url(conn.account, "qbd"))
     assert password not in text(again)
@@ -271,7 +275,7 @@ def test_the_sandbox_web_connector_drives_our_service_over_http(pending, other_t
     ]  # newest first
     assert methods[0] == "closeConnection"
     assert "sent authenticate; our service answered: ticket issued" in sandbox_page
-    assert decrypt_json(Connection.objects.get(pk=conn.pk).credentials).get("qbwc_ticket", "") == ""
+    assert Connection.objects.get(pk=conn.pk).credentials.get("qbwc_ticket", "") == ""
     assert company in sandbox_page
     other_page = text(client_for(other_tenant.admin).get(reverse("sandbox:home")))
     assert "our service answered" not in other_page and company not in other_page

@@ -15,7 +15,6 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from accounts.models import Account
-from integrations.crypto import decrypt_json
 from integrations.models import Connection, ConnectionStatus
 from integrations.providers import GrantRevoked
 from integrations.providers.xero import Xero
@@ -213,7 +212,7 @@ def test_seed_demo_connects_acme_to_the_xero_sandbox_and_nothing_else(settings):
     assert list(Connection.objects.values()) == before  # idempotent
 
     # The tokens are the sandbox's own: a refresh works against it.
-    old = decrypt_json(conn.credentials)
+    old = conn.credentials
     Connection.objects.filter(pk=conn.pk).update(access_expires_at=timezone.now() + timedelta(minutes=1))
     conn.refresh_from_db()
     assert access_token_for(conn) != old["access_token"]

@@ -15,7 +15,6 @@ from django_scopes import scopes_disabled
 
 from accounts.errors import DomainError
 from accounts.models import ActivityEntry
-from integrations.crypto import decrypt_json, encrypt_json
 from integrations.models import Connection, ConnectionStatus
 from integrations.providers import ProviderUnavailable
 from integrations.sandbox import data
@@ -40,13 +39,11 @@ def xero(tenant, connect, settings):
             account or tenant.account,
             "xero",
             external_id=issued.org_ids[0],
-            credentials=encrypt_json(
-                {
-                    "access_token": issued.access_token,
-                    "refresh_token": issued.refresh_token,
-                    "expires_at": expires.isoformat(),
-                }
-            ),
+            credentials={
+                "access_token": issued.access_token,
+                "refresh_token": issued.refresh_token,
+                "expires_at": expires.isoformat(),
+            },
             access_expires_at=expires,
         )
 
@@ -59,7 +56,7 @@ def refreshes() -> int:
 
 def test_a_token_with_time_left_is_used_as_it_is(xero):
     conn = xero(expires_in=timedelta(minutes=20))
-    token = decrypt_json(conn.credentials)["access_token"]
+    token = conn.credentials["access_token"]
     assert access_token_for(conn) == token
     assert refreshes() == 0
 
@@ -68,11 +65,11 @@ def test_a_token_expiring_within_five_minutes_is_refreshed_and_the_rotation_save
     conn = xero(expires_in=timedelta(minutes=4))
     other = xero(account=other_tenant.account, expires_in=timedelta(minutes=4))
     other_before = Connection.objects.get(pk=other.pk).credentials
-    old = decrypt_json(conn.credentials)
+    old = conn.credentials
 
     token = access_token_for(conn)
 
-    stored = decrypt_json(Connection.objects.get(pk=conn.pk).credentials)
+    stored = Connection.objects.get(pk=conn.pk).credentials
     assert token == stored["access_token"] != old["access_token"]
     assert stored["refresh_token"] != old["refresh_token"]
     assert IssuedToken.objects.get(refresh_token=old["refresh_token"]).refresh_used_at is not None
@@ -88,9 +85,7 @@ def test_a_token_expiring_within_five_minutes_is_refreshed_and_the_rotation_save
 def test_a_refresh_refused_for_good_marks_the_connection_needs_reconnect(xero, other_tenant):
     conn = xero(expires_in=timedelta(minutes=1))
     other = xero(account=other_tenant.account, expires_in=timedelta(minutes=1))
-    IssuedToken.objects.filter(refresh_token=decrypt_json(conn.credentials)["refresh_token"]).update(
-        revoked=True
-    )
+    IssuedToken.objects.filter(refresh_token=conn.credentials["refresh_token"]).update(revoked=True)
 
     with pytest.raises(NeedsReconnect) as refused:
         access_token_for(conn)
@@ -167,7 +162,7 @@ def test_only_one_refresh_runs_at_a_time(xero):
 
 def test_a_token_the_provider_rejected_is_refreshed_once(xero):
     conn = xero(expires_in=timedelta(minutes=25))
-    rejected = decrypt_json(conn.credentials)["access_token"]
+    rejected = conn.credentials["access_token"]
     new = access_token_for(conn, rejected_token=rejected)
     assert new != rejected and refreshes() == 1
     # A second worker that saw the same 401 gets the new token without another refresh.
@@ -197,4 +192,4 @@ def test_the_refresh_command_leaves_fresh_tokens_alone(xero):
 
 
 def conn_org(conn: Connection) -> str:
-    return IssuedToken.objects.get(access_token=decrypt_json(conn.credentials)["access_token"]).org_ids[0]
+    return IssuedToken.objects.get(access_token=conn.credentials["access_token"]).org_ids[0]
