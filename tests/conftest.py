@@ -7,8 +7,10 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import Client
+from django_scopes import scopes_disabled
 
 from accounts.models import Account, PracticeRole, Role, User
+from tests import scoping
 from tests.factories import (
     AccountFactory,
     MembershipFactory,
@@ -124,6 +126,23 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.write_line(
             f"FAIL_ON_SKIP: {len(_skipped(config))} test(s) were skipped; CI fails on any skip.", red=True
         )
+
+
+@pytest.fixture(autouse=True)
+def _code_under_test_runs_in_production_scope(monkeypatch):
+    """Requests through the test client, management commands and tasks run with scopes on and no
+    account set, whatever scope the test body is in: a forgotten scope fails here as in production
+    (tests/scoping.py says why and how)."""
+    for owner, name, wrap in scoping.entry_points():
+        monkeypatch.setattr(owner, name, wrap(getattr(owner, name)))
+
+
+@pytest.fixture
+def unscoped_test_body():
+    """For suites whose bodies build and inspect data across tenants: the body runs in the named
+    escape; the code it calls through the client, commands and tasks still runs scoped (above)."""
+    with scopes_disabled():
+        yield
 
 
 @pytest.fixture(autouse=True)

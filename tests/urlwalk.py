@@ -43,7 +43,9 @@ def tenant_routes(kwarg: str = "account_slug") -> Iterator[Route]:
 
 
 def fill(route: Route, **values) -> str:
-    """The concrete path for a route: slugs and ids from `values`, other params get harmless ones."""
+    """The concrete path for a route: slugs and ids from `values`, other params get harmless ones.
+    Regex routes (the admin's app list and its catch-all) get the first alternative of a group of
+    literals, or "x"."""
     import re
 
     def repl(match: re.Match) -> str:
@@ -52,4 +54,25 @@ def fill(route: Route, **values) -> str:
             return str(values[name])
         return {"int": "999999", "uuid": "00000000-0000-0000-0000-000000000000"}.get(conv, "x")
 
-    return "/" + re.sub(r"<(?:(\w+):)?(\w+)>", repl, route.pattern)
+    def regex_group(match: re.Match) -> str:
+        name, body = match.group(1), match.group(2)
+        if name in values:
+            return str(values[name])
+        first = body.split("|")[0]
+        return first if re.fullmatch(r"[\w-]+", first) else "x"
+
+    path = re.sub(r"\(\?P<(\w+)>([^)]*)\)", regex_group, route.pattern)
+    path = re.sub(r"<(?:(\w+):)?(\w+)>", repl, path)
+    return "/" + path.replace("^", "").replace("$", "")
+
+
+def resolves_to(route: Route, path: str) -> bool:
+    """Whether `path` reaches `route` (so a walker that fills a route really exercises its view)."""
+    from django.urls import Resolver404, resolve
+
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    # The resolver drops a nested regex's leading "^" when it joins the routes.
+    return match.route == route.pattern.replace("/^", "/")

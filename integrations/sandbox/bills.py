@@ -5,10 +5,8 @@ a retry with the same key gets the first bill back and creates nothing."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
@@ -16,16 +14,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .models import SandboxBill, SandboxOrganisation
-from .views import _bearer, _billcom_error, _billcom_live_session, _unauthorized, logged
+from .views import _bearer, _billcom_error, _billcom_live_session, _unauthorized, logged, read_json
 
 MAX_XERO_BATCH = 50
-
-
-def _json(request: HttpRequest) -> Any:
-    try:
-        return json.loads(request.body or b"{}")
-    except ValueError:
-        return None
 
 
 def _create(provider: str, org_id: str, key: str, payload: dict, make_id: Callable[[], str]) -> SandboxBill:
@@ -71,7 +62,7 @@ def xero_invoices(request: HttpRequest) -> HttpResponse:
         return JsonResponse(
             {"Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"}, status=403
         )
-    body = _json(request)
+    body = read_json(request)
     invoices = (body or {}).get("Invoices") if isinstance(body, dict) else None
     if not isinstance(invoices, list) or not invoices or len(invoices) > MAX_XERO_BATCH:
         request.sandbox_note = "refused: body must hold 1 to 50 Invoices"
@@ -138,7 +129,7 @@ def qbo_bill(request: HttpRequest, realm_id: str) -> HttpResponse:
         return JsonResponse(
             {"Fault": {"Error": [{"Message": "Forbidden"}], "type": "AUTHORIZATION"}}, status=403
         )
-    body = _json(request)
+    body = read_json(request)
     lines = (body or {}).get("Line") if isinstance(body, dict) else None
     vendor = ((body or {}).get("VendorRef") or {}).get("value") if isinstance(body, dict) else None
     if not vendor or not lines:
@@ -186,7 +177,7 @@ def billcom_bills(request: HttpRequest) -> HttpResponse:
     session = _billcom_live_session(request)
     if isinstance(session, HttpResponse):
         return session
-    body = _json(request)
+    body = read_json(request)
     if not isinstance(body, dict) or not body.get("vendorId") or not body.get("billLineItems"):
         request.sandbox_note = "bill refused: vendorId and billLineItems are required"
         return _billcom_error("BDC_1001", "vendorId and billLineItems are required.", 400)
@@ -216,7 +207,7 @@ def approvalmax_bills(request: HttpRequest, company_id: str) -> HttpResponse:
     if org is None or company_id not in access.org_ids:
         request.sandbox_note = f"company {company_id} not authorised for this token"
         return JsonResponse({"message": "Company not found or not authorised."}, status=403)
-    body = _json(request)
+    body = read_json(request)
     if not isinstance(body, dict) or not body.get("supplier") or not body.get("lineItems"):
         request.sandbox_note = "bill refused: supplier and lineItems are required"
         return JsonResponse({"message": "supplier and lineItems are required."}, status=422)

@@ -443,6 +443,28 @@ def approvalmax_companies(request: HttpRequest) -> HttpResponse:
 # --- Bill.com v3 -----------------------------------------------------------------------------------
 
 
+def read_json(request: HttpRequest) -> object | None:
+    """The JSON body, or None when it is not JSON or any key or string in it carries a NUL: the
+    sandbox's tables are text and JSON columns, which PostgreSQL refuses NUL in (a 500), so such a
+    body gets each endpoint's own "invalid request" answer instead. (Form fields and query strings
+    with a NUL never get here: dext_connect/middleware.py answers 400 first.)"""
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return None
+    return None if _carries_nul(body) else body
+
+
+def _carries_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_carries_nul(k) or _carries_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_carries_nul(v) for v in value)
+    return False
+
+
 def _billcom_error(code: str, message: str, status: int) -> JsonResponse:
     return JsonResponse(
         [
@@ -463,10 +485,9 @@ def _billcom_error(code: str, message: str, status: int) -> JsonResponse:
 @require_POST
 @logged("billcom")
 def billcom_login(request: HttpRequest) -> HttpResponse:
-    try:
-        body = json.loads(request.body or b"{}")
-    except ValueError:
-        return _billcom_error("BDC_1001", "The request body is not JSON.", 400)
+    body = read_json(request)
+    if body is None:
+        return _billcom_error("BDC_1001", "The request body is not JSON, or carries a NUL character.", 400)
     # v3 login carries the developer key in the body (later calls send it as a header).
     if not isinstance(body, dict) or body.get("devKey") != settings.BILLCOM_DEV_KEY:
         request.sandbox_note = "login refused: wrong developer key"

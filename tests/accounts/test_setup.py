@@ -52,7 +52,7 @@ def test_seed_demo_is_idempotent_and_every_login_works():
     assert {a.name for a in bookkeeper.assigned_clients.all()} == {"Acme Ltd", "Globex Inc"}
 
 
-def test_check_deploy_passes_with_production_values():
+def _check_deploy(**overrides: str) -> subprocess.CompletedProcess:
     env = {
         **os.environ,
         "DEBUG": "false",
@@ -61,14 +61,35 @@ def test_check_deploy_passes_with_production_values():
         "SITE_URL": "https://connect.example.com",
         "FIELD_ENCRYPTION_KEYS": "mRpz8Qy0s1lP3o4hX5q8bFv7Yt2wK9cJ6nD0aE3gH1I=",
         "DATABASE_URL": "sqlite:///" + str(ROOT / "var" / "deploy-check.sqlite3"),
+        **overrides,
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests of this same run
-    result = subprocess.run(
+    return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
         env=env,
         capture_output=True,
         text=True,
     )
+
+
+def test_check_deploy_passes_with_production_values():
+    result = _check_deploy()
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_warns_when_the_sandbox_is_on_in_production():
+    result = _check_deploy(SANDBOX_ENABLED="true")
+    assert result.returncode != 0
+    assert "integrations.W001" in result.stderr and "SANDBOX_ENABLED=false" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "debug, sandbox, warned", [(False, True, True), (False, False, False), (True, True, False)]
+)
+def test_the_sandbox_warning_is_only_for_production(settings, debug, sandbox, warned):
+    from integrations.checks import sandbox_off_in_production
+
+    settings.DEBUG, settings.SANDBOX_ENABLED = debug, sandbox
+    assert [w.id for w in sandbox_off_in_production(None)] == (["integrations.W001"] if warned else [])

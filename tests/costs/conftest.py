@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pytest
-from django_scopes import scope, scopes_disabled
+from django_scopes import scope
 
 from accounts.models import Account
 from costs.models import Item
@@ -41,11 +41,10 @@ def other(other_account) -> Setup:
 
 
 @pytest.fixture(autouse=True)
-def _unscoped_setup():
+def _unscoped_setup(unscoped_test_body):
     """Test bodies build data across tenants with factories; the code under test enters its own
-    scope (views through the middleware, services through @in_account_scope)."""
-    with scopes_disabled():
-        yield
+    scope (views through the middleware, services through @in_account_scope): requests, commands and
+    tasks run with scopes on whatever the body does (tests/scoping.py)."""
 
 
 def both_routes(item: Item) -> tuple[int | None, str]:

@@ -1,12 +1,12 @@
 """Fixtures for the integrations tests. Test bodies build data across tenants with factories; the code
-under test enters its own scope (views through the middleware, services through @in_account_scope)."""
+under test enters its own scope (views through the middleware, services through @in_account_scope):
+requests, commands and tasks run with scopes on whatever the body does (tests/scoping.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 import pytest
-from django_scopes import scopes_disabled
 
 from accounts.models import Account
 from integrations.models import Connection
@@ -14,9 +14,8 @@ from tests.factories import ConnectionFactory
 
 
 @pytest.fixture(autouse=True)
-def _unscoped_test_bodies():
-    with scopes_disabled():
-        yield
+def _unscoped_test_bodies(unscoped_test_body):
+    pass
 
 
 @pytest.fixture

@@ -196,3 +196,23 @@ def test_non_ascii_tickets_are_refused_not_a_crash(two_set_up, client, method):
     assert response.status_code in (200, 500)
     assert response["Content-Type"].startswith("text/xml")
     assert snapshot(conn.account) == before[0]
+
+
+@pytest.mark.parametrize("nul", ["\x00", "&#0;", "&#x0;"], ids=["raw", "decimal-reference", "hex-reference"])
+@pytest.mark.parametrize("where", ["user name", "ticket"])
+def test_a_nul_in_the_soap_is_a_fault_and_changes_nothing(
+    client, two_set_up, tenant, other_tenant, nul, where
+):
+    """The NUL guard (dext_connect/middleware.py) does not read non-form bodies: XML 1.0 forbids the
+    character, raw or as a reference, so the parser refuses it and the Web Connector gets a SOAP fault,
+    never an HTML 500 from a database that refuses NUL in text."""
+    conn, password, before = two_set_up
+    if where == "user name":
+        inner = (
+            f'<authenticate xmlns="{NS}"><strUserName>{qbd.username_for(conn)}{nul}</strUserName>'
+            f"<strPassword>{password}</strPassword></authenticate>"
+        )
+    else:
+        inner = f'<sendRequestXML xmlns="{NS}"><ticket>{conn.pk}.{nul}</ticket></sendRequestXML>'
+    assert fault_of(post(client, envelope(inner))) == "The request is not XML."
+    assert unchanged(tenant, other_tenant, before)

@@ -128,3 +128,54 @@ def test_the_pretend_quickbooks_answers_bill_add():
         "<BillAdd><VendorRef><FullName>Acme</FullName></VendorRef></BillAdd></BillAddRq></QBXMLMsgsRq></QBXML>"
     )
     assert '<BillAddRs requestID="item-9" statusCode="0"' in answer and "<TxnID>" in answer
+
+
+def _nul_bodies(settings) -> list[tuple[str, dict, dict]]:
+    """(url, JSON body carrying a NUL, headers) for every sandbox endpoint that reads a JSON body."""
+    xero, qbo, am = (
+        org_ids("xero", XERO_ACME)[0],
+        org_ids("qbo", "Sandbox Company US")[0],
+        org_ids("approvalmax", "Acme Approvals")[0],
+    )
+    base = settings.SANDBOX_BASE_URL
+    nul_invoice = {**INVOICE, "Contact": {"Name": "Acme\x00 Supplies"}}
+    return [
+        (
+            f"{base}/billcom/connect/v3/login",
+            {
+                "devKey": settings.BILLCOM_DEV_KEY,
+                "username": "accounts@acme.test\x00",
+                "password": "billcom-demo-2026",
+                "organizationId": "00801ACMEDEMO01",
+            },
+            {},
+        ),
+        (
+            f"{base}/xero/api.xro/2.0/Invoices",
+            {"Invoices": [nul_invoice]},
+            {**bearer("xero", settings.XERO_CLIENT_ID, [xero]), "xero-tenant-id": xero},
+        ),
+        (
+            f"{base}/qbo/v3/company/{qbo}/bill",
+            {"VendorRef": {"value": "56\x00"}, "Line": [{"Amount": 2.0}]},
+            bearer("qbo", settings.QBO_CLIENT_ID, [qbo]),
+        ),
+        (
+            f"{base}/approvalmax/api/v1/companies/{am}/bills",
+            {"supplier": "Acme", "lineItems": [{"amount": 9, "note\x00": "x"}]},
+            bearer("approvalmax", settings.APPROVALMAX_CLIENT_ID, [am]),
+        ),
+    ]
+
+
+def test_a_json_body_carrying_a_nul_gets_the_endpoints_invalid_answer_not_a_500(settings):
+    """PostgreSQL refuses NUL in text and JSON columns: each endpoint answers as it does for a body
+    it cannot use, and stores nothing."""
+    from integrations.sandbox.models import BillcomSession
+
+    for url, body, headers in _nul_bodies(settings):
+        answer = requests.post(url, json=body, headers=headers, timeout=10)
+        assert answer.status_code in (400, 422), (url, answer.status_code, answer.text[:200])
+        assert answer.headers["Content-Type"].startswith("application/json"), url
+    assert not SandboxBill.objects.exists()
+    assert not BillcomSession.objects.exists()
