@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 
-from .models import Account, ActivityEntry, Membership, Practice, PracticeMembership, User
+from .models import Account, ActivityEntry, Invitation, Membership, Practice, PracticeMembership, User
 
 
 class UnscopedAdminMixin:
@@ -53,3 +53,15 @@ class PracticeMembershipAdmin(admin.ModelAdmin):
 class ActivityEntryAdmin(UnscopedAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "account", "actor", "action", "summary"]
     list_filter = ["action"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Read-mostly: an invitation is made and ended on the account's Users page (its token exists
+    only in the e-mail; a hash is stored)."""
+
+    list_display = ["email", "account", "role", "invited_by", "created_at", "expires_at", "accepted_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "account__name"]
+    raw_id_fields = ["account", "invited_by", "accepted_by", "via_practice"]
+    readonly_fields = ["token_hash"]

@@ -55,6 +55,12 @@ def admin_world(tenant, other_tenant, practice_setup):
         record(account=t.account, actor=t.admin, action="x", summary=f"Something in {t.account.name}")
     Group.objects.create(name="Support")
     _noop.enqueue()
+    # django-axes' pages: a failed sign-in (an access attempt), an access log and a failure log row.
+    Client().post("/login/", {"username": tenant.admin.email, "password": "wrong"})
+    from axes.models import AccessFailureLog, AccessLog
+
+    AccessLog.objects.create(username=tenant.admin.email, ip_address="192.0.2.1", user_agent="test")
+    AccessFailureLog.objects.create(username=tenant.admin.email, ip_address="192.0.2.1", user_agent="t")
 
 
 def _url(model, view: str, *args) -> str:
