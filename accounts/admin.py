@@ -63,5 +63,5 @@ class InvitationAdmin(admin.ModelAdmin):
     list_display = ["email", "account", "role", "invited_by", "created_at", "expires_at", "accepted_at"]
     list_filter = ["role"]
     search_fields = ["email", "account__name"]
-    raw_id_fields = ["account", "invited_by", "accepted_by", "via_practice"]
+    raw_id_fields = ["account", "invited_by", "accepted_by"]
     readonly_fields = ["token_hash"]

@@ -31,9 +31,8 @@ from django_scopes import scopes_disabled
 
 from .activity import record
 from .errors import DomainError
-from .models import Account, Invitation, Membership, PracticeMembership, Role, User
-from .permissions import practice_route_into, practice_staff_blocker
-from .services import _lock_account
+from .models import Account, Invitation, Membership, Role, User
+from .services import lock_account, require_users_manage
 from .tenancy import in_account_scope
 
 logger = logging.getLogger(__name__)
@@ -108,7 +107,6 @@ def _send(invitation: Invitation, token: str, inviter: User) -> None:
         "invitation": invitation,
         "account": invitation.account,
         "inviter": inviter,
-        "via_practice": invitation.via_practice,
         "url": invitation_url(token),
         "expires_at": timezone.localtime(invitation.expires_at),
     }
@@ -130,12 +128,6 @@ def _check_role(role: str) -> None:
         raise DomainError("Choose a role: Admin or Standard user.", code="bad_role")
 
 
-def _refuse_practice_staff(*, acting_user: User, account: Account, email: str) -> None:
-    blocker = practice_staff_blocker(acting_user=acting_user, account=account, invitee_email=email)
-    if blocker:
-        raise DomainError(blocker, code="practice_staff")
-
-
 def _refuse_members(account: Account, email: str) -> None:
     # Saying so reveals nothing new: the Users page lists the account's members.
     if Membership.objects.filter(account=account, user__email__iexact=email).exists():
@@ -152,9 +144,9 @@ def invite_user(*, account: Account, acting_user: User, email: str, role: str) -
     login, no membership, until the person accepts."""
     email = email.strip().lower()
     _check_role(role)
-    _refuse_practice_staff(acting_user=acting_user, account=account, email=email)
+    require_users_manage(acting_user, account)
     with transaction.atomic():
-        account = _lock_account(account)
+        account = lock_account(account)
         _refuse_members(account, email)
         if _open(account).filter(email=email).exists():
             raise DomainError(
@@ -168,7 +160,6 @@ def invite_user(*, account: Account, acting_user: User, email: str, role: str) -
             email=email,
             role=role,
             invited_by=acting_user,
-            via_practice=practice_route_into(acting_user, account),
             token_hash=token_hash,
             created_at=now,
             sent_at=now,
@@ -197,20 +188,18 @@ def _open_invitation(account: Account, invitation_id: int) -> Invitation:
 @in_account_scope
 def resend_invitation(*, account: Account, acting_user: User, invitation_id: int) -> Invitation:
     """A new link for an open invitation: the old link stops working and the expiry starts again.
-    The resender becomes the inviter (the new link is their decision), so the practice-staff rule
-    is applied to them."""
+    The resender becomes the inviter (the new link is their decision)."""
+    require_users_manage(acting_user, account)
     with transaction.atomic():
-        account = _lock_account(account)
+        account = lock_account(account)
         invitation = _open_invitation(account, invitation_id)
-        _refuse_practice_staff(acting_user=acting_user, account=account, email=invitation.email)
         _refuse_members(account, invitation.email)
         token, invitation.token_hash = _new_token()
         now = timezone.now()
         invitation.sent_at = now
         invitation.expires_at = now + INVITATION_LIFETIME
         invitation.invited_by = acting_user
-        invitation.via_practice = practice_route_into(acting_user, account)
-        invitation.save(update_fields=["token_hash", "sent_at", "expires_at", "invited_by", "via_practice"])
+        invitation.save(update_fields=["token_hash", "sent_at", "expires_at", "invited_by"])
         record(
             account=account,
             actor=acting_user,
@@ -223,6 +212,7 @@ def resend_invitation(*, account: Account, acting_user: User, invitation_id: int
 
 @in_account_scope
 def cancel_invitation(*, account: Account, acting_user: User, invitation_id: int) -> Invitation:
+    require_users_manage(acting_user, account)
     with transaction.atomic():
         invitation = _open_invitation(account, invitation_id)
         invitation.cancelled_at = timezone.now()
@@ -252,28 +242,6 @@ def _consume(invitation: Invitation, token: str, user: User | None) -> None:
     if taken != 1:
         invitation.refresh_from_db()
         raise DomainError(invitation_problem(invitation) or UNKNOWN_LINK, code="not_open")
-
-
-def _refuse_staff_of_inviting_practice(invitation: Invitation, email: str) -> None:
-    """An invitation sent by a practice user: its staff may not join directly, even if they joined the
-    practice after the invitation was sent."""
-    if invitation.via_practice_id is None:
-        return
-    practice_ids = {invitation.via_practice_id}
-    if invitation.invited_by_id is not None:
-        practice_ids |= set(
-            PracticeMembership.objects.filter(user_id=invitation.invited_by_id).values_list(
-                "practice_id", flat=True
-            )
-        )
-    blocker = practice_staff_blocker(
-        acting_user=invitation.invited_by,
-        account=invitation.account,
-        invitee_email=email,
-        practice_ids=sorted(practice_ids),
-    )
-    if blocker:
-        raise DomainError(blocker, code="practice_staff")
 
 
 def _join(invitation: Invitation, user: User) -> Membership:
@@ -314,7 +282,6 @@ def accept_invitation(*, account: Account, acting_user: User, invitation_id: int
                 f"Sign out, then sign in as {invitation.email} to accept it.",
                 code="wrong_user",
             )
-        _refuse_staff_of_inviting_practice(invitation, invitation.email)
         _consume(invitation, token, acting_user)
         return _join(invitation, acting_user)
 

@@ -178,11 +178,6 @@ class Invitation(models.Model):
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # The practice through which the inviter opened the account, if any: staff of that practice may
-    # never become direct users of the client through this invitation (checked again on acceptance).
-    via_practice = models.ForeignKey(
-        Practice, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(default=timezone.now)

@@ -3,7 +3,8 @@
 A user reaches a Business account either as a member (Admin or Standard user) or through a practice
 that has the account as a client (Practice admin: all clients; Bookkeeper: assigned clients only).
 A practice user inside a client account acts as that client's Admin, with one exception: only the
-client's own (direct) Admins decide which practices may open the account ("practices.manage").
+client's own (direct) Admins decide who may open the account — its direct users ("users.manage") and
+its practices ("practices.manage").
 
 Someone can have both ways in (a partner the client also made a Standard user, say). Their access is
 the higher of the two, by RANK: Standard user < practice user < Admin. "Higher" is well defined because
@@ -32,7 +33,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "items.edit": frozenset({ADMIN, STANDARD, PRACTICE}),
     "items.publish": frozenset({ADMIN, STANDARD, PRACTICE}),
     "settings.view": frozenset({ADMIN, STANDARD, PRACTICE}),
-    "users.manage": frozenset({ADMIN, PRACTICE}),
+    # Who is a direct user of the account, and with which role, is the client's own decision, like
+    # which practices may open it: a practice user who could invite (any address: their own, a
+    # colleague's, a second mailbox of theirs) or promote would keep the client after the practice's
+    # access ends or the practice unassigns them. Practice users see the Users page read-only.
+    "users.manage": frozenset({ADMIN}),
     "integrations.manage": frozenset({ADMIN, PRACTICE}),
     "rules.manage": frozenset({ADMIN, PRACTICE}),
     "activity.view": frozenset({ADMIN, PRACTICE}),
@@ -139,6 +144,17 @@ def practice_role(user: User, practice: Practice) -> str | None:
     )
 
 
+def require(*, user: User, account: Account, permission: str, refusal: str) -> AccountAccess:
+    """For services: the same question the views' declarations ask (AccountAccess.can), asked again so
+    that no caller — a view, a task, a command, a test — can skip it. Raises DomainError(refusal)."""
+    from .errors import DomainError
+
+    access = access_for(user, account)
+    if access is None or not access.can(permission):
+        raise DomainError(refusal, code="forbidden")
+    return access
+
+
 def practice_can(role: str | None, permission: str) -> bool:
     return role is not None and role in PRACTICE_PERMISSIONS[permission]
 
@@ -147,15 +163,6 @@ def practices_for(user: User) -> QuerySet[Practice]:
     if not user.is_authenticated:
         return Practice.objects.none()
     return Practice.objects.filter(memberships__user=user)
-
-
-def practice_route_into(user: User, account: Account) -> Practice | None:
-    """The practice through which `user` is in `account`, when that is their way in; else None."""
-    access = access_for(user, account)
-    if access is None or access.kind != PRACTICE:
-        return None
-    via = _practice_membership_into(user, account)
-    return via.practice if via is not None else None
 
 
 def can_read_sent_mail(request) -> bool:
@@ -181,45 +188,3 @@ def _from_this_machine(request) -> bool:
         return ipaddress.ip_address(request.META.get("REMOTE_ADDR", "")).is_loopback
     except ValueError:
         return False
-
-
-def practice_staff_blocker(
-    *,
-    acting_user: User | None,
-    account: Account,
-    invitee_email: str,
-    practice_ids: list[int] | None = None,
-) -> str | None:
-    """Why `acting_user` may not make `invitee_email` a direct user of `account`, or None.
-
-    A practice user opens a client through the practice, and the practice (or the client) decides
-    how long that lasts. If practice staff could make themselves, or a colleague, direct users of the
-    client, they would keep the client after the practice unassigns them. So when the acting user is
-    in the account through a practice, neither their own e-mail nor that of anyone on the staff of
-    one of their practices may be invited.
-
-    `practice_ids` names the practices to check instead of working them out from how the acting
-    user opens the account now: acceptance passes the ones recorded when the invitation was sent.
-    """
-    email = invitee_email.strip().lower()
-    if practice_ids is None:
-        if acting_user is None:
-            return None
-        access = access_for(acting_user, account)
-        if access is None or access.kind != PRACTICE:
-            return None
-        # Their own e-mail is covered too: they are on the staff of the practice that lets them in.
-        practice_ids = list(
-            PracticeMembership.objects.filter(user=acting_user).values_list("practice_id", flat=True)
-        )
-    staff = (
-        PracticeMembership.objects.filter(practice_id__in=practice_ids, user__email__iexact=email)
-        .select_related("practice")
-        .first()
-    )
-    if staff is None:
-        return None
-    return (
-        f"{email} works at {staff.practice.name}: they open {account.name} through the practice, "
-        "not as a user of it."
-    )

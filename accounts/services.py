@@ -19,11 +19,11 @@ from .models import (
     Role,
     User,
 )
-from .permissions import access_for, practice_staff_opening
+from .permissions import practice_staff_opening, require
 from .tenancy import in_account_scope
 
 
-def _lock_account(account: Account) -> Account:
+def lock_account(account: Account) -> Account:
     # Lock the account row: two admins editing users at once must not both remove "the other" admin.
     return Account.objects.select_for_update().get(pk=account.pk)
 
@@ -41,16 +41,27 @@ def create_business_account(*, name: str, owner: User, slug: str | None = None) 
         return account
 
 
+def require_users_manage(acting_user: User, account: Account) -> None:
+    """Who is a direct user of the account is its own Admins' decision (accounts/permissions.py)."""
+    require(
+        user=acting_user,
+        account=account,
+        permission="users.manage",
+        refusal=f"Only an Admin of {account.name} can invite, change or remove its users.",
+    )
+
+
 def _admin_count(account: Account) -> int:
     return Membership.objects.filter(account=account, role=Role.ADMIN).count()
 
 
 @in_account_scope
 def change_role(*, account: Account, acting_user: User, membership_id: int, role: str) -> Membership:
+    require_users_manage(acting_user, account)
     if role not in Role.values:
         raise DomainError("Choose a role: Admin or Standard user.", code="bad_role")
     with transaction.atomic():
-        account = _lock_account(account)
+        account = lock_account(account)
         membership = _membership(account, membership_id)
         if membership.role == role:
             return membership
@@ -74,8 +85,9 @@ def change_role(*, account: Account, acting_user: User, membership_id: int, role
 
 @in_account_scope
 def remove_user(*, account: Account, acting_user: User, membership_id: int) -> str:
+    require_users_manage(acting_user, account)
     with transaction.atomic():
-        account = _lock_account(account)
+        account = lock_account(account)
         membership = _membership(account, membership_id)
         if membership.user_id == account.owner_id:
             raise DomainError("The account owner cannot be removed.", code="owner")
@@ -143,11 +155,14 @@ def end_practice_access(*, account: Account, acting_user: User, practice_id: int
     Only a direct Admin of the account may do this (permission "practices.manage"): the view declares
     it, and the service checks it again because a practice user must never end a practice's access,
     whichever caller asks."""
-    access = access_for(acting_user, account)
-    if access is None or not access.can("practices.manage"):
-        raise DomainError(f"Only an Admin of {account.name} can end a practice's access.", code="forbidden")
+    require(
+        user=acting_user,
+        account=account,
+        permission="practices.manage",
+        refusal=f"Only an Admin of {account.name} can end a practice's access.",
+    )
     with transaction.atomic():
-        account = _lock_account(account)
+        account = lock_account(account)
         # Only a practice that is a client of *this* account: any other id (another account's practice,
         # one already ended, a forged one) gets the same message and changes nothing.
         practice = Practice.objects.select_for_update().filter(pk=practice_id, clients=account).first()

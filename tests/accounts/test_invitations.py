@@ -17,11 +17,11 @@ from django.test import Client
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from accounts import invitations
+from accounts import invitations, services
 from accounts.errors import DomainError
 from accounts.models import ActivityEntry, Invitation, Membership, Role, User
 from tests.conftest import client_for, sign_in
-from tests.factories import InvitationFactory, PracticeMembershipFactory, UserFactory
+from tests.factories import InvitationFactory, UserFactory
 
 NEW_PASSWORD = "Quiet-Harbour-Lamp-42"
 LINK = re.compile(r"https?://\S+/invitations/[\w-]+/")
@@ -52,6 +52,13 @@ def _path(link: str) -> str:
 def _members(account) -> dict[str, str]:
     with scopes_disabled():
         return dict(Membership.objects.filter(account=account).values_list("user__email", "role"))
+
+
+def _invitations() -> list[tuple]:
+    with scopes_disabled():
+        return sorted(
+            Invitation.objects.values_list("pk", "email", "token_hash", "cancelled_at", "invited_by")
+        )
 
 
 def _actions(account) -> list[str]:
@@ -405,34 +412,54 @@ def test_an_e_mail_too_long_for_the_column_is_a_form_error(tenant):
 # --- Practice staff (issue 7, part 4: the invite service's rule) -------------------------------------
 
 
-def test_a_bookkeeper_cannot_make_themselves_a_direct_user_of_a_client(tenant, practice_setup):
+@pytest.mark.parametrize("who", ["bookkeeper", "partner"])
+def test_practice_users_cannot_make_anyone_a_direct_user_of_a_client(tenant, practice_setup, who):
+    """Not themselves, not a colleague, not a second mailbox of their own: who is a direct user is
+    the client's own decision (users.manage), or they would keep the client after the practice's access
+    ended or they were unassigned."""
     practice, partner, bookkeeper = practice_setup
-    before = (_members(tenant.account), _actions(tenant.account))
-    r = client_for(bookkeeper).post(
-        _users_url(tenant), {"email": bookkeeper.email, "role": "admin"}, follow=False
-    )
-    assert r.status_code == 200
-    assert (
-        f"{bookkeeper.email} works at {practice.name}: they open {tenant.account.name} through the practice, "
-        "not as a user of it." in _text(r)
-    )
-    # Nor a colleague.
-    r = client_for(bookkeeper).post(_users_url(tenant), {"email": partner.email, "role": "admin"})
-    assert f"{partner.email} works at {practice.name}" in _text(r)
-    assert (_members(tenant.account), _actions(tenant.account)) == before
+    actor = {"bookkeeper": bookkeeper, "partner": partner}[who]
+    pending = InvitationFactory(account=tenant.account, invited_by=tenant.admin)
     with scopes_disabled():
-        assert not Invitation.objects.exists()
+        membership = Membership.objects.get(account=tenant.account, user=tenant.staff)
+    before = (_members(tenant.account), _actions(tenant.account), _invitations())
+    c = client_for(actor)
+    for email in (actor.email, partner.email, "my-other-mailbox@example.test"):
+        assert c.post(_users_url(tenant), {"email": email, "role": "admin"}).status_code == 403
+    base = _users_url(tenant)
+    assert c.post(f"{base}invitations/{pending.pk}/resend/").status_code == 403
+    assert c.post(f"{base}invitations/{pending.pk}/cancel/").status_code == 403
+    assert c.post(f"{base}{membership.pk}/role/", {"role": "admin"}).status_code == 403
+    assert c.post(f"{base}{membership.pk}/remove/").status_code == 403
+    assert (_members(tenant.account), _actions(tenant.account), _invitations()) == before
     assert mail.outbox == []
+    # The page is theirs to read, without the form.
+    page = _text(c.get(base))
+    assert tenant.staff.email in page and 'name="email"' not in page
 
 
-def test_a_practice_user_may_still_invite_people_outside_the_practice(tenant, practice_setup):
-    _, partner, _ = practice_setup
-    r = client_for(partner).post(
-        _users_url(tenant), {"email": "clerk@example.test", "role": "standard"}, follow=True
-    )
-    assert _messages(r) == [
-        f"We sent an invitation to clerk@example.test. They join {tenant.account.name} when they accept it."
+def test_the_services_refuse_a_practice_user_too(tenant, practice_setup):
+    """The same rule asked again by the services, whichever caller forgets the view's declaration."""
+    _, _, bookkeeper = practice_setup
+    with scopes_disabled():
+        membership = Membership.objects.get(account=tenant.account, user=tenant.staff)
+    refusal = f"Only an Admin of {tenant.account.name} can invite, change or remove its users."
+    calls = [
+        lambda: invitations.invite_user(
+            account=tenant.account, acting_user=bookkeeper, email="x@example.test", role="admin"
+        ),
+        lambda: services.change_role(
+            account=tenant.account, acting_user=bookkeeper, membership_id=membership.pk, role="admin"
+        ),
+        lambda: services.remove_user(
+            account=tenant.account, acting_user=bookkeeper, membership_id=membership.pk
+        ),
     ]
+    for call in calls:
+        with pytest.raises(DomainError) as exc:
+            call()
+        assert exc.value.message == refusal
+    assert _members(tenant.account)[tenant.staff.email] == "standard"
 
 
 def test_the_client_admin_may_invite_practice_staff_directly(tenant, practice_setup):
@@ -440,20 +467,6 @@ def test_the_client_admin_may_invite_practice_staff_directly(tenant, practice_se
     _, _, bookkeeper = practice_setup
     r = _invite(tenant, bookkeeper.email)
     assert _messages(r)[0].startswith(f"We sent an invitation to {bookkeeper.email}.")
-
-
-def test_acceptance_is_refused_if_the_invitee_joined_the_inviting_practice_meanwhile(tenant, practice_setup):
-    practice, partner, _ = practice_setup
-    newcomer = UserFactory(email="newcomer@example.test")
-    client_for(partner).post(_users_url(tenant), {"email": newcomer.email, "role": "admin"})
-    link = _path(_link_in(mail.outbox[0]))
-    PracticeMembershipFactory(practice=practice, user=newcomer)
-    r = client_for(newcomer).post(link)
-    assert r.status_code == 409
-    assert f"{newcomer.email} works at {practice.name}" in _text(r)
-    assert newcomer.email not in _members(tenant.account)
-    with scopes_disabled():
-        assert Invitation.objects.get(email=newcomer.email).accepted_at is None
 
 
 # --- Under real concurrency (PostgreSQL) -------------------------------------------------------------

@@ -14,7 +14,7 @@ EXPECTED = {
     "items.edit": (True, True, True),
     "items.publish": (True, True, True),
     "settings.view": (True, True, True),
-    "users.manage": (True, False, True),
+    "users.manage": (True, False, False),  # direct users are the client's own decision
     "integrations.manage": (True, False, True),
     "rules.manage": (True, False, True),
     "activity.view": (True, False, True),

@@ -56,12 +56,17 @@ def test_a_partner_with_a_direct_standard_membership_keeps_practice_access(pract
     MembershipFactory(account=tenant.account, user=partner, role=Role.STANDARD)
     access = access_for(partner, tenant.account)
     assert access.kind == PRACTICE
-    assert access.can("integrations.manage") and access.can("users.manage")
+    assert access.can("integrations.manage") and access.can("rules.manage")
+    assert not access.can("users.manage")  # direct users stay the client's own decision
     assert access.label == f"Practice admin, {practice.name}"  # says which way is used
     c = client_for(partner)
     assert c.get(f"/a/{tenant.account.slug}/settings/activity/").status_code == 200
-    r = c.post(_users_url(tenant.account), {"email": "new@example.test", "role": "standard"})
-    assert r.status_code != 403
+    connect_page = f"/a/{tenant.account.slug}/settings/connections/"
+    assert c.get(connect_page).status_code == 200
+    assert (
+        c.post(_users_url(tenant.account), {"email": "new@example.test", "role": "standard"}).status_code
+        == 403
+    )
 
 
 def test_a_direct_admin_outranks_practice_access(practice_setup, tenant):
