@@ -15,13 +15,21 @@ from django.utils import timezone
 from django_scopes import ScopedManager
 
 
+def normalize_login(email: str) -> str:
+    """The one spelling of a login: what is stored, what sign-in looks up, and what sign-in
+    throttling counts failures against (accounts/throttling.py). Sign-in matches it exactly, never
+    case-insensitively in the database: PostgreSQL's case folding differs from Python's (it takes
+    "ſ" for "s"), so an odd spelling would reach the login under a count of its own."""
+    return email.strip().lower()
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **extra) -> User:
         if not email:
             raise ValueError("An e-mail address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user = self.model(email=normalize_login(self.normalize_email(email)), **extra)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -32,7 +40,7 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(email, password, **extra)
 
     def get_by_natural_key(self, username: str) -> User:
-        return self.get(email__iexact=username)
+        return self.get(email=normalize_login(username))
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -53,6 +61,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.full_name or self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = normalize_login(self.email)  # the Django admin's forms too
 
     @property
     def display_name(self) -> str:

@@ -29,7 +29,7 @@ from django.shortcuts import render
 from django_scopes import scope
 
 from .activity import record
-from .models import Account, User
+from .models import Account, User, normalize_login
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def lockout_username(request: HttpRequest, credentials: dict[str, Any] | None) -
         name = request.POST.get("username")
     if not name:
         return None
-    name = str(name).strip().lower()
+    name = normalize_login(str(name))
     surface = credentials.get(SURFACE)
     if surface in SURFACES:
         key = f"{surface}:{name}"

@@ -161,3 +161,21 @@ def test_one_test_s_failures_do_not_leak_into_the_next(client, admin_user):
     assert not AccessAttempt.objects.exists()
     response = sign_in(client, admin_user.email, PASSWORD, ip="198.51.100.1")
     assert response.status_code == 302
+
+
+def test_an_odd_spelling_of_a_locked_login_does_not_get_around_the_lockout(client, user_factory):
+    """PostgreSQL folds "ſ" (long s) to "s" and "ı" (dotless i) to "i" in case-insensitive matches,
+    Python's lower() does not: sign-in matches the stored spelling exactly, so such a spelling is no
+    way into the locked login under a count of its own."""
+    user = user_factory(email="sis@example.test")
+    for i in range(10):
+        sign_in(client, user.email, "wrong-password", ip=f"198.51.100.{i + 1}")
+    for spelling in ("ſis@example.test", "sıs@example.test", " SIS@example.test "):
+        response = sign_in(client, spelling, PASSWORD, ip="203.0.113.60")
+        assert not signed_in(client), spelling
+    assert response.status_code == 429  # the upper-case spelling is the same login, and locked
+    # An odd spelling is not the login at all, whoever's count it uses.
+    fresh = user_factory(email="kiss@example.test")
+    response = sign_in(client, "kıss@example.test", PASSWORD, ip="203.0.113.61")
+    assert not signed_in(client) and response.status_code == 200
+    assert sign_in(client, fresh.email.upper(), PASSWORD, ip="203.0.113.61").status_code == 302
