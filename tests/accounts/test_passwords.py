@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+import pytest
 from django.core import mail
 from django.test import Client
 
@@ -14,6 +15,14 @@ from tests.conftest import sign_in
 from tests.factories import PASSWORD
 
 NEW = "Velvet-Compass-Orbit-31"
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_at_once(settings):
+    """The reset e-mail is a background task (accounts/tasks.py): run it as it is enqueued."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+
+
 RESET_LINK = re.compile(r"\S+/password/reset/[\w-]+/[\w-]+/")
 
 
@@ -116,3 +125,21 @@ def test_a_reset_lifts_the_lockout_of_that_login(client, admin_user):
     form_url = visitor.get(urlsplit(RESET_LINK.search(mail.outbox[0].body).group(0)).path).url
     visitor.post(form_url, {"new_password1": NEW, "new_password2": NEW})
     assert sign_in(Client(), admin_user.email, NEW)
+
+
+def test_the_reset_page_only_enqueues_whatever_the_address(settings, admin_user):
+    """The request does the same work for an address with a login and one without: it enqueues the
+    e-mail task (sending is slow, and only happens for one of the two), nothing more."""
+    from unittest import mock
+
+    from accounts.tasks import send_password_reset
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+    with mock.patch.object(type(send_password_reset), "enqueue", autospec=True) as enqueue:
+        for email in (admin_user.email, "nobody@example.test"):
+            Client().post("/password/reset/", {"email": email})
+    assert [c.kwargs for c in enqueue.call_args_list] == [
+        {"email": admin_user.email},
+        {"email": "nobody@example.test"},
+    ]
+    assert mail.outbox == []  # nothing sent in the request itself
