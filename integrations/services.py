@@ -568,7 +568,7 @@ def billcom_call(
     - BDC_1144 / BDC_1322: RateLimited ("Bill.com is busy…"); the connection stays active.
     - BDC_1102: ProviderMisconfigured, logged as a server misconfiguration; nothing changes.
     - anything else: the adapter's ProviderUnavailable / ProviderError; nothing changes."""
-    current = Connection.objects.filter(pk=connection.pk, account=account).first()
+    current = Connection.objects.filter(pk=connection.pk, account=account, provider="billcom").first()
     if current is None or current.status != ConnectionStatus.ACTIVE:
         # Never sign in for a connection that needs reconnecting: the saved password was refused
         # already, and every guess spends the developer key's hourly logins.
