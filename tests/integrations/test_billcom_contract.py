@@ -332,6 +332,13 @@ def test_a_refused_developer_key_is_logged_loudly_and_changes_no_connection(
     assert "BILLCOM_DEV_KEY" in record.getMessage()
 
 
+def test_only_an_active_bill_com_connection_is_called_for(connection, tenant):
+    xero = Connection.objects.get(account=tenant.account, provider="xero")
+    with pytest.raises(services.DomainError, match="not connected"):
+        call(xero)
+    assert logins() == 1
+
+
 # --- the Connections page ---------------------------------------------------------------------------
 
 
