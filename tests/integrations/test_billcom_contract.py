@@ -32,6 +32,7 @@ from integrations.sandbox.models import BillcomSession, BillcomUser, RequestLogE
 from tests.conftest import client_for
 from tests.integrations.sandbox_helpers import (  # noqa: F401
     other_tenant_untouched,
+    raw_credentials,
     sandbox,
     snapshot,
     start_url,
@@ -260,6 +261,7 @@ def test_the_session_is_kept_encrypted_and_reused_until_35_idle_minutes(connecti
     assert logins() == 1
     creds = stored(connection)
     assert BillcomSession.objects.filter(session_id=creds["session_id"]).exists()
+    assert creds["session_id"] not in raw_credentials(connection)  # kept in the encrypted column only
     with time_machine.travel(timezone.now(), tick=False) as clock:
         for _ in range(5):  # a call every 30 minutes keeps the session alive: no new sign-in
             clock.shift(timedelta(minutes=30))
