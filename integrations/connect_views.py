@@ -30,7 +30,15 @@ from accounts.throttling import SignInGuard, billcom_lockout_message
 from . import oauth_state, services
 from .catalog import ProviderInfo, provider_info
 from .models import Connection, ConnectionStatus
-from .providers import LoginFailed, Organisation, ProviderUnavailable, TokenSet, billcom, oauth_provider, qbd
+from .providers import (
+    LoginFailed,
+    Organisation,
+    ProviderMisconfigured,
+    ProviderUnavailable,
+    TokenSet,
+    oauth_provider,
+    qbd,
+)
 from .selectors import main_connection
 
 EXPIRED = (
@@ -306,30 +314,27 @@ def _billcom_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
             form.add_error(None, billcom_lockout_message(request))
         else:
             try:
-                credentials = billcom.login(
+                connection = services.connect_billcom(
+                    account=account,
+                    acting_user=request.user,
                     username=username,
                     password=form.cleaned_data["password"],
                     organisation_id=form.cleaned_data["organisation_id"].strip(),
                 )
-                name = billcom.organisation_name(credentials)
-                services.activate_connection(
-                    account=account,
-                    acting_user=request.user,
-                    provider=info.key,
-                    external_id=credentials["organisation_id"],
-                    external_name=name,
-                    credentials=credentials,
-                )
             except LoginFailed as exc:
+                # Only a wrong user name or password (BDC_1101) counts towards the lockout: a busy
+                # Bill.com or this server's refused developer key says nothing about the guess.
                 locked = guard.failed(username, account=account, actor=request.user)
                 form.add_error(None, billcom_lockout_message(request) if locked else exc.message)
-            except ProviderUnavailable as exc:
+            except (ProviderUnavailable, ProviderMisconfigured) as exc:
+                # Busy (RateLimited is a ProviderUnavailable), unreachable, or misconfigured: nothing
+                # was stored, the form keeps what was typed.
                 form.add_error(None, exc.message)
             except DomainError as exc:
                 messages.error(request, exc.message)
                 return redirect(connections_url(account))
             else:
-                messages.success(request, f"Bill.com is connected ({name}).")
+                messages.success(request, f"Bill.com is connected ({connection.external_name}).")
                 return redirect(connections_url(account))
     return render(
         request,

@@ -7,7 +7,8 @@ another can never leave an additional integration active without a main one.
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,9 +20,12 @@ from accounts.tenancy import in_account_scope
 
 from .catalog import provider_info
 from .models import LIVE_STATUSES, Connection, ConnectionStatus, IntegrationDefaults
+from .providers import LoginFailed, ProviderMisconfigured, billcom
 from .selectors import live_additional, live_connections, main_connection
 
 NOT_CONNECTED = "That integration is not connected to this account."
+
+logger = logging.getLogger("integrations.services")
 
 
 def _lock_account(account: Account) -> Account:
@@ -460,6 +464,143 @@ def credentials_of(connection: Connection) -> dict:
     return dict(connection.credentials)
 
 
+# --- Bill.com: what its answers mean for a connection ------------------------------------------------
+#
+# The adapter (providers/billcom.py) signs in and calls; these decide. Only a wrong user name or
+# password (BDC_1101) asks for a reconnect. A busy Bill.com (BDC_1144 hourly cap, BDC_1322 concurrency)
+# is "try again later" and changes nothing. A refused developer key (BDC_1102) is this server's
+# misconfiguration: logged loudly, no connection changes. Logins are capped per developer key across
+# all customers (200 an hour), so a session is kept, encrypted with the credentials, and reused until
+# Bill.com's 35 idle minutes are nearly up or Bill.com says it is invalid (BDC_1109).
+
+# Sign in again a minute before Bill.com's idle limit: a call sent at 34:59 may arrive after it.
+BILLCOM_SESSION_REUSE = billcom.SESSION_IDLE_LIFE - timedelta(minutes=1)
+BILLCOM_RELOGIN_REFUSED = (
+    "Bill.com no longer accepts the saved sign-in. Reconnect Bill.com with its current password."
+)
+
+
+def _billcom_misconfigured(exc: ProviderMisconfigured, *, connection: Connection | None = None) -> None:
+    logger.error(
+        "SERVER MISCONFIGURED: Bill.com refused this server's developer key (%s)%s. Check BILLCOM_DEV_KEY "
+        "(and that it belongs to BILLCOM_API_URL's environment). No connection was changed.",
+        exc.code,
+        f" while calling for connection {connection.pk}" if connection is not None else " at a sign-in",
+    )
+
+
+def _billcom_session_fields(session: billcom.Session) -> dict:
+    now = timezone.now().isoformat()
+    return {
+        "session_id": session.session_id,
+        "user_id": session.user_id,
+        "session_started_at": now,
+        "session_used_at": now,
+    }
+
+
+@in_account_scope
+def connect_billcom(
+    *, account: Account, acting_user: User, username: str, password: str, organisation_id: str
+) -> Connection:
+    """The Bill.com sign-in form: sign in, read the organisation's name, activate. A refusal raises
+    the adapter's outcome (LoginFailed, RateLimited, ProviderMisconfigured, ProviderUnavailable) and
+    stores nothing: the connection, if any, stays as it was."""
+    try:
+        session = billcom.login(username=username, password=password, organisation_id=organisation_id)
+        name = billcom.organisation_name(session)
+    except ProviderMisconfigured as exc:
+        _billcom_misconfigured(exc)
+        raise
+    credentials = {
+        "username": username,
+        "password": password,
+        "organisation_id": session.organisation_id,
+        **_billcom_session_fields(session),
+    }
+    return activate_connection(
+        account=account,
+        acting_user=acting_user,
+        provider="billcom",
+        external_id=session.organisation_id,
+        external_name=name or session.organisation_id,
+        credentials=credentials,
+    )
+
+
+def _billcom_session_fresh(credentials: dict) -> bool:
+    used = credentials.get("session_used_at")
+    if not credentials.get("session_id") or not used:
+        return False
+    try:
+        used_at = datetime.fromisoformat(used)
+    except ValueError:
+        return False
+    return timezone.now() - used_at < BILLCOM_SESSION_REUSE
+
+
+def _billcom_sign_in_again(*, account: Account, connection: Connection, credentials: dict) -> dict:
+    session = billcom.login(
+        username=credentials.get("username", ""),
+        password=credentials.get("password", ""),
+        organisation_id=credentials.get("organisation_id", connection.external_id),
+    )
+    credentials = {**credentials, **_billcom_session_fields(session)}
+    # Kept at once: the session is good even if the call it was made for is refused.
+    store_credentials(account=account, connection=connection, credentials=credentials, access_expires_at=None)
+    return credentials
+
+
+@in_account_scope
+def billcom_call(
+    *,
+    account: Account,
+    connection: Connection,
+    method: str,
+    path: str,
+    json: dict | None = None,
+    params: dict | None = None,
+):
+    """A Bill.com API call for an active connection, with its kept session (signing in only when it
+    is missing, nearly idle for 35 minutes, or refused as invalid; then retrying once).
+
+    - BDC_1101 on signing in again: the connection needs reconnecting (LoginFailed).
+    - BDC_1144 / BDC_1322: RateLimited ("Bill.com is busy…"); the connection stays active.
+    - BDC_1102: ProviderMisconfigured, logged as a server misconfiguration; nothing changes.
+    - anything else: the adapter's ProviderUnavailable / ProviderError; nothing changes."""
+    current = Connection.objects.filter(pk=connection.pk, account=account, provider="billcom").first()
+    if current is None or current.status != ConnectionStatus.ACTIVE:
+        # Never sign in for a connection that needs reconnecting: the saved password was refused
+        # already, and every guess spends the developer key's hourly logins.
+        label = provider_info("billcom").label
+        raise DomainError(
+            f"{label} needs reconnecting before it can be used: reconnect it in Business settings > "
+            f"Connections."
+            if current is not None and current.status == ConnectionStatus.NEEDS_RECONNECT
+            else NOT_CONNECTED,
+            code="billcom_not_active",
+        )
+    credentials = credentials_of(current)
+    try:
+        if not _billcom_session_fresh(credentials):
+            credentials = _billcom_sign_in_again(account=account, connection=current, credentials=credentials)
+        try:
+            answer = billcom.request(credentials["session_id"], method, path, json=json, params=params)
+        except billcom.SessionInvalid:
+            credentials = _billcom_sign_in_again(account=account, connection=current, credentials=credentials)
+            answer = billcom.request(credentials["session_id"], method, path, json=json, params=params)
+    except LoginFailed as exc:
+        mark_needs_reconnect(account=account, connection=current, reason=BILLCOM_RELOGIN_REFUSED)
+        raise LoginFailed(BILLCOM_RELOGIN_REFUSED, code="billcom_relogin_failed") from exc
+    except ProviderMisconfigured as exc:
+        _billcom_misconfigured(exc, connection=current)
+        raise
+    # The session's idle timer restarts with every call Bill.com answers.
+    credentials["session_used_at"] = timezone.now().isoformat()
+    store_credentials(account=account, connection=current, credentials=credentials, access_expires_at=None)
+    return answer
+
+
 __all__ = [
     "LIVE_STATUSES",
     "NOT_CONNECTED",
@@ -467,7 +608,9 @@ __all__ = [
     "and_join",
     "approvalmax_organisation_check",
     "begin_connection",
+    "billcom_call",
     "cancel_pending",
+    "connect_billcom",
     "connect_precondition",
     "credentials_of",
     "disconnect",

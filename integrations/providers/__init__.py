@@ -10,7 +10,9 @@ from .base import (
     OAuthProvider,
     Organisation,
     ProviderError,
+    ProviderMisconfigured,
     ProviderUnavailable,
+    RateLimited,
     TokenSet,
 )
 
@@ -31,7 +33,9 @@ __all__ = [
     "OAuthProvider",
     "Organisation",
     "ProviderError",
+    "ProviderMisconfigured",
     "ProviderUnavailable",
+    "RateLimited",
     "TokenSet",
     "oauth_provider",
 ]

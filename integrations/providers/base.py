@@ -40,6 +40,22 @@ class NotConfigured(ProviderError):
     """This server has no endpoint or client credentials for the provider."""
 
 
+class ProviderMisconfigured(ProviderError):
+    """The provider refused this server's own credentials (a client secret, Bill.com's developer key):
+    the server is misconfigured, not the customer's connection. Services log it loudly and change no
+    connection; `message` tells the user to ask an administrator."""
+
+
+class RateLimited(ProviderUnavailable):
+    """The provider is busy with our requests (a rate or concurrency limit): try again later. Nothing
+    about the connection changes. `retry_after` is the wait in seconds when the provider's rules say
+    (Bill.com's hourly cap: until the next hour), else None."""
+
+    def __init__(self, message: str, *, code: str = "rate_limited", retry_after: int | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
 def setting(name: str) -> str:
     """A provider setting with "{sandbox}" filled in now, so a moved sandbox (tests) is followed."""
     value = getattr(settings, name, "") or ""

@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .models import SandboxBill, SandboxOrganisation
-from .views import _bearer, _billcom_error, _billcom_live_session, _unauthorized, logged, read_json
+from .views import _bearer, _billcom_error, _unauthorized, billcom_api, logged, read_json
 
 MAX_XERO_BATCH = 50
 
@@ -173,10 +173,8 @@ def qbo_bill(request: HttpRequest, realm_id: str) -> HttpResponse:
 @csrf_exempt
 @require_POST
 @logged("billcom")
-def billcom_bills(request: HttpRequest) -> HttpResponse:
-    session = _billcom_live_session(request)
-    if isinstance(session, HttpResponse):
-        return session
+@billcom_api
+def billcom_bills(request: HttpRequest, session) -> HttpResponse:
     body = read_json(request)
     if not isinstance(body, dict) or not body.get("vendorId") or not body.get("billLineItems"):
         request.sandbox_note = "bill refused: vendorId and billLineItems are required"

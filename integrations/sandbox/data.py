@@ -13,7 +13,28 @@ from .models import BillcomUser, IssuedToken, SandboxClient, SandboxOrganisation
 
 ACCESS_TOKEN_LIFE = timedelta(minutes=30)
 CODE_LIFE = timedelta(minutes=10)
+
+# --- Bill.com's rules (docs/providers.md, "Bill.com") -------------------------------------------------
+# Sessions end after 35 idle minutes (https://developer.bill.com/reference/login).
 BILLCOM_IDLE_LIFE = timedelta(minutes=35)
+# "The API login (POST /v3/login) rate limit is 200 per developer key per hour"; 3 requests at once per
+# developer key and organisation (https://developer.bill.com/docs/api-rate-limits). Tests lower them.
+BILLCOM_LOGINS_PER_HOUR = 200
+BILLCOM_CONCURRENT_REQUESTS = 3
+# Error codes (https://developer.bill.com/docs/common-api-error-codes, /docs/faq, /docs/api-rate-limits).
+BILLCOM_WRONG_SIGN_IN = "BDC_1101"
+BILLCOM_BAD_DEV_KEY = "BDC_1102"
+BILLCOM_SESSION_INVALID = "BDC_1109"
+BILLCOM_HOURLY_LIMIT = "BDC_1144"
+BILLCOM_CONCURRENCY_LIMIT = "BDC_1322"
+# The developer key the sandbox's Bill.com issued. None: the one this server is configured with
+# (BILLCOM_DEV_KEY), so it accepts what we send; a test sets another to play a revoked or mistyped key.
+BILLCOM_ISSUED_DEV_KEY: str | None = None
+
+
+def billcom_dev_key() -> str:
+    return BILLCOM_ISSUED_DEV_KEY if BILLCOM_ISSUED_DEV_KEY is not None else settings.BILLCOM_DEV_KEY
+
 
 PROVIDER_LABELS = {
     "xero": "Xero",

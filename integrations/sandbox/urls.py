@@ -37,6 +37,16 @@ urlpatterns = [
     # Bill.com API v3
     path("billcom/connect/v3/login", views.billcom_login, name="billcom_login"),
     path("billcom/connect/v3/login/session", views.billcom_session, name="billcom_session"),
+    path(
+        "billcom/connect/v3/login/organizations",
+        views.billcom_login_organisations,
+        name="billcom_login_organisations",
+    ),
+    path(
+        "billcom/connect/v3/organizations/<str:organisation_id>",
+        views.billcom_organisation,
+        name="billcom_organisation",
+    ),
     path("billcom/connect/v3/bills", bills.billcom_bills, name="billcom_bills"),
     # QuickBooks Web Connector (drives our /qbwc/)
     path("webconnector/run/", views.webconnector_run, name="webconnector_run"),

@@ -14,8 +14,10 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -39,6 +41,7 @@ from .models import (
     BillcomSession,
     BillcomUser,
     IssuedToken,
+    RequestLogEntry,
     SandboxClient,
     SandboxOrganisation,
 )
@@ -466,6 +469,8 @@ def _carries_nul(value: object) -> bool:
 
 
 def _billcom_error(code: str, message: str, status: int) -> JsonResponse:
+    """Bill.com's error shape: a list of {timestamp, code, severity, category, message}
+    (https://developer.bill.com/docs/common-api-error-codes)."""
     return JsonResponse(
         [
             {
@@ -481,6 +486,24 @@ def _billcom_error(code: str, message: str, status: int) -> JsonResponse:
     )
 
 
+def _billcom_dev_key_refused() -> JsonResponse:
+    return _billcom_error(data.BILLCOM_BAD_DEV_KEY, "Developer key is invalid.", 401)
+
+
+def _billcom_logins_this_hour() -> int:
+    """Sign-ins this clock hour that carried the sandbox's developer key, counted from what the sandbox
+    received (its request log: one line per request, flushed with the tests' database). A refused
+    developer key (401) is not ours, and a sign-in refused for the cap (429) was not made."""
+    hour = timezone.now().replace(minute=0, second=0, microsecond=0)
+    return (
+        RequestLogEntry.objects.filter(
+            provider="billcom", method="POST", path__endswith="/v3/login", created_at__gte=hour
+        )
+        .exclude(status__in=(401, 429))
+        .count()
+    )
+
+
 @csrf_exempt
 @require_POST
 @logged("billcom")
@@ -489,9 +512,17 @@ def billcom_login(request: HttpRequest) -> HttpResponse:
     if body is None:
         return _billcom_error("BDC_1001", "The request body is not JSON, or carries a NUL character.", 400)
     # v3 login carries the developer key in the body (later calls send it as a header).
-    if not isinstance(body, dict) or body.get("devKey") != settings.BILLCOM_DEV_KEY:
+    if not isinstance(body, dict) or body.get("devKey") != data.billcom_dev_key():
         request.sandbox_note = "login refused: wrong developer key"
-        return _billcom_error("BDC_1103", "Invalid developer key.", 401)
+        return _billcom_dev_key_refused()
+    # 200 sign-ins per developer key per hour, across all customers (api-rate-limits).
+    if _billcom_logins_this_hour() >= data.BILLCOM_LOGINS_PER_HOUR:
+        request.sandbox_note = "login refused: the developer key's sign-ins for this hour are used up"
+        return _billcom_error(
+            data.BILLCOM_HOURLY_LIMIT,
+            f"Max number of allowed requests per hour reached: {data.BILLCOM_LOGINS_PER_HOUR}.",
+            429,
+        )
     user = BillcomUser.objects.filter(
         username=body.get("username", ""), organisation_id=body.get("organizationId", "")
     ).first()
@@ -501,7 +532,9 @@ def billcom_login(request: HttpRequest) -> HttpResponse:
         # Signed in to no organisation, so the line is tagged with none (operators only): whoever
         # typed a user name or organisation id into their form must not show it to that organisation.
         request.sandbox_note = f"login refused for {body.get('username', '')!r}"
-        return _billcom_error("BDC_1102", "Incorrect username, password or organization ID", 400)
+        return _billcom_error(
+            data.BILLCOM_WRONG_SIGN_IN, "User name and/or password do not match our records.", 400
+        )
     # A sign-in belongs to the organisation signed in to.
     request.sandbox_orgs = [user.organisation_id]
     session = BillcomSession.objects.create(session_id=secrets.token_urlsafe(24), user=user)
@@ -516,8 +549,12 @@ def billcom_login(request: HttpRequest) -> HttpResponse:
 
 
 def _billcom_live_session(request: HttpRequest) -> BillcomSession | HttpResponse:
-    """The caller's Bill.com session, touched (sessions expire after 35 idle minutes), or the
-    error Bill.com answers with when it is unknown or expired."""
+    """The caller's Bill.com session, touched (sessions expire after 35 idle minutes), or the error
+    Bill.com answers with: every call after the login carries the `devKey` header (BDC_1102 without
+    ours) and a live `sessionId` (BDC_1109)."""
+    if request.headers.get("devKey", "") != data.billcom_dev_key():
+        request.sandbox_note = "refused: no devKey header, or not the sandbox's developer key"
+        return _billcom_dev_key_refused()
     session = (
         BillcomSession.objects.filter(session_id=request.headers.get("sessionId", ""))
         .select_related("user")
@@ -525,26 +562,105 @@ def _billcom_live_session(request: HttpRequest) -> BillcomSession | HttpResponse
     )
     if session is None or timezone.now() - session.last_used_at > data.BILLCOM_IDLE_LIFE:
         request.sandbox_note = "session invalid or idle for over 35 minutes"
-        return _billcom_error("BDC_1109", "Session is invalid. Please log in.", 401)
+        return _billcom_error(data.BILLCOM_SESSION_INVALID, "Session is invalid.  Please log in.", 401)
     session.last_used_at = timezone.now()
     session.save(update_fields=["last_used_at"])
     request.sandbox_orgs = [session.user.organisation_id]
     return session
 
 
+# Requests in progress per organisation (one developer key here): Bill.com serves at most 3 at once
+# per developer key and organisation and refuses a fourth with BDC_1322 (api-rate-limits). Kept in
+# memory: the sandbox runs in one process (`make run`, the tests' live_server).
+_in_flight: dict[str, int] = {}
+_in_flight_lock = threading.Lock()
+
+
+@contextmanager
+def billcom_in_flight(org_id: str) -> Iterator[bool]:
+    """One request of `org_id` in progress while inside; yields False (and counts nothing) when
+    BILLCOM_CONCURRENT_REQUESTS already are."""
+    with _in_flight_lock:
+        admitted = _in_flight.get(org_id, 0) < data.BILLCOM_CONCURRENT_REQUESTS
+        if admitted:
+            _in_flight[org_id] = _in_flight.get(org_id, 0) + 1
+    try:
+        yield admitted
+    finally:
+        if admitted:
+            with _in_flight_lock:
+                _in_flight[org_id] -= 1
+
+
+def billcom_api(view: Callable) -> Callable:
+    """A Bill.com v3 call after the login: the devKey and sessionId headers, then the concurrency
+    limit. The view gets the session."""
+
+    @functools.wraps(view)
+    def inner(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        session = _billcom_live_session(request)
+        if isinstance(session, HttpResponse):
+            return session
+        with billcom_in_flight(session.user.organisation_id) as admitted:
+            if not admitted:
+                request.sandbox_note = "refused: too many requests in progress for this organisation"
+                return _billcom_error(
+                    data.BILLCOM_CONCURRENCY_LIMIT,
+                    "Max number of concurrent requests per organization reached.",
+                    429,
+                )
+            return view(request, session, *args, **kwargs)
+
+    return inner
+
+
 @require_GET
 @logged("billcom")
-def billcom_session(request: HttpRequest) -> HttpResponse:
-    session = _billcom_live_session(request)
-    if isinstance(session, HttpResponse):
-        return session
+@billcom_api
+def billcom_session(request: HttpRequest, session: BillcomSession) -> HttpResponse:
+    """GET /v3/login/session: "the current organization ID, user ID, and MFA status" (getsessioninfo):
+    no organisation name."""
     request.sandbox_note = f"session details for {session.user.username}"
     return JsonResponse(
         {
             "organizationId": session.user.organisation_id,
-            "organizationName": session.user.organisation_name,
             "userId": f"006{session.user.pk:012d}",
+            "mfaStatus": "NOT_ENROLLED",
         }
+    )
+
+
+@require_GET
+@logged("billcom")
+@billcom_api
+def billcom_login_organisations(request: HttpRequest, session: BillcomSession) -> HttpResponse:
+    """GET /v3/login/organizations: the organisations this session's user can sign in to. Bill.com's
+    field names for it are not in the stored documentation; the sandbox answers a v3 list page
+    ({"results": [...], "nextPage", "prevPage"}) of {id, name}, and the adapter reads other shapes too."""
+    request.sandbox_note = f"organisations listed for {session.user.username}"
+    same_user = BillcomUser.objects.filter(username=session.user.username).order_by("organisation_id")
+    return JsonResponse(
+        {
+            "results": [{"id": u.organisation_id, "name": u.organisation_name} for u in same_user],
+            "nextPage": None,
+            "prevPage": None,
+        }
+    )
+
+
+@require_GET
+@logged("billcom")
+@billcom_api
+def billcom_organisation(request: HttpRequest, session: BillcomSession, organisation_id: str) -> HttpResponse:
+    """GET /v3/organizations/{organizationId}: the organisation object (id, name, …). Bill.com requires
+    the ADMINISTRATOR role; every sandbox user is one. Another organisation than the session's is
+    refused (Bill.com's code for it is not documented; the sandbox answers its generic BDC_1002)."""
+    if organisation_id != session.user.organisation_id:
+        request.sandbox_note = f"organisation {organisation_id} is not this session's"
+        return _billcom_error("BDC_1002", "Unknown error occurred.", 403)
+    request.sandbox_note = f"organisation details for {session.user.username}"
+    return JsonResponse(
+        {"id": session.user.organisation_id, "archived": False, "name": session.user.organisation_name}
     )
 
 

@@ -1,17 +1,15 @@
-"""Bill.com: v3 login with user name, password, organisation id and our developer key; re-login once
-when the session is invalid; every refusal leaves the connections as they were."""
+"""Bill.com's sign-in form: v3 login with user name, password, organisation id and our developer key;
+every refusal leaves the connections as they were. The session's life and every refusal Bill.com
+answers with, against the sandbox: test_billcom_contract.py."""
 
 from __future__ import annotations
 
 import html
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from integrations.models import Connection, ConnectionStatus
-from integrations.providers import LoginFailed, billcom
-from integrations.sandbox.models import BillcomSession, BillcomUser, RequestLogEntry
+from integrations.sandbox.models import BillcomSession, RequestLogEntry
 from tests.conftest import client_for
 from tests.integrations.sandbox_helpers import (  # noqa: F401
     other_tenant_untouched,
@@ -101,41 +99,3 @@ def test_a_standard_user_cannot_connect_bill_com(tenant, connect):
     before = snapshot(tenant.account)
     assert client_for(tenant.staff).post(start_url(tenant.account, "billcom"), ACME).status_code == 403
     assert snapshot(tenant.account) == before
-
-
-@pytest.fixture
-def billcom_connection(tenant, connect):
-    connect(tenant.account, "xero")
-    client_for(tenant.admin).post(start_url(tenant.account, "billcom"), ACME)
-    return Connection.objects.select_related("account").get(account=tenant.account, provider="billcom")
-
-
-def test_an_expired_session_is_renewed_once_transparently(billcom_connection):
-    old_session = billcom_connection.credentials["session_id"]
-    # 36 idle minutes: Bill.com ends sessions after 35.
-    BillcomSession.objects.update(last_used_at=timezone.now() - timedelta(minutes=36))
-
-    details = billcom.call(billcom_connection, "GET", "/v3/login/session")
-
-    assert details["organizationId"] == "00801ACMEDEMO01"
-    new_session = Connection.objects.get(pk=billcom_connection.pk).credentials["session_id"]
-    assert new_session != old_session
-    assert RequestLogEntry.objects.filter(summary="session invalid or idle for over 35 minutes").count() == 1
-    assert Connection.objects.get(pk=billcom_connection.pk).status == ConnectionStatus.ACTIVE
-
-
-def test_a_live_session_is_reused(billcom_connection):
-    logins = RequestLogEntry.objects.filter(path__endswith="/v3/login").count()
-    billcom.call(billcom_connection, "GET", "/v3/login/session")
-    assert RequestLogEntry.objects.filter(path__endswith="/v3/login").count() == logins
-
-
-def test_a_changed_bill_com_password_asks_for_a_reconnect(billcom_connection):
-    BillcomSession.objects.all().delete()
-    BillcomUser.objects.filter(username=ACME["username"]).update(password="changed-in-bill-com")
-
-    with pytest.raises(LoginFailed) as refused:
-        billcom.call(billcom_connection, "GET", "/v3/login/session")
-
-    assert "Reconnect Bill.com with its current password." in refused.value.message
-    assert Connection.objects.get(pk=billcom_connection.pk).status == ConnectionStatus.NEEDS_RECONNECT

@@ -183,7 +183,8 @@ def test_bill_com_login_errors_look_like_bill_com(settings):
     )
     assert response.status_code == 400
     [error] = response.json()
-    assert error["code"] == "BDC_1102" and error["severity"] == "ERROR"
+    # https://developer.bill.com/docs/faq: BDC_1101 "User name and/or password do not match our records."
+    assert error["code"] == "BDC_1101" and error["severity"] == "ERROR"
 
 
 def test_the_sandbox_page_lists_what_it_received_and_the_demo_credentials(settings, tenant, connect):
@@ -230,4 +231,5 @@ def test_bill_com_login_needs_our_developer_key(settings):
         },
         timeout=10,
     )
-    assert response.status_code == 401 and response.json()[0]["code"] == "BDC_1103"
+    # https://developer.bill.com/docs/faq: BDC_1102 "Developer key is invalid."
+    assert response.status_code == 401 and response.json()[0]["code"] == "BDC_1102"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from integrations.providers import billcom
+from integrations import services
 from integrations.sandbox import data, webconnector
 from integrations.sandbox.models import SandboxBill
 from tests.conftest import client_for
@@ -100,8 +100,12 @@ def test_bill_com_bill_through_the_session_client(tenant, connect):
         },
     )
     conn = tenant.account.connections.get(provider="billcom")
-    created = billcom.call(
-        conn, "POST", "/v3/bills", json={"vendorId": "009abc", "billLineItems": [{"amount": 5}]}
+    created = services.billcom_call(
+        account=tenant.account,
+        connection=conn,
+        method="POST",
+        path="/v3/bills",
+        json={"vendorId": "009abc", "billLineItems": [{"amount": 5}]},
     )
     assert created["id"].startswith("00n") and created["approvalStatus"] == "UNASSIGNED"
     assert SandboxBill.objects.get(provider="billcom").org_id == "00801ACMEDEMO01"

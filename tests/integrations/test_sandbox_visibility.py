@@ -263,7 +263,7 @@ def test_billcom_sign_ins_typed_into_another_accounts_form_stay_with_no_one(acme
     for organisation_id, password in ((GLOBEX_BILLCOM[2], ACME_BILLCOM[1]), (ACME_BILLCOM[2], "wrong")):
         refused = _billcom_form(globex_admin, globex.account, ACME_BILLCOM[0], password, organisation_id)
         assert refused.status_code == 400
-        assert "Incorrect username, password or organization ID" in text(refused)
+        assert "User name and/or password do not match our records." in text(refused)
     assert (snapshot(acme.account), snapshot(globex.account)) == before
     assert RequestLogEntry.objects.filter(summary=f"login refused for {ACME_BILLCOM[0]!r}").count() == 2
 
