@@ -120,6 +120,7 @@ _QBXML_VERSION = re.compile(r"([A-Z]{2})?([0-9]{1,2})\.([0-9]{1,2})")
 # Intuit's US_CDN_UK_CustomerQuery sample: from 6.0 the plain version number is right for every
 # country; before it, Canadian and UK editions answer only their own "CA…"/"UK…" versions.
 _UNIFIED_FROM = (6, 0)
+_NUMBER = re.compile(r"[0-9]{1,2}")  # ASCII only: str.isdecimal() also takes "٣"
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def choose_qbxml_version(supported: list[str], major: str = "", minor: str = "")
         match = _QBXML_VERSION.fullmatch(text.strip())
         if match:
             candidates.append(((int(match[2]), int(match[3])), match[0]))
-    if not candidates and major.isdecimal() and minor.isdecimal() and len(major + minor) < 5:
+    if not candidates and _NUMBER.fullmatch(major) and _NUMBER.fullmatch(minor):
         candidates.append(((int(major), int(minor)), f"{int(major)}.{int(minor)}"))
     usable = [c for c in candidates if c[0] <= QBXML_NEWEST]
     if not usable:
@@ -184,7 +185,8 @@ def _company_answer(rs: etree._Element, owner_id: str) -> CompanyAnswer:
             ):
                 file_ids.append((ext.findtext("DataExtValue") or "").strip())
     return CompanyAnswer(
-        status_code=int(code) if code.isdecimal() and len(code) < 6 else 9999,
+        # Unreadable counts as an error (no data): never a guess that it succeeded.
+        status_code=int(code) if re.fullmatch(r"[0-9]{1,5}", code) else 9999,
         status_message=(rs.get("statusMessage") or "")[:200],
         name=name[:200],
         file_ids=tuple(file_ids),

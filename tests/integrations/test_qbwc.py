@@ -444,3 +444,19 @@ def test_a_sandbox_run_without_a_page_to_go_back_to_shows_its_result_on_the_sand
     page = text(response)
     assert f"The Web Connector connected QuickBooks Desktop ({conn.account.name} company file)." in page
     assert "sent closeConnection; our service answered" in page
+
+
+@pytest.mark.parametrize(
+    "supported, major, minor, expected",
+    [
+        (["1.0", "2.0", "13.0"], "13", "0", "13.0"),
+        (["13.0", "16.0", "17.0"], "17", "0", "16.0"),  # never newer than our requests are written for
+        (["CA2.0", "CA3.0"], "3", "0", "CA3.0"),  # before 6.0 a country edition speaks its own versions
+        (["CA3.0", "CA6.0"], "6", "0", "6.0"),  # from 6.0 the plain number serves every country
+        ([], "12", "0", "12.0"),  # no HostRet: the request processor's version
+        ([], "1٣", "0", ""),  # not ASCII digits: nothing to go by
+        (["x", ""], "", "", ""),
+    ],
+)
+def test_the_qbxml_version_is_the_newest_the_company_speaks(supported, major, minor, expected):
+    assert qbd.choose_qbxml_version(supported, major, minor) == expected
