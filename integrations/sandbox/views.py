@@ -596,33 +596,14 @@ def _managed_qbd_connection(request: HttpRequest, username: str):
     """The QuickBooks Desktop connection whose Web Connector user name this is, if the signed-in person
     may manage its account's integrations; otherwise the refusal to answer."""
     from accounts.permissions import accessible_accounts
-    from integrations.models import Connection
-    from integrations.providers import qbd
 
-    connection_id = qbd._id_from_username(username)
-    # Deliberately unscoped: the connection is looked up by its Web Connector user name, then checked
-    # against the accounts the person may open and manage (one permission query each).
-    with scopes_disabled():
-        connection = (
-            Connection.objects.select_related("account").filter(pk=connection_id, provider="qbd").first()
-            if connection_id is not None
-            else None
+    connection = webconnector.connection_for(username)
+    if connection is None or not accessible_accounts(request.user).filter(pk=connection.account_id).exists():
+        return HttpResponse("Not found.", status=404, content_type="text/plain")
+    if not accessible_accounts(request.user, "integrations.manage").filter(pk=connection.account_id).exists():
+        return HttpResponse(
+            "Only Admins and the account's accountants or bookkeepers can run its Web Connector.",
+            status=403,
+            content_type="text/plain",
         )
-        if connection is None or qbd.username_for(connection) != username:
-            connection = None
-        if (
-            connection is None
-            or not accessible_accounts(request.user).filter(pk=connection.account_id).exists()
-        ):
-            return HttpResponse("Not found.", status=404, content_type="text/plain")
-        if (
-            not accessible_accounts(request.user, "integrations.manage")
-            .filter(pk=connection.account_id)
-            .exists()
-        ):
-            return HttpResponse(
-                "Only Admins and the account's accountants or bookkeepers can run its Web Connector.",
-                status=403,
-                content_type="text/plain",
-            )
     return connection

@@ -116,23 +116,32 @@ class Qwc:
         )
 
 
-def qwc_of(username: str) -> Qwc:
-    """The .qwc file the set-up page offers for the connection with this Web Connector user name, as if
-    the customer had downloaded and added it (the sandbox reads our side only to play the customer)."""
+def connection_for(username: str):
+    """Our QuickBooks Desktop connection with this Web Connector user name, or None. Unscoped on
+    purpose: the sandbox plays the customer, who knows a user name, not an account."""
     from django_scopes import scopes_disabled
 
     from integrations.providers import qbd
 
     connection_id = qbd._id_from_username(username)
+    if connection_id is None:
+        return None
     with scopes_disabled():
         connection = (
             qbd.Connection.objects.select_related("account").filter(pk=connection_id, provider="qbd").first()
-            if connection_id is not None
-            else None
         )
-        if connection is None or qbd.username_for(connection) != username:
-            return Qwc(app_url=our_app_url(), username=username)
-        return Qwc.from_xml(qbd.qwc_xml(connection))
+    return connection if connection is not None and qbd.username_for(connection) == username else None
+
+
+def qwc_of(username: str) -> Qwc:
+    """The .qwc file the set-up page offers for the connection with this Web Connector user name, as if
+    the customer had downloaded and added it (the sandbox reads our side only to play the customer)."""
+    from integrations.providers import qbd
+
+    connection = connection_for(username)
+    if connection is None:
+        return Qwc(app_url=our_app_url(), username=username)
+    return Qwc.from_xml(qbd.qwc_xml(connection))
 
 
 # --- the customer's computer ------------------------------------------------------------------------
