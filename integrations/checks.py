@@ -1,3 +1,5 @@
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 
@@ -31,5 +33,27 @@ def sandbox_off_in_production(app_configs, **kwargs):
             hint="Set SANDBOX_ENABLED=false (and the providers' client credentials, see README) on a "
             "production server.",
             id="integrations.W001",
+        )
+    ]
+
+
+# The QuickBooks Web Connector connects only to an https AppURL, except on localhost (QBWC Programmer's
+# Guide, chapter 4, AppURL: "If you don't use HTTPS, the web connector won't connect with your web
+# service"; QBWC1051 when adding such a .qwc). Every customer's .qwc names SITE_URL + /qbwc/.
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+@register(Tags.security, deploy=True)
+def web_connector_needs_https(app_configs, **kwargs):
+    url = urlsplit(settings.SITE_URL)
+    if url.scheme == "https" or (url.scheme == "http" and url.hostname in _LOCAL_HOSTS):
+        return []
+    return [
+        Error(
+            f"SITE_URL ({settings.SITE_URL}) is not an https address: the QuickBooks Web Connector refuses "
+            "the AppURL of every .qwc file made from it (QBWC1051), so QuickBooks Desktop cannot connect.",
+            hint="Set SITE_URL to the https address users browse, e.g. https://connect.example.com, and "
+            "serve it over TLS.",
+            id="integrations.E002",
         )
     ]

@@ -1,5 +1,5 @@
-"""The connect flows: OAuth 2.0 (Xero, QuickBooks Online, ApprovalMax), Bill.com sign-in, QuickBooks
-Desktop set-up and its Web Connector SOAP service.
+"""The connect flows: OAuth 2.0 (Xero, QuickBooks Online, ApprovalMax), Bill.com sign-in and the QuickBooks
+Desktop set-up (its Web Connector SOAP service is integrations/qbwc_views.py).
 
 Views stay thin: status changes go through integrations/services.py, protocol work through
 integrations/providers/. A refused callback (expired, replayed, forged state, another session, lost
@@ -18,7 +18,6 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.csrf import csrf_exempt
 from django_scopes import scope
 
 from accounts.errors import DomainError
@@ -414,20 +413,3 @@ def qwc_download(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(qbd.qwc_xml(connection), content_type="application/xml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="dext-connect-{request.account.slug}.qwc"'
     return response
-
-
-@csrf_exempt  # The Web Connector is a SOAP client with no cookies; it signs in with its own password.
-def qbwc(request: HttpRequest) -> HttpResponse:
-    if request.method != "POST":
-        return HttpResponse(
-            "Dext Connect QuickBooks Web Connector service. Add the .qwc file from Business settings > "
-            "Connections to your Web Connector.",
-            content_type="text/plain",
-        )
-    try:
-        method, params = qbd.parse_call(request.body)
-        # `authenticate` is throttled per Web Connector user name and per address (accounts/throttling.py).
-        result = qbd.dispatch(method, params, guard=SignInGuard(request, surface="qbwc"))
-    except qbd.SoapFault as exc:
-        return HttpResponse(qbd.fault(str(exc)), content_type="text/xml; charset=utf-8", status=500)
-    return HttpResponse(qbd.envelope(method, result), content_type="text/xml; charset=utf-8")

@@ -8,6 +8,7 @@ another can never leave an additional integration active without a main one.
 from __future__ import annotations
 
 import logging
+import ntpath
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -250,6 +251,206 @@ def new_qbwc_password(*, account: Account, acting_user: User, connection: Connec
             ),
         )
     return password
+
+
+# --- QuickBooks Desktop: what the Web Connector's answers mean for the connection ------------------
+# The SOAP service (integrations/providers/qbd.py) reads the Web Connector's calls and hands their
+# content here; these decide. The connection's company file is `external_id`, its company name
+# `external_name`, the qbXML version and country its options. Sources: docs/providers.md.
+
+QBWC_WRONG_COMPANY_FILE = "qbwc_wrong_company_file"
+# Credentials keys (per set-up: a new set-up starts with none of them).
+QBWC_FILE_VERIFIED = "company_file_verified"  # the company record carried this set-up's FileID
+QBWC_OPEN_FILE = "qbwc_open_file"  # the company file of the Web Connector's current session
+
+
+def same_company_file(a: str, b: str) -> bool:
+    """Windows paths: the same file whatever the letter case or slash direction."""
+    return ntpath.normcase(ntpath.normpath(a.strip())) == ntpath.normcase(ntpath.normpath(b.strip()))
+
+
+def qbwc_work_pending(connection: Connection) -> bool:
+    """Does the Web Connector have anything to do? Until the company file is pinned and verified and
+    its company named, yes (identifying it is the work). Otherwise no: `authenticate` answers "none"
+    and the Web Connector does not even open QuickBooks. (Publishing will add its own queue here.)"""
+    credentials = credentials_of(connection)
+    return not (connection.external_id and connection.external_name and credentials.get(QBWC_FILE_VERIFIED))
+
+
+@in_account_scope
+def qbwc_authenticated(*, account: Account, connection: Connection, credentials: dict) -> Connection:
+    """The Web Connector signed in with this connection's password; `credentials` carry its new
+    session ticket. A pending set-up becomes active here (DomainError if the preconditions no longer
+    hold, e.g. another main software was connected meanwhile: it stays pending). A new set-up starts
+    with no company file: the Web Connector's first run records the one it opens."""
+    if connection.status == ConnectionStatus.PENDING:
+        return activate_connection(
+            account=account,
+            acting_user=None,
+            provider="qbd",
+            external_id="",
+            external_name="",
+            credentials=credentials,
+        )
+    store_credentials(account=account, connection=connection, credentials=credentials, access_expires_at=None)
+    return connection
+
+
+def _qbwc_refuse(*, account: Account, connection: Connection, message: str, unpin: bool) -> DomainError:
+    """Record a refused company file (the set-up page shows `last_error`; the activity log has one row
+    per new reason, not one per Web Connector run) and return the error for the caller to raise."""
+    with transaction.atomic():
+        current = Connection.objects.select_for_update().get(pk=connection.pk)
+        fields = {"last_error": message[:500]}
+        if unpin and not credentials_of(current).get(QBWC_FILE_VERIFIED):
+            # Recorded this run from a file that then proved not to be this set-up's: forget it.
+            fields["external_id"] = ""
+        Connection.objects.filter(pk=connection.pk).update(**fields)
+        if current.last_error != fields["last_error"]:
+            record(
+                account=account,
+                actor=None,
+                action="integration.qbwc_refused",
+                summary=f"QuickBooks Desktop: {message}",
+            )
+    return DomainError(message, code=QBWC_WRONG_COMPANY_FILE)
+
+
+def _not_this_setup(open_file: str) -> str:
+    return (
+        f"The company file open in QuickBooks ({open_file or 'unknown'}) is not the one Dext Connect was "
+        "added to in the Web Connector, so nothing was sent to it. Open that company file in QuickBooks "
+        "and run the Web Connector again. If this is the right company file, remove Dext Connect from "
+        "the Web Connector and add the .qwc file from Business settings > Connections > QuickBooks "
+        "Desktop again, with this company file open."
+    )
+
+
+@in_account_scope
+def qbwc_company_file_opened(
+    *,
+    account: Account,
+    connection: Connection,
+    company_file: str,
+    file_ids: list[str] | None,
+    company_name: str,
+    qbxml_version: str,
+    qbxml_country: str,
+) -> None:
+    """The Web Connector opened `company_file` (sendRequestXML's strCompanyFileName) and, on the first
+    call of its session, passed QuickBooks' Host/Company answers (strHCPResponse): `file_ids` are the
+    FileID data extensions of this set-up's OwnerID on the company record (None: no company answer
+    yet), `company_name` its name, `qbxml_version`/`qbxml_country` what it speaks.
+
+    The first run records (pins) the file; later runs must open the same one. Another file, or a
+    company record carrying another FileID of ours, is refused (DomainError, recorded): nothing may be
+    sent to it. A missing FileID is not refused here, only when our own CompanyQuery, which asks for
+    our OwnerID's extensions, answers without it (`qbwc_company_answered`)."""
+    pinned = connection.external_id
+    credentials = credentials_of(connection)
+    if pinned and not same_company_file(pinned, company_file):
+        raise _qbwc_refuse(
+            account=account,
+            connection=connection,
+            message=(
+                f"QuickBooks had the company file {company_file or '(none)'} open, but Dext Connect is set "
+                f"up for {pinned}, so nothing was sent to it. Open {pinned} in QuickBooks, then run the "
+                "Web Connector again."
+            ),
+            unpin=False,
+        )
+    file_id = credentials.get("file_id", "")
+    if file_ids and not _has_file_id(file_ids, file_id):
+        raise _qbwc_refuse(
+            account=account, connection=connection, message=_not_this_setup(company_file), unpin=False
+        )
+    with transaction.atomic():
+        current = Connection.objects.select_for_update().get(pk=connection.pk)
+        credentials = credentials_of(current)
+        credentials[QBWC_OPEN_FILE] = company_file
+        verified = bool(file_ids) and _has_file_id(file_ids, file_id)
+        if verified:
+            credentials[QBWC_FILE_VERIFIED] = True
+        options = {**current.options}
+        if qbxml_version:
+            options.update(qbxml_version=qbxml_version, qbxml_country=qbxml_country)
+        updates: dict = {"credentials": credentials, "options": options}
+        if not current.external_id and company_file:
+            updates["external_id"] = company_file[:200]
+        for field, value in updates.items():
+            setattr(current, field, value)
+        current.save(update_fields=list(updates))
+        if "external_id" in updates:
+            record(
+                account=account,
+                actor=None,
+                action="integration.qbwc_company_file",
+                summary=f"QuickBooks Desktop is set up for the company file {company_file}",
+                before="None yet",
+                after=company_file,
+            )
+    if company_name and verified:
+        # Named only from a company record shown to be this set-up's: otherwise the name waits for
+        # our own CompanyQuery (qbwc_company_answered), which checks the FileID first.
+        name_connection(account=account, connection=connection, name=company_name)
+
+
+def _has_file_id(file_ids: list[str], file_id: str) -> bool:
+    def bare(guid: str) -> str:
+        return guid.strip().strip("{}").lower()
+
+    return bool(file_id) and bare(file_id) in {bare(f) for f in file_ids}
+
+
+@in_account_scope
+def qbwc_company_answered(
+    *, account: Account, connection: Connection, company_name: str, file_ids: list[str]
+) -> None:
+    """QuickBooks answered our CompanyQuery (asked with this set-up's OwnerID, so the answer lists all
+    of its data extensions): the company record must carry this set-up's FileID, which the Web
+    Connector wrote when Dext Connect was added to it. Without it the file is not this set-up's
+    (DomainError, recorded; a file recorded this same run is forgotten). With it, the file is verified
+    and the company named; the last problem is cleared."""
+    credentials = credentials_of(connection)
+    open_file = credentials.get(QBWC_OPEN_FILE, "")
+    if not _has_file_id(file_ids, credentials.get("file_id", "")):
+        raise _qbwc_refuse(
+            account=account, connection=connection, message=_not_this_setup(open_file), unpin=True
+        )
+    with transaction.atomic():
+        current = Connection.objects.select_for_update().get(pk=connection.pk)
+        credentials = credentials_of(current)
+        credentials[QBWC_FILE_VERIFIED] = True
+        current.credentials = credentials
+        current.last_error = ""
+        current.save(update_fields=["credentials", "last_error"])
+    if company_name:
+        name_connection(account=account, connection=connection, name=company_name)
+
+
+@in_account_scope
+def qbwc_run_failed(*, account: Account, connection: Connection, message: str) -> None:
+    """The Web Connector's run stopped on a problem (QuickBooks could not be opened, could not answer,
+    answered with an error status). Not a status change: the connection stays as it is and the next
+    run tries again. The set-up page shows the message; the Web Connector shows it via getLastError."""
+    Connection.objects.filter(pk=connection.pk).update(last_error=message[:500])
+
+
+@in_account_scope
+def qbwc_other_file_open(*, account: Account, connection: Connection, hresult: str, message: str) -> None:
+    """QuickBooks could not open the pinned company file because another one is open (the request
+    processor's 0x8004040A, reported through connectionError). Refused and recorded like any other
+    file; raises nothing (connectionError has nothing to refuse, it only answers "done")."""
+    pinned = connection.external_id or "the company file Dext Connect is set up for"
+    _qbwc_refuse(
+        account=account,
+        connection=connection,
+        message=(
+            f"QuickBooks has another company file open ({hresult}: {message}). Dext Connect is set up "
+            f"for {pinned}: open it in QuickBooks, then run the Web Connector again."
+        ),
+        unpin=False,
+    )
 
 
 @in_account_scope
@@ -618,6 +819,13 @@ __all__ = [
     "mark_needs_reconnect",
     "name_connection",
     "new_qbwc_password",
+    "qbwc_authenticated",
+    "qbwc_company_answered",
+    "qbwc_company_file_opened",
+    "qbwc_other_file_open",
+    "qbwc_run_failed",
+    "qbwc_work_pending",
+    "same_company_file",
     "set_defaults",
     "store_credentials",
 ]

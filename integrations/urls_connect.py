@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import connect_views
+from . import connect_views, qbwc_views
 
 # Connect flows: OAuth start/callback, organisation choice, Bill.com sign-in, QuickBooks Desktop set-up.
 urlpatterns: list = [
@@ -22,5 +22,5 @@ urlpatterns: list = [
     # The fixed redirect URI registered with each provider: not under an account, the state says which.
     path("connect/callback/<str:provider>/", connect_views.oauth_callback, name="oauth_callback"),
     # The QuickBooks Web Connector's SOAP endpoint (AppURL in the .qwc file).
-    path("qbwc/", connect_views.qbwc, name="qbwc"),
+    path("qbwc/", qbwc_views.qbwc, name="qbwc"),
 ]

@@ -3,7 +3,11 @@
 The customer adds our .qwc file to the Web Connector, which then polls our SOAP service (/qbwc/) and
 asks QuickBooks to run the qbXML we hand it. The Web Connector signs in with the user name from the
 .qwc and the password we showed once; we keep only a hash of it in the encrypted credentials.
-The connection becomes active the first time the Web Connector authenticates.
+
+This module does the protocol work only: it reads the Web Connector's calls, builds and reads qbXML,
+and answers. What an answer means for the connection (activate it, record its company file, refuse
+another one, name the company) is decided in integrations/services.py (`qbwc_*`). Each call and its
+documentation: docs/providers.md, "QuickBooks Web Connector".
 """
 
 from __future__ import annotations
@@ -12,13 +16,14 @@ import hmac
 import re
 import secrets
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, identify_hasher, make_password
 from django.urls import reverse
-from django_scopes import scope, scopes_disabled
+from django_scopes import scopes_disabled
 from lxml import etree
 
 from accounts.errors import DomainError
@@ -32,7 +37,6 @@ SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 QBWC_NS = "http://developer.intuit.com/"
 SERVER_VERSION = "Dext Connect 1.0"
 MIN_CLIENT_VERSION = (2, 1)
-QBXML_VERSION = "13.0"
 
 
 # --- set-up: user name, password, .qwc -------------------------------------------------------------
@@ -108,13 +112,58 @@ def qwc_xml(connection: Connection) -> str:
 
 # --- qbXML -----------------------------------------------------------------------------------------
 
+# The newest qbXML specification our requests are written against (SDK 16, QuickBooks 2023 and later).
+# A company file that speaks a newer one is asked in this version; an older one in its own.
+QBXML_NEWEST = (16, 0)
+# A SupportedQBXMLVersion entry: "13.0", or before qbXML 6.0 a country edition's "CA3.0"/"UK2.0".
+_QBXML_VERSION = re.compile(r"([A-Z]{2})?([0-9]{1,2})\.([0-9]{1,2})")
+# Intuit's US_CDN_UK_CustomerQuery sample: from 6.0 the plain version number is right for every
+# country; before it, Canadian and UK editions answer only their own "CA…"/"UK…" versions.
+_UNIFIED_FROM = (6, 0)
+_NUMBER = re.compile(r"[0-9]{1,2}")  # ASCII only: str.isdecimal() also takes "٣"
 
-def company_query() -> str:
-    return (
-        f'<?xml version="1.0" encoding="utf-8"?><?qbxml version="{QBXML_VERSION}"?>'
-        '<QBXML><QBXMLMsgsRq onError="stopOnError"><CompanyQueryRq requestID="company"/>'
-        "</QBXMLMsgsRq></QBXML>"
-    )
+
+@dataclass(frozen=True)
+class CompanyAnswer:
+    """A CompanyQueryRs: its status and, when it has a CompanyRet, the company's name and the FileID
+    data extensions of the OwnerID asked for."""
+
+    status_code: int
+    status_message: str
+    name: str = ""
+    file_ids: tuple[str, ...] = ()
+
+    @property
+    def answered(self) -> bool:
+        # statusCode 0-999: QuickBooks returned data (500-999 with a warning); 1000+: none.
+        return self.status_code < 1000 and bool(self.name)
+
+
+@dataclass(frozen=True)
+class HostAnswers:
+    """What the first sendRequestXML of a session carries (strHCPResponse plus its other arguments)."""
+
+    qbxml_version: str
+    qbxml_country: str
+    company: CompanyAnswer | None
+
+
+def choose_qbxml_version(supported: list[str], major: str = "", minor: str = "") -> str:
+    """The qbXML version to ask the company file in: the newest it supports (its HostRet list, else the
+    request processor's version the Web Connector passes), no newer than QBXML_NEWEST; "" if none
+    can be read."""
+    candidates: list[tuple[tuple[int, int], str]] = []
+    for text in supported:
+        match = _QBXML_VERSION.fullmatch(text.strip())
+        if match:
+            candidates.append(((int(match[2]), int(match[3])), match[0]))
+    if not candidates and _NUMBER.fullmatch(major) and _NUMBER.fullmatch(minor):
+        candidates.append(((int(major), int(minor)), f"{int(major)}.{int(minor)}"))
+    usable = [c for c in candidates if c[0] <= QBXML_NEWEST]
+    if not usable:
+        return ""
+    number, text = max(usable)
+    return f"{number[0]}.{number[1]}" if number >= _UNIFIED_FROM else text
 
 
 def _parse(xml: str) -> etree._Element | None:
@@ -124,15 +173,70 @@ def _parse(xml: str) -> etree._Element | None:
         return None
 
 
-def company_name_from(response_xml: str) -> str | None:
+def _company_answer(rs: etree._Element, owner_id: str) -> CompanyAnswer:
+    code = rs.get("statusCode", "")
+    ret = rs.find("CompanyRet")
+    name = (ret.findtext("CompanyName") or "").strip() if ret is not None else ""
+    file_ids = []
+    if ret is not None and owner_id:
+        for ext in ret.iterfind("DataExtRet"):
+            if _bare_guid(ext.findtext("OwnerID") or "") == _bare_guid(owner_id) and (
+                (ext.findtext("DataExtName") or "").strip() == "FileID"
+            ):
+                file_ids.append((ext.findtext("DataExtValue") or "").strip())
+    return CompanyAnswer(
+        # Unreadable counts as an error (no data): never a guess that it succeeded.
+        status_code=int(code) if re.fullmatch(r"[0-9]{1,5}", code) else 9999,
+        status_message=(rs.get("statusMessage") or "")[:200],
+        name=name[:200],
+        file_ids=tuple(file_ids),
+    )
+
+
+def _bare_guid(text: str) -> str:
+    return text.strip().strip("{}").lower()
+
+
+def company_answer_from(response_xml: str, owner_id: str) -> CompanyAnswer | None:
     root = _parse(response_xml)
-    if root is None:
-        return None
-    rs = root.find(".//CompanyQueryRs")
-    if rs is None or rs.get("statusCode", "0") != "0":
-        return None
-    name = rs.findtext(".//CompanyRet/CompanyName")
-    return name.strip() if name else None
+    rs = root.find(".//CompanyQueryRs") if root is not None else None
+    return _company_answer(rs, owner_id) if rs is not None else None
+
+
+def company_name_from(response_xml: str) -> str | None:
+    answer = company_answer_from(response_xml, "")
+    return answer.name if answer is not None and answer.answered else None
+
+
+def host_answers(hcp: str, *, owner_id: str, country: str, major: str, minor: str) -> HostAnswers:
+    """Read strHCPResponse (HostQuery, CompanyQuery and PreferencesQuery answers, first call of a
+    session only) and the qbXMLCountry/qbXMLMajorVers/qbXMLMinorVers arguments."""
+    root = _parse(hcp) if hcp else None
+    supported: list[str] = []
+    company = None
+    if root is not None:
+        host = root.find(".//HostQueryRs/HostRet")
+        if host is not None:
+            supported = [v.text or "" for v in host.iterfind("SupportedQBXMLVersion")]
+            country = country or (host.findtext("Country") or "")
+        rs = root.find(".//CompanyQueryRs")
+        company = _company_answer(rs, owner_id) if rs is not None else None
+    return HostAnswers(
+        qbxml_version=choose_qbxml_version(supported, major, minor),
+        qbxml_country=country.strip()[:2].upper(),
+        company=company,
+    )
+
+
+def company_query(*, version: str, owner_id: str) -> str:
+    """CompanyQuery asking for the data extensions of this set-up's OwnerID (the FileID the Web
+    Connector wrote into the company record when Dext Connect was added to it)."""
+    owner = f"<OwnerID>{{{escape(owner_id)}}}</OwnerID>" if owner_id else ""
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><?qbxml version="{escape(version)}"?>'
+        '<QBXML><QBXMLMsgsRq onError="stopOnError"><CompanyQueryRq requestID="company">'
+        f"{owner}</CompanyQueryRq></QBXMLMsgsRq></QBXML>"
+    )
 
 
 # --- the SOAP service ------------------------------------------------------------------------------
@@ -204,20 +308,14 @@ def _load(connection_id: int | None) -> Connection | None:
         return Connection.objects.select_related("account").filter(pk=connection_id, provider="qbd").first()
 
 
-def _by_ticket(ticket: str) -> tuple[Connection, dict] | None:
+def _by_ticket(ticket: str) -> Connection | None:
     connection = _load(_id_from_ticket(ticket))
     if connection is None or connection.status == ConnectionStatus.DISCONNECTED:
         return None
-    credentials = services.credentials_of(connection)
-    if not hmac.compare_digest(credentials.get("qbwc_ticket", "").encode(), ticket.encode()):
+    stored = services.credentials_of(connection).get("qbwc_ticket", "")
+    if not stored or not hmac.compare_digest(stored.encode(), ticket.encode()):
         return None
-    return connection, credentials
-
-
-def _save(connection: Connection, credentials: dict) -> None:
-    services.store_credentials(
-        account=connection.account, connection=connection, credentials=credentials, access_expires_at=None
-    )
+    return connection
 
 
 class SignInGuard(Protocol):
@@ -228,12 +326,20 @@ class SignInGuard(Protocol):
     def failed(self, name: str, *, account: Account | None = None) -> bool: ...
 
 
-# What `authenticate` answers, from the QuickBooks Web Connector Programmer's Guide (QBWC 2.0,
-# "authenticate"): a string array whose first element is the session ticket and whose second is ""
-# (use the company file open in QuickBooks), a company file path, "none" (no work now) or "nvu" (not a
-# valid user). "nvu" is the only refusal it understands, so a locked-out sign-in gets it too; the log
-# (accounts.throttling) says why.
+# What `authenticate` answers (QBWC Programmer's Guide, "authenticate"; docs/providers.md): a string
+# array, [0] the session ticket, [1] "nvu" (not a valid user), "none" (nothing to do: the Web Connector
+# stops without opening QuickBooks and reports no error), "" (use the company file open in QuickBooks)
+# or a company file path (open that file). "nvu" is the only refusal it understands, so a locked-out
+# sign-in gets it too; the log (accounts.throttling) says why.
 NOT_VALID_USER = ("", "nvu")
+NO_WORK = "none"
+USE_OPEN_FILE = ""
+# connectionError: "done" stops; any other string is a company file to try instead ("" = the open one).
+# We never answer anything else: falling back to whatever file is open is the risk pinning removes.
+DONE = "done"
+# The request processor's HRESULT when another company file is open than the one asked for.
+OTHER_FILE_OPEN = "0x8004040a"
+SESSION_ENDED = "Your Web Connector session has ended or the password changed. Sign in again."
 
 
 def _password_matches(password: str, encoded: str) -> bool:
@@ -249,8 +355,9 @@ def _password_matches(password: str, encoded: str) -> bool:
 
 
 def authenticate(username: str, password: str, *, guard: SignInGuard) -> list[str]:
-    """[ticket, ""] to work with the open company file; NOT_VALID_USER for a wrong user or password, or
-    while this user name or address is locked out after repeated failures (checked before anything)."""
+    """[ticket, company file] when there is work (the pinned file, or "" before the first run has
+    recorded one), [ticket, "none"] when there is none, NOT_VALID_USER for a wrong user or password,
+    or while this user name or address is locked out after repeated failures (checked before anything)."""
     if guard.locked(username):
         return list(NOT_VALID_USER)
     connection = _load(_id_from_username(username))
@@ -267,87 +374,134 @@ def authenticate(username: str, password: str, *, guard: SignInGuard) -> list[st
         )
         return list(NOT_VALID_USER)
     ticket = f"{connection.pk}.{secrets.token_urlsafe(24)}"
+    if connection.status != ConnectionStatus.PENDING and not services.qbwc_work_pending(connection):
+        # An idle poll writes nothing: the Web Connector makes no further call with this ticket.
+        return [ticket, NO_WORK]
     credentials["qbwc_ticket"] = ticket
-    if connection.status == ConnectionStatus.PENDING:
-        try:
-            services.activate_connection(
-                account=connection.account,
-                acting_user=None,
-                provider="qbd",
-                external_id=connection.external_id,
-                # Unknown until the first CompanyQuery answers (then services.name_connection logs it).
-                external_name=connection.external_name,
-                credentials=credentials,
-            )
-        except DomainError:
-            # E.g. another main software was connected meanwhile: the connection stays pending.
-            return list(NOT_VALID_USER)
-    else:
-        _save(connection, credentials)
-    return [ticket, ""]
+    credentials.pop(services.QBWC_OPEN_FILE, None)
+    try:
+        connection = services.qbwc_authenticated(
+            account=connection.account, connection=connection, credentials=credentials
+        )
+    except DomainError:
+        # E.g. another main software was connected meanwhile: the connection stays pending.
+        return list(NOT_VALID_USER)
+    return [ticket, connection.external_id or USE_OPEN_FILE]
 
 
-def send_request_xml(ticket: str, company_file: str) -> str:
-    """The next qbXML request, or "" when nothing is queued."""
-    found = _by_ticket(ticket)
-    if found is None:
+def send_request_xml(ticket: str, hcp: str, company_file: str, country: str, major: str, minor: str) -> str:
+    """The next qbXML request: the CompanyQuery that identifies the company file (the one request we
+    have before publishing exists; it is sent even when strHCPResponse already named the company,
+    because the Web Connector treats "" as an error). "" refuses (the Web Connector then calls
+    getLastError and shows its message): an unknown ticket, another company file than this
+    connection's."""
+    connection = _by_ticket(ticket)
+    if connection is None:
         return ""
-    connection, credentials = found
-    if company_file and connection.external_id != company_file:
-        # Not a status change, so not a services write: the company file the Web Connector has open.
-        with scope(account=connection.account):
-            Connection.objects.filter(pk=connection.pk).update(external_id=company_file[:200])
-    if not credentials.get("company_name") and not credentials.get("company_queried"):
-        credentials["company_queried"] = True
-        _save(connection, credentials)
-        return company_query()
-    return ""
+    owner_id = services.credentials_of(connection).get("owner_id", "")
+    host = host_answers(hcp, owner_id=owner_id, country=country, major=major, minor=minor)
+    company = host.company if host.company is not None and host.company.answered else None
+    try:
+        services.qbwc_company_file_opened(
+            account=connection.account,
+            connection=connection,
+            company_file=company_file,
+            file_ids=list(company.file_ids) if company is not None else None,
+            company_name=company.name if company is not None else "",
+            qbxml_version=host.qbxml_version,
+            qbxml_country=host.qbxml_country,
+        )
+    except DomainError:
+        return ""
+    version = host.qbxml_version or connection.options.get("qbxml_version", "")
+    if not version:
+        services.qbwc_run_failed(
+            account=connection.account,
+            connection=connection,
+            message="QuickBooks did not say which qbXML versions it supports; the Web Connector will "
+            "try again at its next run.",
+        )
+        return ""
+    return company_query(version=version, owner_id=owner_id)
 
 
 def receive_response_xml(ticket: str, response: str, hresult: str, message: str) -> int:
-    """Percent done (100: finished); negative tells the Web Connector to call getLastError."""
-    found = _by_ticket(ticket)
-    if found is None:
+    """100: done (the Web Connector closes the session). Negative: the run stopped on a problem, and
+    the Web Connector calls getLastError for the message."""
+    connection = _by_ticket(ticket)
+    if connection is None:
         return -1
-    connection, credentials = found
+
+    def failed(text: str) -> int:
+        services.qbwc_run_failed(account=connection.account, connection=connection, message=text)
+        return -1
+
     if hresult:
-        credentials["last_error"] = f"QuickBooks answered {hresult}: {message}"[:400]
-        _save(connection, credentials)
+        return failed(
+            f"QuickBooks could not answer Dext Connect's request ({hresult}: {message})"[:400]
+            + ". The Web Connector will try again at its next run."
+        )
+    owner_id = services.credentials_of(connection).get("owner_id", "")
+    answer = company_answer_from(response, owner_id)
+    if answer is None:
+        return failed(
+            "QuickBooks' answer could not be read. The Web Connector will try again at its next run."
+        )
+    if not answer.answered:
+        return failed(
+            f"QuickBooks did not answer the company query (statusCode {answer.status_code}: "
+            f"{answer.status_message}). The Web Connector will ask again at its next run."
+        )
+    try:
+        services.qbwc_company_answered(
+            account=connection.account,
+            connection=connection,
+            company_name=answer.name,
+            file_ids=list(answer.file_ids),
+        )
+    except DomainError:
         return -1
-    name = company_name_from(response)
-    if name:
-        credentials["company_name"] = name
-        credentials.pop("last_error", None)
-        _save(connection, credentials)
-        # The organisation's name for the Connections page and the activity log; not a status change.
-        services.name_connection(account=connection.account, connection=connection, name=name)
     return 100
 
 
 def last_error(ticket: str) -> str:
-    found = _by_ticket(ticket)
-    if found is None:
-        return "Your Web Connector session has ended or the password changed. Sign in again."
-    return found[1].get("last_error", "")
+    """The message the Web Connector shows (and logs) after a refusal or a negative receiveResponseXML."""
+    connection = _by_ticket(ticket)
+    if connection is None:
+        return SESSION_ENDED
+    return (
+        connection.last_error
+        or "Dext Connect could not finish this run; see Business settings > Connections."
+    )
 
 
 def connection_error(ticket: str, hresult: str, message: str) -> str:
-    found = _by_ticket(ticket)
-    if found is not None:
-        connection, credentials = found
-        credentials["last_error"] = f"The Web Connector could not open QuickBooks ({hresult}): {message}"[
-            :400
-        ]
-        _save(connection, credentials)
-    return "done"
+    """The Web Connector could not open QuickBooks or the company file: record why, and stop."""
+    connection = _by_ticket(ticket)
+    if connection is not None:
+        hresult, message = hresult.strip()[:20], message.strip()[:300]
+        if hresult.lower() == OTHER_FILE_OPEN:
+            services.qbwc_other_file_open(
+                account=connection.account, connection=connection, hresult=hresult, message=message
+            )
+        else:
+            services.qbwc_run_failed(
+                account=connection.account,
+                connection=connection,
+                message=f"The Web Connector could not open QuickBooks ({hresult}): {message}",
+            )
+    return DONE
 
 
 def close_connection(ticket: str) -> str:
-    found = _by_ticket(ticket)
-    if found is not None:
-        connection, credentials = found
+    connection = _by_ticket(ticket)
+    if connection is not None:
+        credentials = services.credentials_of(connection)
         credentials.pop("qbwc_ticket", None)
-        _save(connection, credentials)
+        credentials.pop(services.QBWC_OPEN_FILE, None)
+        services.store_credentials(
+            account=connection.account, connection=connection, credentials=credentials, access_expires_at=None
+        )
     return "OK"
 
 
@@ -360,6 +514,7 @@ def client_version(version: str) -> str:
 
 
 def dispatch(method: str, params: dict[str, str], *, guard: SignInGuard) -> Any:
+    ticket = params.get("ticket", "")
     if method == "serverVersion":
         return SERVER_VERSION
     if method == "clientVersion":
@@ -367,20 +522,22 @@ def dispatch(method: str, params: dict[str, str], *, guard: SignInGuard) -> Any:
     if method == "authenticate":
         return authenticate(params.get("strUserName", ""), params.get("strPassword", ""), guard=guard)
     if method == "sendRequestXML":
-        return send_request_xml(params.get("ticket", ""), params.get("strCompanyFileName", ""))
+        return send_request_xml(
+            ticket,
+            params.get("strHCPResponse", ""),
+            params.get("strCompanyFileName", ""),
+            params.get("qbXMLCountry", ""),
+            params.get("qbXMLMajorVers", ""),
+            params.get("qbXMLMinorVers", ""),
+        )
     if method == "receiveResponseXML":
         return receive_response_xml(
-            params.get("ticket", ""),
-            params.get("response", ""),
-            params.get("hresult", ""),
-            params.get("message", ""),
+            ticket, params.get("response", ""), params.get("hresult", ""), params.get("message", "")
         )
     if method == "getLastError":
-        return last_error(params.get("ticket", ""))
+        return last_error(ticket)
     if method == "connectionError":
-        return connection_error(
-            params.get("ticket", ""), params.get("hresult", ""), params.get("message", "")
-        )
+        return connection_error(ticket, params.get("hresult", ""), params.get("message", ""))
     if method == "closeConnection":
-        return close_connection(params.get("ticket", ""))
+        return close_connection(ticket)
     raise SoapFault(f"Unknown method {method}.")

@@ -668,10 +668,16 @@ def billcom_organisation(request: HttpRequest, session: BillcomSession, organisa
 
 
 @require_http_methods(["GET", "POST"])
+@login_required
 def webconnector_run(request: HttpRequest) -> HttpResponse:
     """Run the sandbox's Web Connector against our /qbwc/ service, as the customer's would, then go back
     to the page it was started from (QuickBooks Desktop set-up) with what happened. The SOAP transcript
-    stays on /sandbox/ ("What each sandbox received"). A GET (a reload) just goes to /sandbox/."""
+    stays on /sandbox/ ("What each sandbox received"). A GET (a reload) just goes to /sandbox/.
+
+    Only for a signed-in person who manages the connection the user name names (404 for a connection
+    of an account they cannot open, 403 for one whose integrations they may not manage): the run plays
+    that customer's computer, with the .qwc file of that connection. `company_file`: "own" (default)
+    or "other", another client's company file open in QuickBooks (the service must refuse it)."""
     if request.method != "POST":
         return redirect("sandbox:home")
     data.ensure_seeded()
@@ -679,17 +685,41 @@ def webconnector_run(request: HttpRequest) -> HttpResponse:
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = ""
     username, password = request.POST.get("username", ""), request.POST.get("password", "")
-    if not username or not password:
+    connection = _managed_qbd_connection(request, username)
+    if isinstance(connection, HttpResponse):
+        return connection
+    if not password:
         messages.error(request, "Enter the Web Connector password to run the Web Connector.")
         return redirect(back or "sandbox:home")
+    qwc = webconnector.qwc_of(username)
+    computer = webconnector.Computer.with_company(connection.account.name)
+    computer.add_application(qwc)  # the customer added the .qwc with their own company file open
+    if request.POST.get("company_file") == "other":
+        computer.open(computer.add_file("Another client company file").path)
     run = webconnector.run(
-        app_url=webconnector.our_app_url(),
-        username=username,
-        password=password,
-        account_name=request.POST.get("account_name", ""),
+        app_url=webconnector.our_app_url(), username=username, password=password, qwc=qwc, computer=computer
     )
-    if run.ok:
+    if run.ok and run.company_name:
         messages.success(request, f"The Web Connector connected QuickBooks Desktop ({run.company_name}).")
+    elif run.ok:
+        messages.success(request, f"The Web Connector ran: {run.message}")
     else:
         messages.error(request, run.message)
     return redirect(back or "sandbox:home")
+
+
+def _managed_qbd_connection(request: HttpRequest, username: str):
+    """The QuickBooks Desktop connection whose Web Connector user name this is, if the signed-in person
+    may manage its account's integrations; otherwise the refusal to answer."""
+    from accounts.permissions import accessible_accounts
+
+    connection = webconnector.connection_for(username)
+    if connection is None or not accessible_accounts(request.user).filter(pk=connection.account_id).exists():
+        return HttpResponse("Not found.", status=404, content_type="text/plain")
+    if not accessible_accounts(request.user, "integrations.manage").filter(pk=connection.account_id).exists():
+        return HttpResponse(
+            "Only Admins and the account's accountants or bookkeepers can run its Web Connector.",
+            status=403,
+            content_type="text/plain",
+        )
+    return connection

@@ -77,3 +77,29 @@ def test_admin_cancels_a_set_up_the_web_connector_never_finished(page, demo_data
     )
     with scopes_disabled():
         assert not Connection.objects.filter(account__slug="initech").exists()
+
+
+def test_the_web_connector_refuses_another_clients_company_file(page, demo_data):
+    sign_in(page, "admin@initech.test")
+    page.goto("/a/initech/settings/connections/connect/qbd/")
+    page.get_by_role("button", name="Set up QuickBooks Desktop").click()
+    password = page.get_by_test_id("qbwc-password").inner_text()
+
+    page.get_by_label("Company file open in QuickBooks").select_option(label="Another client's company file")
+    page.get_by_role("button", name="Run the Web Connector").click()
+
+    # Back on the set-up page, which says what went wrong and what to do; nothing was recorded.
+    expect(page).to_have_url(re.compile(r"/a/initech/settings/connections/connect/qbd/$"))
+    problem = page.get_by_test_id("qbwc-problem")
+    expect(problem).to_contain_text("The Web Connector's last run stopped:")
+    expect(problem).to_contain_text("is not the one Dext Connect was added to in the Web Connector")
+    expect(problem).to_contain_text("Open that company file in QuickBooks and run the Web Connector again.")
+    with scopes_disabled():
+        conn = Connection.objects.get(account__slug="initech")
+        assert (conn.external_id, conn.external_name) == ("", "")
+
+    # With Initech's own company file open, the same password connects it and the problem is gone.
+    page.get_by_label("Web Connector password").fill(password)
+    page.get_by_role("button", name="Run the Web Connector").click()
+    expect(page.get_by_text("QuickBooks Desktop is connected (Initech company file)")).to_be_visible()
+    expect(page.get_by_test_id("qbwc-problem")).to_have_count(0)

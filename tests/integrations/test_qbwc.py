@@ -100,77 +100,152 @@ def test_the_qwc_file_needs_a_set_up_first(tenant):
     assert not Connection.objects.exists()
 
 
+def computer_for(conn, **options) -> webconnector.Computer:
+    """The customer's computer: the account's company file open, this set-up's .qwc added to it."""
+    computer = webconnector.Computer.with_company(conn.account.name, **options)
+    computer.add_application(webconnector.qwc_of(qbd.username_for(conn)))
+    return computer
+
+
+def send_request(client, ticket: str, computer: webconnector.Computer, *, first: bool = True, path=None):
+    company = computer.files[webconnector._key(computer.open_file)]
+    return soap(
+        client,
+        "sendRequestXML",
+        ticket=ticket,
+        strHCPResponse=computer.hcp_response(company, _owner_of(ticket)) if first else "",
+        strCompanyFileName=path if path is not None else company.path,
+        qbXMLCountry=computer.country,
+        qbXMLMajorVers="16",
+        qbXMLMinorVers="0",
+    )
+
+
+def _owner_of(ticket: str) -> str:
+    """The Web Connector's own CompanyQuery (strHCPResponse) asks with the .qwc's OwnerID."""
+    conn = Connection.objects.get(pk=int(ticket.split(".")[0]))
+    return webconnector.qwc_of(qbd.username_for(conn)).owner_id
+
+
+def answer(client, ticket: str, computer: webconnector.Computer, request_xml: str):
+    company = computer.files[webconnector._key(computer.open_file)]
+    response, hresult, message = computer.process_request(company, request_xml)
+    return soap(
+        client, "receiveResponseXML", ticket=ticket, response=response, hresult=hresult, message=message
+    )
+
+
 def test_the_web_connector_session_activates_the_connection(pending, client, other_tenant):
     _, conn, password = pending
+    computer = computer_for(conn)
+    company = webconnector.company_name_for(conn.account.name)
     assert soap(client, "serverVersion") == qbd.SERVER_VERSION
     assert soap(client, "clientVersion", strVersion="2.3.0.215") == ""
+    # Nothing recorded yet: "" asks the Web Connector to use the company file open in QuickBooks.
     ticket, status = soap(client, "authenticate", strUserName=qbd.username_for(conn), strPassword=password)
     assert ticket and status == ""
     conn.refresh_from_db()
     assert conn.status == ConnectionStatus.ACTIVE
     assert conn.connected_by == conn.account.owner  # the admin who set it up
 
-    request_xml = soap(
-        client,
-        "sendRequestXML",
-        ticket=ticket,
-        strHCPResponse="",
-        strCompanyFileName=r"C:\a.qbw",
-        qbXMLCountry="US",
-        qbXMLMajorVers="13",
-        qbXMLMinorVers="0",
-    )
-    assert "<CompanyQueryRq" in request_xml
-    company = webconnector.company_name_for(conn.account.name)
-    answer = webconnector.answer_qbxml(request_xml, company)
-    assert soap(client, "receiveResponseXML", ticket=ticket, response=answer, hresult="", message="") == "100"
+    request_xml = send_request(client, ticket, computer)
+    # The company's own qbXML version (from its HostRet), asking for this set-up's data extensions.
+    assert '<?qbxml version="16.0"?>' in request_xml
+    assert f"<OwnerID>{{{conn.credentials['owner_id']}}}</OwnerID>" in request_xml
+    assert answer(client, ticket, computer, request_xml) == "100"
     conn.refresh_from_db()
-    assert (conn.external_name, conn.external_id) == (company, r"C:\a.qbw")
+    path = webconnector.company_file_for(company)
+    assert (conn.external_name, conn.external_id) == (company, path)
+    assert (conn.options["qbxml_version"], conn.options["qbxml_country"]) == ("16.0", "US")
+    assert conn.credentials["company_file_verified"] is True
     # The activity log names the company file the Connections page shows.
     log = list(
-        ActivityEntry.objects.filter(account=conn.account, action__startswith="integration.c")
+        ActivityEntry.objects.filter(account=conn.account, action__startswith="integration.")
+        .exclude(action="integration.qbwc_password")
         .order_by("pk")
-        .values_list("summary", flat=True)
-    ) + list(
-        ActivityEntry.objects.filter(account=conn.account, action="integration.renamed").values_list(
-            "summary", "before", "after"
-        )
+        .values_list("summary", "after")
     )
     assert log == [
-        "Connected QuickBooks Desktop",
-        (f"QuickBooks Desktop reported its organisation: {company}", "Not known yet", company),
+        ("Connected QuickBooks Desktop", "Active"),
+        (f"QuickBooks Desktop is set up for the company file {path}", path),
+        (f"QuickBooks Desktop reported its organisation: {company}", company),
     ]
-    # Nothing else is queued.
-    assert (
-        soap(
-            client,
-            "sendRequestXML",
-            ticket=ticket,
-            strHCPResponse="",
-            strCompanyFileName=r"C:\a.qbw",
-            qbXMLCountry="US",
-            qbXMLMajorVers="13",
-            qbXMLMinorVers="0",
-        )
-        == ""
-    )
-    assert soap(client, "getLastError", ticket=ticket) == ""
     assert soap(client, "closeConnection", ticket=ticket) == "OK"
     # A closed ticket does no more work.
-    assert (
-        soap(
-            client,
-            "sendRequestXML",
-            ticket=ticket,
-            strHCPResponse="",
-            strCompanyFileName="",
-            qbXMLCountry="US",
-            qbXMLMajorVers="13",
-            qbXMLMinorVers="0",
-        )
-        == ""
-    )
+    assert send_request(client, ticket, computer) == ""
+    assert soap(client, "getLastError", ticket=ticket) == qbd.SESSION_ENDED
     assert not Connection.objects.filter(account=other_tenant.account).exists()
+
+
+def test_an_identified_company_file_makes_every_poll_idle_and_writes_nothing(pending, client):
+    _, conn, password = pending
+    computer = computer_for(conn)
+    ticket, _ = soap(client, "authenticate", strUserName=qbd.username_for(conn), strPassword=password)
+    assert answer(client, ticket, computer, send_request(client, ticket, computer)) == "100"
+    soap(client, "closeConnection", ticket=ticket)
+    before = snapshot(conn.account)
+
+    ticket, status = soap(client, "authenticate", strUserName=qbd.username_for(conn), strPassword=password)
+    # "none": no further request, no error in the Web Connector (not "" then an empty sendRequestXML).
+    assert ticket and status == "none"
+    assert snapshot(conn.account) == before
+
+
+def test_the_pinned_company_file_is_asked_for_and_another_one_refused(pending, client):
+    """Pinned but not identified yet (QuickBooks could not answer the CompanyQuery): authenticate names
+    the pinned file; a session on another file gets "" and getLastError says why; the same path written
+    differently (letter case, slashes) is the same file."""
+    _, conn, password = pending
+    computer = computer_for(conn, hcp_company=False, company_query_failures=["hresult"])
+    username = qbd.username_for(conn)
+    ticket, _ = soap(client, "authenticate", strUserName=username, strPassword=password)
+    assert answer(client, ticket, computer, send_request(client, ticket, computer)) == "-1"
+    assert "Could not access QuickBooks" in soap(client, "getLastError", ticket=ticket)
+    conn.refresh_from_db()
+    pinned = conn.external_id
+    assert pinned.endswith(".qbw") and conn.external_name == ""
+
+    ticket, status = soap(client, "authenticate", strUserName=username, strPassword=password)
+    assert status == pinned
+    other = computer.add_file("Another client company file").path
+    before = snapshot(conn.account)
+    assert send_request(client, ticket, computer, path=other) == ""
+    message = soap(client, "getLastError", ticket=ticket)
+    assert message.startswith(f"QuickBooks had the company file {other} open, but Dext Connect is set up")
+    conn.refresh_from_db()
+    assert conn.external_id == pinned and conn.last_error == message
+    assert [s[:5] for s in snapshot(conn.account)] == [b[:5] for b in before]  # file and name unchanged
+
+    ticket, _ = soap(client, "authenticate", strUserName=username, strPassword=password)
+    same = pinned.upper().replace("\\", "/")
+    assert "<CompanyQueryRq" in send_request(client, ticket, computer, path=same)
+
+
+def test_a_company_record_with_another_fileid_of_ours_is_refused_at_once(pending, client):
+    _, conn, password = pending
+    computer = webconnector.Computer.with_company(conn.account.name)
+    qwc = webconnector.qwc_of(qbd.username_for(conn))
+    # Our OwnerID, another FileID: the company record says it belongs to another set-up.
+    other_file_id = "{00000000-0000-0000-0000-000000000000}"
+    computer.add_application(webconnector.Qwc(qwc.app_url, qwc.username, qwc.owner_id, other_file_id))
+    ticket, _ = soap(client, "authenticate", strUserName=qbd.username_for(conn), strPassword=password)
+    assert send_request(client, ticket, computer) == ""
+    assert "is not the one Dext Connect was added to" in soap(client, "getLastError", ticket=ticket)
+    conn.refresh_from_db()
+    assert (conn.external_id, conn.external_name) == ("", "")
+
+
+def test_an_error_status_in_the_company_answer_stops_the_run_with_its_message(pending, client):
+    _, conn, password = pending
+    computer = computer_for(conn, hcp_company=False, company_query_failures=["status"])
+    ticket, _ = soap(client, "authenticate", strUserName=qbd.username_for(conn), strPassword=password)
+    assert answer(client, ticket, computer, send_request(client, ticket, computer)) == "-1"
+    message = soap(client, "getLastError", ticket=ticket)
+    assert message.startswith(
+        "QuickBooks did not answer the company query (statusCode 1010: System not available)"
+    )
+    conn.refresh_from_db()
+    assert conn.last_error == message and conn.external_name == ""
 
 
 @pytest.mark.parametrize("who", ["wrong password", "unknown user", "another connection's user"])
@@ -243,7 +318,7 @@ def test_the_sandbox_web_connector_drives_our_service_over_http(pending, other_t
     admin_client, conn, password = pending
     page = admin_client.get(start_url(conn.account, "qbd"))
     assert "Run the Web Connector" in text(page)
-    assert f'name="account_name" value="{conn.account.name}"' in text(page)
+    assert 'name="company_file"' in text(page)
     company = f"{conn.account.name} company file"
     response = admin_client.post(
         reverse("sandbox:webconnector_run"),
@@ -369,3 +444,19 @@ def test_a_sandbox_run_without_a_page_to_go_back_to_shows_its_result_on_the_sand
     page = text(response)
     assert f"The Web Connector connected QuickBooks Desktop ({conn.account.name} company file)." in page
     assert "sent closeConnection; our service answered" in page
+
+
+@pytest.mark.parametrize(
+    "supported, major, minor, expected",
+    [
+        (["1.0", "2.0", "13.0"], "13", "0", "13.0"),
+        (["13.0", "16.0", "17.0"], "17", "0", "16.0"),  # never newer than our requests are written for
+        (["CA2.0", "CA3.0"], "3", "0", "CA3.0"),  # before 6.0 a country edition speaks its own versions
+        (["CA3.0", "CA6.0"], "6", "0", "6.0"),  # from 6.0 the plain number serves every country
+        ([], "12", "0", "12.0"),  # no HostRet: the request processor's version
+        ([], "1٣", "0", ""),  # not ASCII digits: nothing to go by
+        (["x", ""], "", "", ""),
+    ],
+)
+def test_the_qbxml_version_is_the_newest_the_company_speaks(supported, major, minor, expected):
+    assert qbd.choose_qbxml_version(supported, major, minor) == expected
