@@ -7,6 +7,7 @@ COPY dext_connect ./dext_connect
 COPY accounts ./accounts
 COPY integrations ./integrations
 COPY costs ./costs
+COPY sandbox ./sandbox
 RUN pip install --no-cache-dir .
 COPY . .
 # collectstatic needs settings that start cleanly; the real SECRET_KEY and FIELD_ENCRYPTION_KEYS come at

@@ -35,7 +35,7 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "integrations",
-    "integrations.sandbox",
+    "sandbox",
     "costs",
 ]
 

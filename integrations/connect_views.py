@@ -288,7 +288,7 @@ def _sandbox_billcom_users(account: Account) -> list[tuple[str, str, str, str]]:
     tries): only the one bound to this account, none for the others."""
     if not settings.SANDBOX_ENABLED:
         return []
-    from .sandbox.data import billcom_users_for
+    from sandbox.data import billcom_users_for
 
     return billcom_users_for({account.slug})
 

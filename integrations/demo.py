@@ -28,8 +28,8 @@ def seed(accounts: dict[str, Account]) -> None:
         return
     if Connection.objects.filter(account=acme).exists():
         return
-    from .sandbox import data
-    from .sandbox.models import SandboxOrganisation
+    from sandbox import data
+    from sandbox.models import SandboxOrganisation
 
     data.ensure_seeded()
     org = SandboxOrganisation.objects.get(provider="xero", name=ACME_XERO_ORG)

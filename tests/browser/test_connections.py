@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from accounts.models import Account
 from costs.impact import default_change_impact
 from integrations.models import Connection
-from integrations.sandbox.data import BILLCOM_USERS
+from sandbox.data import BILLCOM_USERS
 from tests.browser.fixtures import sign_in
 
 pytestmark = pytest.mark.browser

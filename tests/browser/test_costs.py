@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from integrations.sandbox.data import BILLCOM_USERS
+from sandbox.data import BILLCOM_USERS
 from tests.browser.fixtures import sign_in
 
 pytestmark = pytest.mark.browser

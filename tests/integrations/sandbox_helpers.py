@@ -14,8 +14,8 @@ from django.test import Client
 from django.urls import reverse
 
 from integrations.models import Connection
-from integrations.sandbox import data
-from integrations.sandbox.models import SandboxOrganisation
+from sandbox import data
+from sandbox.models import SandboxOrganisation
 
 XERO_ACME, XERO_GLOBEX = "Acme Ltd (Demo)", "Globex Holdings (Demo)"
 

@@ -9,7 +9,7 @@ import html
 import pytest
 
 from integrations.models import Connection, ConnectionStatus
-from integrations.sandbox.models import BillcomSession, RequestLogEntry
+from sandbox.models import BillcomSession, RequestLogEntry
 from tests.conftest import client_for
 from tests.integrations.sandbox_helpers import (  # noqa: F401
     other_tenant_untouched,

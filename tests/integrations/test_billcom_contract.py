@@ -27,8 +27,8 @@ from integrations.providers import (
     billcom,
 )
 from integrations.providers.base import setting
-from integrations.sandbox import data, views
-from integrations.sandbox.models import BillcomSession, BillcomUser, RequestLogEntry
+from sandbox import data, views
+from sandbox.models import BillcomSession, BillcomUser, RequestLogEntry
 from tests.conftest import client_for
 from tests.integrations.sandbox_helpers import (  # noqa: F401
     other_tenant_untouched,

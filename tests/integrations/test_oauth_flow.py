@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import ActivityEntry, Membership, Role
 from integrations.connect_views import EXPIRED, connections_url
 from integrations.models import Connection, ConnectionStatus, OAuthState
-from integrations.sandbox.models import IssuedToken, RequestLogEntry
+from sandbox.models import IssuedToken, RequestLogEntry
 from tests.conftest import client_for
 from tests.integrations.sandbox_helpers import (  # noqa: F401  (fixtures: other_tenant_untouched, sandbox)
     XERO_ACME,
@@ -541,8 +541,8 @@ def test_approvalmax_cannot_follow_quickbooks_desktop(tenant, other_tenant, conn
 
 
 def test_a_web_connector_run_before_the_sandbox_is_seeded_leaves_the_consent_screens_full(tenant):
-    from integrations.sandbox import data
-    from integrations.sandbox.models import SandboxClient, SandboxOrganisation
+    from sandbox import data
+    from sandbox.models import SandboxClient, SandboxOrganisation
 
     SandboxOrganisation.objects.all().delete()
     SandboxClient.objects.all().delete()

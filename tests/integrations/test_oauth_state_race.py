@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from integrations.connect_views import EXPIRED, connections_url
 from integrations.models import Connection, ConnectionStatus
-from integrations.sandbox.models import IssuedToken, RequestLogEntry
+from sandbox.models import IssuedToken, RequestLogEntry
 from tests.concurrency import race
 from tests.conftest import client_for
 from tests.factories import AccountFactory

@@ -14,7 +14,7 @@ from lxml import etree
 from accounts.models import ActivityEntry
 from integrations.models import Connection, ConnectionStatus
 from integrations.providers import qbd
-from integrations.sandbox import webconnector
+from sandbox import webconnector
 from tests.conftest import client_for
 from tests.integrations.sandbox_helpers import (  # noqa: F401
     other_tenant_untouched,

@@ -18,8 +18,8 @@ from accounts.models import Account
 from integrations.models import Connection, ConnectionStatus
 from integrations.providers import GrantRevoked
 from integrations.providers.xero import Xero
-from integrations.sandbox.models import AuthorizationCode, IssuedToken, RequestLogEntry
 from integrations.tokens import access_token_for
+from sandbox.models import AuthorizationCode, IssuedToken, RequestLogEntry
 from tests.conftest import client_for
 from tests.integrations.sandbox_helpers import XERO_ACME, org_ids, other_tenant_untouched, sandbox  # noqa: F401
 

@@ -7,8 +7,8 @@ import pytest
 import requests
 
 from integrations import services
-from integrations.sandbox import data, webconnector
-from integrations.sandbox.models import SandboxBill
+from sandbox import data, webconnector
+from sandbox.models import SandboxBill
 from tests.conftest import client_for
 from tests.integrations.sandbox_helpers import XERO_ACME, org_ids, other_tenant_untouched, sandbox, start_url  # noqa: F401
 
@@ -175,7 +175,7 @@ def _nul_bodies(settings) -> list[tuple[str, dict, dict]]:
 def test_a_json_body_carrying_a_nul_gets_the_endpoints_invalid_answer_not_a_500(settings):
     """PostgreSQL refuses NUL in text and JSON columns: each endpoint answers as it does for a body
     it cannot use, and stores nothing."""
-    from integrations.sandbox.models import BillcomSession
+    from sandbox.models import BillcomSession
 
     for url, body, headers in _nul_bodies(settings):
         answer = requests.post(url, json=body, headers=headers, timeout=10)

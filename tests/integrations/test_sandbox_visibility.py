@@ -14,9 +14,9 @@ from django.urls import reverse
 from accounts.models import Account
 from integrations.models import Connection
 from integrations.providers import qbd
-from integrations.sandbox import data, webconnector
-from integrations.sandbox.log import log_request
-from integrations.sandbox.models import IssuedToken, RequestLogEntry, SandboxBill
+from sandbox import data, webconnector
+from sandbox.log import log_request
+from sandbox.models import IssuedToken, RequestLogEntry, SandboxBill
 from tests.conftest import client_for
 from tests.factories import AccountFactory, UserFactory
 from tests.integrations.sandbox_helpers import (  # noqa: F401  (fixture: sandbox)

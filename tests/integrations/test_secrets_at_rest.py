@@ -15,7 +15,7 @@ from django.db import connection as db
 from django.utils import timezone
 
 from integrations.models import Connection, OAuthState
-from integrations.sandbox.models import IssuedToken
+from sandbox.models import IssuedToken
 from tests.conftest import client_for
 from tests.integrations.sandbox_helpers import (  # noqa: F401  (fixtures: other_tenant_untouched, sandbox)
     XERO_ACME,

@@ -20,8 +20,8 @@ from lxml import etree
 from accounts.models import ActivityEntry
 from integrations.models import Connection, ConnectionStatus
 from integrations.providers import qbd
-from integrations.sandbox import webconnector
-from integrations.sandbox.models import RequestLogEntry
+from sandbox import webconnector
+from sandbox.models import RequestLogEntry
 from tests.conftest import client_for
 from tests.factories import ConnectionFactory
 from tests.integrations.sandbox_helpers import sandbox, start_url  # noqa: F401

@@ -17,9 +17,9 @@ from accounts.errors import DomainError
 from accounts.models import ActivityEntry
 from integrations.models import Connection, ConnectionStatus
 from integrations.providers import ProviderUnavailable
-from integrations.sandbox import data
-from integrations.sandbox.models import IssuedToken, RequestLogEntry
 from integrations.tokens import NeedsReconnect, access_token_for
+from sandbox import data
+from sandbox.models import IssuedToken, RequestLogEntry
 from tests.conftest import client_for
 from tests.integrations.sandbox_helpers import XERO_ACME, org_ids, other_tenant_untouched, sandbox  # noqa: F401
 

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from integrations.sandbox import webconnector
+from sandbox import webconnector
 
 
 class Command(BaseCommand):
