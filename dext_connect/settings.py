@@ -19,6 +19,11 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Public base URL of this deployment: OAuth redirect URIs and the .qwc file are built from it.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
+# The sandbox (the sandbox/ app) plays the providers' side. On by default while DEBUG; in production it
+# is off: the app is then not installed (no tables, no URLs, no module of it imported) and the
+# providers' real endpoints (below) and client credentials come from the environment.
+SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
+
 INSTALLED_APPS = [
     "dext_connect.apps.AdminConfig",  # django.contrib.admin, unscoped as a whole (accounts/admin_site.py)
     "django.contrib.auth",
@@ -35,7 +40,7 @@ INSTALLED_APPS = [
     "axes",
     "accounts",
     "integrations",
-    "sandbox",
+    *(["sandbox"] if SANDBOX_ENABLED else []),
     "costs",
 ]
 
@@ -209,9 +214,6 @@ TASKS = {
 # `manage.py rotate_credentials`, then drop the old key. A development key is derived when unset.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
-# The sandbox plays the providers' side. On by default while DEBUG; in production it is off and the
-# providers' real endpoints (below) and client credentials come from the environment.
-SANDBOX_ENABLED = env.bool("SANDBOX_ENABLED", default=DEBUG)
 SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default=f"{SITE_URL}/sandbox").rstrip("/")
 
 # --- Provider endpoints and client credentials ---------------------------------------------------

@@ -1,4 +1,4 @@
-from django.conf import settings
+from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 
@@ -9,5 +9,6 @@ urlpatterns = [
     path("", include("costs.urls")),
 ]
 
-if settings.SANDBOX_ENABLED:
+# Routed only where it is installed, i.e. with SANDBOX_ENABLED (settings): never in production.
+if apps.is_installed("sandbox"):
     urlpatterns.append(path("sandbox/", include("sandbox.urls")))

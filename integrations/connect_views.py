@@ -73,7 +73,7 @@ def _precondition_message(account: Account, provider: str) -> str:
 
 
 @account_view("integrations.manage")
-@never_cache  # the QuickBooks Desktop page shows its password; the sandbox's Bill.com form, demo sign-ins
+@never_cache  # the QuickBooks Desktop page shows its password; with the sandbox, pages show demo sign-ins
 def connect_start(request: HttpRequest, provider: str) -> HttpResponse:
     info = _info_or_404(provider)
     if request.method == "POST" and request.POST.get("action") == "cancel":
@@ -283,16 +283,6 @@ class BillcomSignInForm(forms.Form):
     )
 
 
-def _sandbox_billcom_users(account: Account) -> list[tuple[str, str, str, str]]:
-    """While the sandbox plays Bill.com, say which sign-in it accepts for this account (demos and first
-    tries): only the one bound to this account, none for the others."""
-    if not settings.SANDBOX_ENABLED:
-        return []
-    from sandbox.data import billcom_users_for
-
-    return billcom_users_for({account.slug})
-
-
 def _billcom_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
     account = request.account
     form = BillcomSignInForm(request.POST if request.method == "POST" else None)
@@ -342,7 +332,6 @@ def _billcom_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
             "info": info,
             "form": form,
             "blocked": _precondition_message(account, info.key),
-            "sandbox_users": _sandbox_billcom_users(account),
         },
         status=settings.AXES_HTTP_RESPONSE_CODE if locked else 400 if form.errors else 200,
     )
@@ -398,7 +387,6 @@ def _qbd_setup(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
             "password": password,
             "username": qbd.username_for(connection) if ready else "",
             "blocked": "" if ready else _precondition_message(account, "qbd"),
-            "sandbox": settings.SANDBOX_ENABLED,
             "here": request.get_full_path(),
         },
     )

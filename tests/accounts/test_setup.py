@@ -82,14 +82,14 @@ def test_check_deploy_passes_with_production_values():
 def test_check_deploy_warns_when_the_sandbox_is_on_in_production():
     result = _check_deploy(SANDBOX_ENABLED="true")
     assert result.returncode != 0
-    assert "integrations.W001" in result.stderr and "SANDBOX_ENABLED=false" in result.stderr
+    assert "sandbox.W001" in result.stderr and "SANDBOX_ENABLED=false" in result.stderr
 
 
 @pytest.mark.parametrize(
     "debug, sandbox, warned", [(False, True, True), (False, False, False), (True, True, False)]
 )
 def test_the_sandbox_warning_is_only_for_production(settings, debug, sandbox, warned):
-    from integrations.checks import sandbox_off_in_production
+    from sandbox.checks import sandbox_off_in_production
 
     settings.DEBUG, settings.SANDBOX_ENABLED = debug, sandbox
-    assert [w.id for w in sandbox_off_in_production(None)] == (["integrations.W001"] if warned else [])
+    assert [w.id for w in sandbox_off_in_production(None)] == (["sandbox.W001"] if warned else [])

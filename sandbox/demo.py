@@ -1,4 +1,5 @@
-"""Demo data for the integrations app (called by `manage.py seed_demo` inside scopes_disabled).
+"""The sandbox's demo data (called by `manage.py seed_demo` inside scopes_disabled, only while the
+sandbox is installed).
 
 Acme Ltd is connected to Xero's sandbox organisation "Acme Ltd (Demo)" as admin@acme.test, with tokens
 the sandbox issued itself, so refreshing them and later API calls work against the sandbox. Globex
@@ -14,9 +15,11 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Account, User
+from integrations import services
+from integrations.models import Connection
 
-from . import services
-from .models import Connection
+from . import data
+from .models import SandboxOrganisation
 
 ACME_XERO_ORG = "Acme Ltd (Demo)"
 
@@ -24,13 +27,10 @@ ACME_XERO_ORG = "Acme Ltd (Demo)"
 def seed(accounts: dict[str, Account]) -> None:
     acme = accounts.get("acme")
     if acme is None or not settings.SANDBOX_ENABLED:
-        # Without the sandbox there is no Xero organisation whose tokens we could hold.
+        # Installed but switched off (a test): no Xero organisation whose tokens we could hold.
         return
     if Connection.objects.filter(account=acme).exists():
         return
-    from sandbox import data
-    from sandbox.models import SandboxOrganisation
-
     data.ensure_seeded()
     org = SandboxOrganisation.objects.get(provider="xero", name=ACME_XERO_ORG)
     issued = data.issue_tokens(provider="xero", client_id=settings.XERO_CLIENT_ID, org_ids=[org.org_id])
