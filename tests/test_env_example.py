@@ -99,7 +99,7 @@ def test_env_example_is_for_production_with_the_sandbox_off():
         assert is_set and ("change-me" in value or "example.com" in value), name
     assert values["SITE_URL"][0].startswith("https://")  # the Web Connector refuses plain http
     # An empty URL would replace the provider's production endpoint with nothing: those stay commented.
-    for name, (value, is_set) in values.items():
+    for name, (_value, is_set) in values.items():
         if name.endswith("_URL") and name not in {"SITE_URL", "EMAIL_URL"}:
             assert not is_set, name
 
