@@ -20,9 +20,9 @@ from django.utils.safestring import SafeString, mark_safe
 
 from accounts.models import Account
 
-# (request, account, the page's template context) -> HTML to show on that provider's connect page,
-# or "" for nothing. Plain strings are escaped; a SafeString (a rendered template) is shown as it is.
-ConnectExtra = Callable[[HttpRequest, Account, Mapping[str, Any]], str]
+# (request, account, provider, the page's template context) -> HTML to show on that provider's connect
+# page, or "" for nothing. Plain strings are escaped; a SafeString (a rendered template) is shown as is.
+ConnectExtra = Callable[[HttpRequest, Account, str, Mapping[str, Any]], str]
 
 _connect_extras: dict[str, list[ConnectExtra]] = {}
 
@@ -44,5 +44,5 @@ def connect_extras(
     *, request: HttpRequest, account: Account, provider: str, context: Mapping[str, Any]
 ) -> SafeString:
     """Everything registered for `provider`'s connect page, rendered for this account."""
-    parts = [extra(request, account, context) for extra in _connect_extras.get(provider, [])]
+    parts = [extra(request, account, provider, context) for extra in _connect_extras.get(provider, [])]
     return mark_safe("".join(str(conditional_escape(p)) for p in parts if p))  # noqa: S308 - escaped above

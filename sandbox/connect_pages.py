@@ -12,18 +12,35 @@ from django.template.loader import render_to_string
 from accounts.models import Account
 from integrations import extras
 
-from . import data
+from . import data, users
 
 
-def billcom_sign_in(request: HttpRequest, account: Account, context: Mapping[str, Any]) -> str:
+def billcom_sign_in(request: HttpRequest, account: Account, provider: str, context: Mapping[str, Any]) -> str:
     """The sandbox Bill.com sign-in meant for this account (demos), none for the others."""
-    users = data.billcom_users_for({account.slug})
-    if not users:
+    sign_ins = data.billcom_users_for({account.slug})
+    if not sign_ins:
         return ""
-    return render_to_string("sandbox/connect_billcom.html", {"users": users}, request=request)
+    return render_to_string("sandbox/connect_billcom.html", {"users": sign_ins}, request=request)
 
 
-def run_web_connector(request: HttpRequest, account: Account, context: Mapping[str, Any]) -> str:
+def provider_sign_in(
+    request: HttpRequest, account: Account, provider: str, context: Mapping[str, Any]
+) -> str:
+    """The sandbox Xero, Intuit or ApprovalMax login meant for this account (demos), none for others:
+    its consent screen lists that login's organisations only."""
+    found = users.users_for({account.slug}, provider)
+    if not found:
+        return ""
+    return render_to_string(
+        "sandbox/connect_sign_in.html",
+        {"users": found, "label": data.PROVIDER_LABELS[provider], "brand": users.SIGN_IN_BRANDS[provider]},
+        request=request,
+    )
+
+
+def run_web_connector(
+    request: HttpRequest, account: Account, provider: str, context: Mapping[str, Any]
+) -> str:
     """**Run the Web Connector** on a QuickBooks Desktop set-up that has its user name (and password)."""
     if not context.get("username"):
         return ""
@@ -40,5 +57,7 @@ def run_web_connector(request: HttpRequest, account: Account, context: Mapping[s
 
 
 def register() -> None:
+    for provider in users.SANDBOX_PROVIDERS:
+        extras.register_connect_extra(provider, provider_sign_in)
     extras.register_connect_extra("billcom", billcom_sign_in)
     extras.register_connect_extra("qbd", run_web_connector)

@@ -48,12 +48,16 @@ ORGANISATIONS = [
     ("xero", "3f1e8c2a-6b0d-4c59-9a51-0c1d2e3f4a01", "Acme Ltd (Demo)", ""),
     ("xero", "3f1e8c2a-6b0d-4c59-9a51-0c1d2e3f4a02", "Globex Holdings (Demo)", ""),
     ("xero", "3f1e8c2a-6b0d-4c59-9a51-0c1d2e3f4a03", "Demo Company (UK)", ""),
+    ("xero", "3f1e8c2a-6b0d-4c59-9a51-0c1d2e3f4a04", "Initech (Demo)", ""),
     ("qbo", "9341453000000001", "Sandbox Company US", ""),
     ("qbo", "9341453000000002", "Globex Trading (QuickBooks Demo)", ""),
+    ("qbo", "9341453000000003", "Initech (QuickBooks Demo)", ""),
     ("approvalmax", "a7d0b1c2-0000-4000-8000-000000000001", "Acme Approvals", "Xero"),
     ("approvalmax", "a7d0b1c2-0000-4000-8000-000000000002", "Globex Approvals", "QBooks"),
     ("approvalmax", "a7d0b1c2-0000-4000-8000-000000000003", "Draft Organisation", ""),
+    ("approvalmax", "a7d0b1c2-0000-4000-8000-000000000004", "Initech Approvals", "Xero"),
 ]
+# Who may connect them: the sandbox's Xero, Intuit and ApprovalMax users (sandbox/users.py).
 
 BILLCOM_USERS = [
     ("accounts@acme.test", "billcom-demo-2026", "00801ACMEDEMO01", "Acme Ltd (Bill.com)"),
@@ -84,9 +88,11 @@ def clients() -> list[tuple[str, str, str]]:
 @transaction.atomic
 def ensure_seeded() -> None:
     """Create the fixed data if missing (tests flush tables, so this runs lazily, not in a migration)."""
-    # The fixed organisations (not the per-account QuickBooks Desktop company files a Web Connector
-    # run adds, which may come first, e.g. from `manage.py run_web_connector`).
-    if SandboxOrganisation.objects.exclude(provider="qbd").exists() and SandboxClient.objects.exists():
+    # Every fixed organisation, by id (not the per-account QuickBooks Desktop company files a Web
+    # Connector run adds, which may come first, e.g. from `manage.py run_web_connector`; and a database
+    # seeded before an organisation was added to the list gets it too).
+    fixed = SandboxOrganisation.objects.filter(org_id__in=[o[1] for o in ORGANISATIONS]).count()
+    if fixed == len(ORGANISATIONS) and SandboxClient.objects.exists():
         return
     for provider, client_id, secret in clients():
         if client_id:

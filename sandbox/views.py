@@ -34,7 +34,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_scopes import scopes_disabled
 
-from . import data, webconnector
+from . import data, users, webconnector
 from .log import log_request
 from .models import (
     AuthorizationCode,
@@ -100,6 +100,7 @@ def home(request: HttpRequest) -> HttpResponse:
             # Revoke access: only for organisations of accounts where the viewer manages integrations.
             "manageable": None if visible.everything else visible.managed_org_ids,
             "billcom_users": visible.billcom_users(),
+            "provider_users": visible.provider_users(),
             "log": list(visible.log()[:200]),
             "bills": list(visible.bills()[:50]),
             "sandbox_url": settings.SANDBOX_BASE_URL,
@@ -203,7 +204,12 @@ def authorize(request: HttpRequest, provider: str) -> HttpResponse:
                 {"error": "invalid_request", "error_description": "PKCE with S256 is required", **back},
             )
         )
-    orgs = list(SandboxOrganisation.objects.filter(provider=provider))
+    # As at the real provider, the person signs in first; the consent lists only that login's
+    # organisations (sandbox/users.py), so a tenant cannot connect another tenant's organisation.
+    signed_in = _signed_in_provider_user(request, provider, redirect_uri, back)
+    if isinstance(signed_in, HttpResponse):
+        return signed_in
+    orgs = list(SandboxOrganisation.objects.filter(provider=provider, org_id__in=signed_in.org_ids))
     if request.method == "POST":
         if "cancel" in request.POST:
             request.sandbox_note = "consent cancelled: error=access_denied"
@@ -219,6 +225,7 @@ def authorize(request: HttpRequest, provider: str) -> HttpResponse:
                     "provider": provider,
                     "orgs": orgs,
                     "params": params,
+                    "provider_user": signed_in,
                     "error": "Choose at least one organisation."
                     if provider != "qbo"
                     else "Choose a company.",
@@ -245,7 +252,79 @@ def authorize(request: HttpRequest, provider: str) -> HttpResponse:
     return render(
         request,
         "sandbox/consent.html",
-        {"label": label, "provider": provider, "orgs": orgs, "params": params},
+        {"label": label, "provider": provider, "orgs": orgs, "params": params, "provider_user": signed_in},
+    )
+
+
+# Fields of the sandbox's own sign-in and consent forms, never carried along as OAuth parameters.
+_FORM_FIELDS = {"csrfmiddlewaretoken", "email", "password", "sign_in", "sign_out", "allow", "cancel", "org"}
+
+
+def _session_key(provider: str) -> str:
+    return f"sandbox_{provider}_user"
+
+
+def signed_in_provider_user(request: HttpRequest, provider: str) -> users.ProviderUser | None:
+    """The sandbox provider login signed in in this browser (kept in the session, as the provider's
+    own cookie keeps a Xero or Intuit login), if it still exists."""
+    return users.find(provider, request.session.get(_session_key(provider), ""))
+
+
+def _signed_in_provider_user(
+    request: HttpRequest, provider: str, redirect_uri: str, back: dict[str, str]
+) -> users.ProviderUser | HttpResponse:
+    """The provider login to consent as, or the answer to give instead: the sign-in page, its result,
+    or signing out ("Not you?"). After signing in or out the browser goes back to the authorize URL."""
+    oauth_params = [(k, v) for k, v in (request.GET if request.method == "GET" else request.POST).items()]
+    oauth_params = [(k, v) for k, v in oauth_params if k not in _FORM_FIELDS]
+    again = _with_query(request.path, dict(oauth_params))
+    if request.method == "POST" and "sign_out" in request.POST:
+        request.session.pop(_session_key(provider), None)
+        request.sandbox_note = "signed out"
+        return redirect(again)
+    if request.method == "POST" and "sign_in" in request.POST:
+        email = request.POST.get("email", "")
+        user = users.authenticate(provider, email, request.POST.get("password", ""))
+        if user is None:
+            # Tagged with no organisation (operators only): a user name typed here reveals nothing.
+            request.sandbox_note = "sign-in refused: wrong email address or password"
+            return _sign_in_page(
+                request, provider, oauth_params, email=email, error="Incorrect email address or password."
+            )
+        request.session[_session_key(provider)] = user.username
+        request.sandbox_note = f"signed in as {user.username}"
+        request.sandbox_orgs = list(user.org_ids)
+        return redirect(again)
+    user = signed_in_provider_user(request, provider)
+    if user is not None:
+        return user
+    if request.method == "POST" and "cancel" in request.POST:
+        request.sandbox_note = "sign-in cancelled: error=access_denied"
+        return redirect(_with_query(redirect_uri, {"error": "access_denied", **back}))
+    # Not signed in: a consent posted anyway (an old tab, a forged form) gets the sign-in page too.
+    request.sandbox_note = "sign-in page shown"
+    return _sign_in_page(request, provider, oauth_params)
+
+
+def _sign_in_page(
+    request: HttpRequest,
+    provider: str,
+    oauth_params: list[tuple[str, str]],
+    *,
+    email: str = "",
+    error: str = "",
+) -> HttpResponse:
+    return render(
+        request,
+        "sandbox/sign_in.html",
+        {
+            "label": data.PROVIDER_LABELS[provider],
+            "brand": users.SIGN_IN_BRANDS[provider],
+            "oauth_params": oauth_params,
+            "email": email,
+            "error": error,
+        },
+        status=400 if error else 200,
     )
 
 

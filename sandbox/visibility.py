@@ -6,8 +6,9 @@ organisation, its bills and the request-log lines tagged with it when one of the
 (accounts.permissions.accessible_accounts) has a live connection (integrations.models.LIVE_STATUSES)
 to it: its external_id, or for QuickBooks Desktop its Web Connector user name. A disconnected or
 pending connection shows nothing. Secrets (the sandbox Bill.com sign-ins meant for an account,
-data.BILLCOM_USER_ACCOUNTS) and **Revoke access** are only for accounts where the person may manage
-integrations (accessible_accounts(user, "integrations.manage")). Superusers (operators running
+data.BILLCOM_USER_ACCOUNTS, and its Xero, Intuit and ApprovalMax logins, users.PROVIDER_USERS) and
+**Revoke access** are only for accounts where the person may manage integrations
+(accessible_accounts(user, "integrations.manage")). Superusers (operators running
 the demo) see everything.
 """
 
@@ -22,7 +23,7 @@ from accounts.models import User
 from accounts.permissions import accessible_accounts
 from integrations.models import LIVE_STATUSES, Connection, Provider
 
-from . import data
+from . import data, users
 from .models import BillcomUser, RequestLogEntry, RequestLogOrg, SandboxBill, SandboxOrganisation
 
 
@@ -58,10 +59,16 @@ class Visible:
         return orgs if self.everything else orgs.filter(org_id__in=self.org_ids)
 
     def billcom_users(self) -> QuerySet[BillcomUser]:
-        users = BillcomUser.objects.order_by("username")
+        sign_ins = BillcomUser.objects.order_by("username")
         if self.everything:
-            return users
-        return users.filter(username__in=[u[0] for u in data.billcom_users_for(self.managed_slugs)])
+            return sign_ins
+        return sign_ins.filter(username__in=[u[0] for u in data.billcom_users_for(self.managed_slugs)])
+
+    def provider_users(self) -> list[users.ProviderUser]:
+        """The sandbox's Xero, Intuit and ApprovalMax logins meant for accounts the viewer manages."""
+        if self.everything:
+            return list(users.PROVIDER_USERS)
+        return users.users_for(self.managed_slugs)
 
 
 def org_id_of(connection: Connection) -> str:
@@ -87,7 +94,9 @@ def visible_to(user: User) -> Visible:
             .select_related("account")
             .only("pk", "provider", "external_id", "account__slug")
         )
-        bound = list(accounts.filter(slug__in=set(data.BILLCOM_USER_ACCOUNTS.values())))
+        bound = list(
+            accounts.filter(slug__in=set(data.BILLCOM_USER_ACCOUNTS.values()) | users.bound_accounts())
+        )
     relevant = {c.account.pk: c.account for c in connections} | {a.pk: a for a in bound}
     # The one permission rule, asked once in SQL for all of them (not once per client).
     managed = set(

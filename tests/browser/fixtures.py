@@ -71,3 +71,17 @@ def sign_in(page, email: str, password: str = "demo-pass-2026") -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state("domcontentloaded")
+
+
+def sandbox_login_shown(page) -> tuple[str, str]:
+    """The sandbox provider login a connect page shows for its account ("email / password")."""
+    shown = page.get_by_label("Sandbox sign-ins").get_by_role("listitem").first.inner_text()
+    email, password = (part.strip() for part in shown.split(" / "))
+    return email, password
+
+
+def sign_in_at_provider(page, email: str, password: str) -> None:
+    """The sandbox provider's sign-in page (Xero's, Intuit's, ApprovalMax's), before its consent."""
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()

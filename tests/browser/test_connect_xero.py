@@ -10,7 +10,7 @@ from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
 from integrations.models import Connection
-from tests.browser.fixtures import sign_in
+from tests.browser.fixtures import sandbox_login_shown, sign_in, sign_in_at_provider
 
 pytestmark = pytest.mark.browser
 
@@ -20,9 +20,18 @@ def test_admin_connects_xero_and_chooses_the_organisation(page, demo_data):
     page.goto("/a/globex/settings/connections/")
     page.get_by_role("button", name="Connect", exact=True).click()
     page.get_by_role("button", name="Connect Xero").click()
+    # While the sandbox plays Xero, the page shows the Xero login meant for Globex, and only that one.
+    email, password = sandbox_login_shown(page)
+    assert email == "xero@globex.test"
+    expect(page.get_by_label("Sandbox sign-ins")).not_to_contain_text("xero@acme.test")
     page.get_by_role("button", name="Continue to Xero").click()
 
-    page.get_by_label("Globex Holdings (Demo)").check()  # two organisations shared
+    # Xero's sign-in first, then the consent lists that login's organisations only.
+    expect(page.get_by_role("heading", name="Sign in to Xero")).to_be_visible()
+    sign_in_at_provider(page, email, password)
+    expect(page.get_by_text("Signed in as xero@globex.test")).to_be_visible()
+    expect(page.get_by_label("Acme Ltd (Demo)")).to_have_count(0)  # another tenant's organisation
+    page.get_by_label("Globex Holdings (Demo)").check()  # both of this login's organisations shared
     page.get_by_role("button", name="Allow access").click()
 
     expect(page.get_by_role("heading", name="Choose the Xero organisation")).to_be_visible()
@@ -58,8 +67,10 @@ def test_admin_reconnects_xero_after_its_access_was_revoked(page, demo_data):
     table = page.get_by_role("table", name="Connected accounting software")
     expect(table.get_by_text("Needs reconnecting", exact=True)).to_be_visible()
     page.get_by_role("button", name="Reconnect Xero").click()
+    email, password = sandbox_login_shown(page)
     page.get_by_role("button", name="Continue to Xero").click()
-    page.get_by_role("button", name="Allow access").click()  # Acme Ltd (Demo) is ticked
+    sign_in_at_provider(page, email, password)
+    page.get_by_role("button", name="Allow access").click()  # Acme Ltd (Demo), its only one, is ticked
 
     expect(page.get_by_text("Xero is connected (Acme Ltd (Demo)).")).to_be_visible()
     expect(table.get_by_text("Needs reconnecting", exact=True)).to_have_count(0)

@@ -18,6 +18,16 @@ def _unscoped_test_bodies(unscoped_test_body):
     pass
 
 
+@pytest.fixture(autouse=True)
+def _sandbox_logins_restored():
+    """Logins a test made for itself (sandbox_helpers.login_for) go when it ends."""
+    from sandbox import users
+
+    saved = list(users.PROVIDER_USERS)
+    yield
+    users.PROVIDER_USERS[:] = saved
+
+
 @pytest.fixture
 def connect() -> Callable[..., Connection]:
     """`connect(account, "billcom")`: an active connection made by the account's owner."""

@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 
 from integrations.models import Connection
-from sandbox import data
+from sandbox import data, users
 from sandbox.models import SandboxOrganisation
 
 XERO_ACME, XERO_GLOBEX = "Acme Ltd (Demo)", "Globex Holdings (Demo)"
@@ -58,13 +58,58 @@ def org_ids(provider: str, *names: str) -> list[str]:
     return [SandboxOrganisation.objects.get(provider=provider, name=n).org_id for n in names]
 
 
+def provider_of(authorize_url: str) -> str:
+    """xero, qbo or approvalmax: the sandbox's authorize URLs are /sandbox/<provider>/…"""
+    return urlsplit(authorize_url).path.removeprefix("/sandbox/").split("/")[0]
+
+
+def login_for(provider: str, orgs: list[str] | None = None) -> users.ProviderUser:
+    """The sandbox login to consent with: a demo login that has all of `orgs` (the first of the
+    provider's without them), or else a login made for this test with exactly those organisations
+    (meant for no account; tests/integrations/conftest.py removes it after the test)."""
+    candidates = [u for u in users.PROVIDER_USERS if u.provider == provider]
+    fitting = [u for u in candidates if set(orgs or ()) <= set(u.org_ids)]
+    if fitting:
+        return fitting[0]
+    made = users.ProviderUser(
+        provider, f"test-{len(users.PROVIDER_USERS)}@{provider}.test", "", tuple(orgs), "test-pass-2026"
+    )
+    users.PROVIDER_USERS.append(made)
+    return made
+
+
+def sign_in_at_provider(
+    client: Client, authorize_url: str, login: users.ProviderUser, password: str | None = None
+):
+    """Sign in on the sandbox provider's sign-in page (the first page of its authorize URL), with the
+    login's own password unless another is given."""
+    params = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
+    typed = login.password if password is None else password
+    return client.post(
+        urlsplit(authorize_url).path, {**params, "email": login.username, "password": typed, "sign_in": "1"}
+    )
+
+
 def consent(
-    client: Client, authorize_url: str, *, orgs: list[str] | None = None, cancel: bool = False
+    client: Client,
+    authorize_url: str,
+    *,
+    orgs: list[str] | None = None,
+    cancel: bool = False,
+    login: users.ProviderUser | None = None,
 ) -> str:
-    """Play the user on the sandbox's consent screen; returns the callback URL it redirects to."""
+    """Play the user at the sandbox provider: sign in (as `login`, or a login that has `orgs`, see
+    login_for) unless signed in already or cancelling, then the consent screen; returns the callback
+    URL it redirects to."""
     page = client.get(local(authorize_url))
     assert page.status_code == 200, page.content[:500]
-    assert b"Allow access" in page.content
+    if b"Allow access" not in page.content and not cancel:
+        signed_in = sign_in_at_provider(
+            client, authorize_url, login or login_for(provider_of(authorize_url), orgs)
+        )
+        assert signed_in.status_code == 302, signed_in.content[:500]
+        page = client.get(signed_in["Location"])
+        assert b"Allow access" in page.content, page.content[:500]
     params = {k: v[0] for k, v in parse_qs(urlsplit(authorize_url).query).items()}
     form = {**params, ("cancel" if cancel else "allow"): "1"}
     if orgs is not None:

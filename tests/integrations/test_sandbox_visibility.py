@@ -14,7 +14,7 @@ from django.urls import reverse
 from accounts.models import Account
 from integrations.models import Connection
 from integrations.providers import qbd
-from sandbox import data, webconnector
+from sandbox import data, users, webconnector
 from sandbox.log import log_request
 from sandbox.models import IssuedToken, RequestLogEntry, SandboxBill
 from tests.conftest import client_for
@@ -370,12 +370,18 @@ def test_an_account_connected_to_quickbooks_desktop_sees_its_company_file(acme_a
 
 
 def test_revoking_from_one_account_leaves_another_accounts_grant_to_the_same_organisation(acme_and_globex):
-    """Globex connects Xero to Acme's sandbox organisation too (the consent screen offers every sandbox
-    organisation, as a provider's would); Globex's Revoke ends Globex's grant only, never Acme's."""
+    """Globex connects Xero to Acme's sandbox organisation too, with a Xero login of its own that may
+    (a Xero organisation has several users); Globex's Revoke ends Globex's grant only, never Acme's."""
     acme, globex, _ = acme_and_globex
     acme_tokens = set(IssuedToken.objects.filter(revoked=False).values_list("pk", flat=True))
+    globex_login = users.ProviderUser(
+        "xero", "also@globex.test", "", tuple(org_ids("xero", XERO_ACME)), "pw-2026"
+    )
+    users.PROVIDER_USERS.append(globex_login)  # removed after the test (tests/integrations/conftest.py)
     client = client_for(globex.admin)
-    callback = consent(client, start(client, globex.account, "xero"), orgs=org_ids("xero", XERO_ACME))
+    callback = consent(
+        client, start(client, globex.account, "xero"), orgs=org_ids("xero", XERO_ACME), login=globex_login
+    )
     assert "Xero is connected" in text(client.get(local(callback), follow=True))
     globex_tokens = set(IssuedToken.objects.filter(revoked=False).values_list("pk", flat=True)) - acme_tokens
     assert globex_tokens

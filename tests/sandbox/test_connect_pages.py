@@ -60,14 +60,16 @@ def test_without_the_sandbox_no_connect_page_mentions_it(acme, monkeypatch):
 
 def test_an_extra_is_escaped_unless_it_is_rendered_html(acme, monkeypatch):
     monkeypatch.setattr(extras, "_connect_extras", {})
-    extras.register_connect_extra("xero", lambda request, account, context: f"<b>{account.slug}</b>")
+    extras.register_connect_extra(
+        "xero", lambda request, account, provider, context: f"<b>{account.slug}</b>"
+    )
     assert "&lt;b&gt;acme&lt;/b&gt;" in client_for(acme.owner).get(page_url(acme, "xero")).content.decode()
 
 
 def test_registering_an_extra_twice_shows_it_once(acme, monkeypatch):
     monkeypatch.setattr(extras, "_connect_extras", {})
 
-    def hello(request, account, context):
+    def hello(request, account, provider, context):
         return "Hello from an extra"
 
     extras.register_connect_extra("qbo", hello)
