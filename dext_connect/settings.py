@@ -214,6 +214,7 @@ TASKS = {
 # `manage.py rotate_credentials`, then drop the old key. A development key is derived when unset.
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 
+# Where the adapters find the sandbox while it is on (SANDBOX_ENABLED, above).
 SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default=f"{SITE_URL}/sandbox").rstrip("/")
 
 # --- Provider endpoints and client credentials ---------------------------------------------------
