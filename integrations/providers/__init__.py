@@ -4,8 +4,11 @@ real providers; only the endpoint URLs and client credentials (settings) differ.
 from __future__ import annotations
 
 from .base import (
+    LINKED_UNKNOWN,
+    GrantEnded,
     GrantRevoked,
     LoginFailed,
+    Misconfigured,
     NotConfigured,
     OAuthProvider,
     Organisation,
@@ -25,8 +28,11 @@ def oauth_provider(key: str) -> OAuthProvider | None:
 
 
 __all__ = [
+    "LINKED_UNKNOWN",
+    "GrantEnded",
     "GrantRevoked",
     "LoginFailed",
+    "Misconfigured",
     "NotConfigured",
     "OAuthProvider",
     "Organisation",
