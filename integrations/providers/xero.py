@@ -88,15 +88,15 @@ class Xero(OAuthProvider):
             else:
                 removed = "the connection was already gone"
             remaining = [c.get("tenantId", "") for c in self._get_json(connections_url, tokens)]
+            if remaining and shared(remaining):
+                return GrantEnded(
+                    detail=f"{removed}; access kept, because the same Xero user's other connections to "
+                    "Dext Connect are still in use"
+                )
+            self._revoke(tokens.refresh_token)
         except GrantRevoked:
             # The grant had already ended (revoked in Xero, or unused for 60 days): nothing to tell.
             return GrantEnded(detail="Xero had already ended Dext Connect's access")
-        if remaining and shared(remaining):
-            return GrantEnded(
-                detail=f"{removed}; access kept, because the same Xero user's other connections to "
-                "Dext Connect are still in use"
-            )
-        self._revoke(tokens.refresh_token)
         return GrantEnded(detail=f"{removed} and revoked Dext Connect's access")
 
     def _delete(self, url: str, tokens: TokenSet) -> int:

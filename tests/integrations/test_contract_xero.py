@@ -346,3 +346,18 @@ def test_a_xero_code_is_refused_after_five_minutes():
         exchanged("xero", stale)
     fresh = a_consent("xero", [XERO_ACME], created_at=timezone.now() - timedelta(minutes=4, seconds=50))
     assert exchanged("xero", fresh).access_token
+
+
+def test_a_grant_xero_had_already_ended_needs_nothing_more(tenant, connect):
+    tokens = exchanged("xero", a_consent("xero", [XERO_ACME]))
+    conn = connected(connect, tenant.account, tokens, XERO_ACME)
+    IssuedToken.objects.update(revoked=True)  # e.g. removed in Xero's Connected apps
+
+    disconnected = services.disconnect(
+        account=tenant.account, acting_user=tenant.admin, connection_id=conn.pk
+    )
+
+    assert disconnected.provider_notice == ""
+    assert ActivityEntry.objects.get(account=tenant.account, action="integration.provider_told").summary == (
+        "Told Xero about the disconnect: Xero had already ended Dext Connect's access"
+    )
