@@ -217,8 +217,8 @@ SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default=f"{SITE_URL}/sandbox").rs
 # --- Provider endpoints and client credentials ---------------------------------------------------
 # Environment variables (README lists them):
 #   XERO_CLIENT_ID, XERO_CLIENT_SECRET, XERO_AUTHORIZE_URL, XERO_TOKEN_URL, XERO_CONNECTIONS_URL,
-#   XERO_API_URL,
-#   QBO_CLIENT_ID, QBO_CLIENT_SECRET, QBO_AUTHORIZE_URL, QBO_TOKEN_URL, QBO_API_URL,
+#   XERO_API_URL, XERO_REVOKE_URL,
+#   QBO_CLIENT_ID, QBO_CLIENT_SECRET, QBO_AUTHORIZE_URL, QBO_TOKEN_URL, QBO_API_URL, QBO_REVOKE_URL,
 #   APPROVALMAX_CLIENT_ID, APPROVALMAX_CLIENT_SECRET, APPROVALMAX_AUTHORIZE_URL, APPROVALMAX_TOKEN_URL,
 #   APPROVALMAX_API_URL,
 #   BILLCOM_API_URL, BILLCOM_DEV_KEY,
@@ -249,6 +249,13 @@ XERO_CONNECTIONS_URL = _provider_env(
     "XERO_CONNECTIONS_URL", "{sandbox}/xero/connections", "https://api.xero.com/connections"
 )
 XERO_API_URL = _provider_env("XERO_API_URL", "{sandbox}/xero/api.xro/2.0", "https://api.xero.com/api.xro/2.0")
+# Revocation (XeroAPI/xero-python TokenApi.revoke_token_url): revokes the grant and removes ALL the
+# user's connections to the app; see integrations/providers/xero.py for when it is called.
+XERO_REVOKE_URL = _provider_env(
+    "XERO_REVOKE_URL",
+    "{sandbox}/xero/identity/connect/revocation",
+    "https://identity.xero.com/connect/revocation",
+)
 
 QBO_CLIENT_ID = _provider_env("QBO_CLIENT_ID", "sandbox-qbo-client")
 QBO_CLIENT_SECRET = _provider_env("QBO_CLIENT_SECRET", "sandbox-qbo-secret")
@@ -261,6 +268,13 @@ QBO_TOKEN_URL = _provider_env(
     "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
 )
 QBO_API_URL = _provider_env("QBO_API_URL", "{sandbox}/qbo/v3", "https://quickbooks.api.intuit.com/v3")
+# Intuit's revoke endpoint (intuit/oauth-jsclient OAuthClient.revokeEndpoint; the same for Intuit's
+# own sandbox companies).
+QBO_REVOKE_URL = _provider_env(
+    "QBO_REVOKE_URL",
+    "{sandbox}/qbo/v2/oauth2/tokens/revoke",
+    "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
+)
 
 APPROVALMAX_CLIENT_ID = _provider_env("APPROVALMAX_CLIENT_ID", "sandbox-approvalmax-client")
 APPROVALMAX_CLIENT_SECRET = _provider_env("APPROVALMAX_CLIENT_SECRET", "sandbox-approvalmax-secret")

@@ -201,7 +201,9 @@ def _activate(
             provider=info.key,
             external_id=org.id,
             external_name=org.name,
-            credentials=tokens.as_credentials(),
+            # With the tokens: what the provider told us about this organisation's connection (Xero's
+            # connection id, for removing it on disconnect).
+            credentials={**tokens.as_credentials(), **org.grant},
             access_expires_at=tokens.expires_at,
             # ApprovalMax: activation re-checks that the organisation is on this account's main software.
             options={"linked_to": org.linked} if info.key == "approvalmax" else None,

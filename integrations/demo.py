@@ -33,11 +33,18 @@ def seed(accounts: dict[str, Account]) -> None:
 
     data.ensure_seeded()
     org = SandboxOrganisation.objects.get(provider="xero", name=ACME_XERO_ORG)
-    issued = data.issue_tokens(provider="xero", client_id=settings.XERO_CLIENT_ID, org_ids=[org.org_id])
+    admin = User.objects.get(email="admin@acme.test")
+    issued = data.issue_tokens(
+        provider="xero",
+        client_id=settings.XERO_CLIENT_ID,
+        org_ids=[org.org_id],
+        # As if admin@acme.test had consented in Xero: the same Xero user as their later consents.
+        user_key=data.sandbox_user_key(admin),
+    )
     expires_at = timezone.now() + timedelta(seconds=data.ACCESS_TOKEN_LIFE.total_seconds())
     services.activate_connection(
         account=acme,
-        acting_user=User.objects.get(email="admin@acme.test"),
+        acting_user=admin,
         provider="xero",
         external_id=org.org_id,
         external_name=org.name,

@@ -186,6 +186,9 @@ def disconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
                 f"{connection.label} is disconnected. Published items keep the record of where they were "
                 f"published.",
             )
+            if connection.provider_notice:
+                # Our side is disconnected; the provider could not be told, or cannot be by an app.
+                messages.warning(request, connection.provider_notice)
         return redirect(_connections_url(request))
 
     # Scoped manager and explicit account: another account's id is "does not exist" (404).

@@ -4,6 +4,8 @@ real providers; only the endpoint URLs and client credentials (settings) differ.
 from __future__ import annotations
 
 from .base import (
+    LINKED_UNKNOWN,
+    GrantEnded,
     GrantRevoked,
     LoginFailed,
     NotConfigured,
@@ -27,13 +29,15 @@ def oauth_provider(key: str) -> OAuthProvider | None:
 
 
 __all__ = [
+    "LINKED_UNKNOWN",
+    "GrantEnded",
     "GrantRevoked",
     "LoginFailed",
+    "ProviderMisconfigured",
     "NotConfigured",
     "OAuthProvider",
     "Organisation",
     "ProviderError",
-    "ProviderMisconfigured",
     "ProviderUnavailable",
     "RateLimited",
     "TokenSet",
