@@ -71,11 +71,7 @@ def connect_start(request: HttpRequest, provider: str) -> HttpResponse:
     info = _info_or_404(provider)
     if request.method == "POST" and request.POST.get("action") == "cancel":
         return _cancel_pending(request, info)
-    if info.flow == "oauth":
-        return _oauth_start(request, info)
-    if info.flow == "login":
-        return _billcom_start(request, info)
-    return _qbd_setup(request, info)
+    return FLOW_STARTS[info.connect_kind](request, info)
 
 
 def _cancel_pending(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
@@ -426,3 +422,7 @@ def qbwc(request: HttpRequest) -> HttpResponse:
     except qbd.SoapFault as exc:
         return HttpResponse(qbd.fault(str(exc)), content_type="text/xml; charset=utf-8", status=500)
     return HttpResponse(qbd.envelope(method, result), content_type="text/xml; charset=utf-8")
+
+
+# The start of each connect kind (integrations/catalog.py CONNECT_KINDS): a provider's entry says which.
+FLOW_STARTS = {"oauth": _oauth_start, "login": _billcom_start, "web_connector": _qbd_setup}

@@ -12,9 +12,6 @@ LINKED_LABELS = {"xero": "Xero", "qbo": "QuickBooks Online"}
 
 class ApprovalMax(OAuthProvider):
     key = "approvalmax"
-    label = "ApprovalMax"
-    prefix = "APPROVALMAX"
-    scope = "openid offline_access https://www.approvalmax.com/scopes/public_api/read"
 
     def organisations(self, *, tokens: TokenSet, callback: dict[str, str]) -> list[Organisation]:
         companies = self._get_json(f"{self._conf('API_URL')}/companies", tokens)

@@ -8,9 +8,6 @@ from .base import OAuthProvider, Organisation, ProviderError, TokenSet
 
 class QuickBooksOnline(OAuthProvider):
     key = "qbo"
-    label = "QuickBooks Online"
-    prefix = "QBO"
-    scope = "com.intuit.quickbooks.accounting"
 
     def organisations(self, *, tokens: TokenSet, callback: dict[str, str]) -> list[Organisation]:
         realm_id = (callback.get("realmId") or "").strip()

@@ -8,11 +8,6 @@ from .base import OAuthProvider, Organisation, ProviderError, TokenSet
 
 class Xero(OAuthProvider):
     key = "xero"
-    label = "Xero"
-    prefix = "XERO"
-    scope = (
-        "openid profile email offline_access accounting.transactions accounting.contacts accounting.settings"
-    )
 
     def organisations(self, *, tokens: TokenSet, callback: dict[str, str]) -> list[Organisation]:
         connections = self._get_json(self._conf("CONNECTIONS_URL"), tokens)
