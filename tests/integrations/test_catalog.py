@@ -107,6 +107,16 @@ def test_the_sandbox_plays_the_registry_oauth_providers():
     assert set(sandbox_data.PROVIDER_LABELS) == set(catalog.keys())
 
 
+def test_the_sandbox_knows_the_oauth_client_of_a_provider_added_to_the_registry(settings):
+    """A new OAuth provider's sandbox gets its client from the registry entry, not from another list."""
+    settings.SAGE_CLIENT_ID, settings.SAGE_CLIENT_SECRET = "sandbox-sage-client", "sandbox-sage-secret"
+    sage = catalog.ProviderInfo(
+        key="sage", label="Sage", is_main=True, connect_kind="oauth", adapter=object, settings_prefix="SAGE"
+    )
+    with catalog.registered(sage):
+        assert ("sage", "sandbox-sage-client", "sandbox-sage-secret") in sandbox_data.clients()
+
+
 # Today's variables and defaults (README lists them): the registry must define exactly these.
 SANDBOX_DEFAULTS = {
     "XERO_CLIENT_ID": "sandbox-xero-client",
