@@ -78,11 +78,7 @@ def connect_start(request: HttpRequest, provider: str) -> HttpResponse:
     info = _info_or_404(provider)
     if request.method == "POST" and request.POST.get("action") == "cancel":
         return _cancel_pending(request, info)
-    if info.flow == "oauth":
-        return _oauth_start(request, info)
-    if info.flow == "login":
-        return _billcom_start(request, info)
-    return _qbd_setup(request, info)
+    return FLOW_STARTS[info.connect_kind](request, info)
 
 
 def _cancel_pending(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
@@ -415,3 +411,7 @@ def qwc_download(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(qbd.qwc_xml(connection), content_type="application/xml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="dext-connect-{request.account.slug}.qwc"'
     return response
+
+
+# The start of each connect kind (integrations/catalog.py CONNECT_KINDS): a provider's entry says which.
+FLOW_STARTS = {"oauth": _oauth_start, "login": _billcom_start, "web_connector": _qbd_setup}

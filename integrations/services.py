@@ -20,6 +20,7 @@ from accounts.errors import DomainError
 from accounts.models import Account, User
 from accounts.tenancy import in_account_scope
 
+from . import catalog
 from .catalog import provider_info
 from .models import LIVE_STATUSES, Connection, ConnectionStatus, IntegrationDefaults
 from .providers import LoginFailed, ProviderMisconfigured, billcom
@@ -38,6 +39,11 @@ def _lock_account(account: Account) -> Account:
 def and_join(labels: list[str]) -> str:
     """["Bill.com", "ApprovalMax"] -> "Bill.com and ApprovalMax" (the one such helper; costs uses it too)."""
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def main_software_names() -> str:
+    """ "Xero, QuickBooks Online or QuickBooks Desktop": every main software the registry offers."""
+    return catalog.or_join([info.label for info in catalog.main()])
 
 
 # --- the rules -----------------------------------------------------------------------------------
@@ -60,13 +66,13 @@ def connect_precondition(*, account: Account, provider: str) -> None:
         )
     if not info.is_main and main is None:
         raise DomainError(
-            f"Connect your main accounting software (Xero, QuickBooks Online or QuickBooks Desktop) "
+            f"Connect your main accounting software ({main_software_names()}) "
             f"first: {info.label} works alongside it.",
             code="no_main",
         )
 
 
-APPROVALMAX_LINKED_LABELS = {"xero": "Xero", "qbo": "QuickBooks Online"}
+APPROVALMAX_LINKED_LABELS = {key: catalog.label_of(key) for key in catalog.APPROVALMAX.works_with}
 
 
 def approvalmax_organisation_check(*, account: Account, name: str, linked_to: str) -> None:
@@ -126,11 +132,11 @@ def disconnect_guard(*, account: Account, connection: Connection) -> None:
 # --- writes --------------------------------------------------------------------------------------
 
 
-# Only QuickBooks Desktop has a "waiting" step that outlives the request: the customer's Web Connector
-# finishes it, maybe hours later. OAuth flows and the Bill.com sign-in keep their in-between state in
-# the user's session and create (or reuse) the row only in `activate_connection`, so an abandoned
-# consent screen leaves nothing behind.
-PENDING_FLOWS = frozenset({"qbd"})
+# Only the Web Connector kind (QuickBooks Desktop) has a "waiting" step that outlives the request: the
+# customer's Web Connector finishes it, maybe hours later. OAuth flows and the Bill.com sign-in keep
+# their in-between state elsewhere and create (or reuse) the row only in `activate_connection`, so an
+# abandoned consent screen leaves nothing behind.
+PENDING_KINDS = frozenset({"web_connector"})
 NOT_PENDING = "That connection is not waiting to finish connecting."
 
 
@@ -142,7 +148,7 @@ def begin_connection(*, account: Account, acting_user: User, provider: str) -> C
     with transaction.atomic():
         _lock_account(account)
         connect_precondition(account=account, provider=provider)
-        if provider not in PENDING_FLOWS:
+        if provider_info(provider).connect_kind not in PENDING_KINDS:
             # A programming error, not a user's: these flows must leave no row behind until they finish.
             raise ValueError(f"{provider} has no pending step: call activate_connection when it finishes.")
         connection, _ = Connection.objects.get_or_create(account=account, provider=provider)

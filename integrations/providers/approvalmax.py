@@ -29,9 +29,6 @@ LINK_FIELD = "integrationType"  # not in the documented answer: see the module d
 
 class ApprovalMax(OAuthProvider):
     key = "approvalmax"
-    label = "ApprovalMax"
-    prefix = "APPROVALMAX"
-    scope = "offline_access https://www.approvalmax.com/scopes/public_api/read"
     token_auth_method = "client_secret_post"
     remove_access_hint = "delete Dext Connect's connection in ApprovalMax's Connections list"
 

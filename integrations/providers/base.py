@@ -25,6 +25,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.errors import DomainError
+from integrations.catalog import ProviderInfo, provider_info
 
 # Operators see what the provider actually answered; users see a message they can act on.
 logger = logging.getLogger("integrations.providers")
@@ -217,12 +218,10 @@ class GrantEnded:
 
 
 class OAuthProvider:
-    """OAuth 2.0 authorization code + PKCE. Subclasses name their settings and list organisations."""
+    """OAuth 2.0 authorization code + PKCE. Subclasses say which registry entry they serve (`key`) and
+    list organisations; the label, settings prefix and scopes are the entry's (integrations/catalog.py)."""
 
     key: str = ""
-    label: str = ""
-    prefix: str = ""  # settings prefix, e.g. "XERO"
-    scope: str = ""
     # How the token endpoint takes our client credentials (RFC 6749 §2.3.1): HTTP Basic, or in the
     # form body ("client_secret_post"), as each provider documents.
     token_auth_method: str = "client_secret_basic"
@@ -234,6 +233,26 @@ class OAuthProvider:
     remove_access_hint: str = ""
 
     # --- configuration -------------------------------------------------------------------------
+
+    @property
+    def info(self) -> ProviderInfo:
+        info = provider_info(self.key)
+        if info is None:
+            raise LookupError(f"{type(self).__name__}: no provider {self.key!r} in integrations/catalog.py.")
+        return info
+
+    @property
+    def label(self) -> str:
+        return self.info.label
+
+    @property
+    def prefix(self) -> str:
+        """The settings prefix, e.g. "XERO" for XERO_CLIENT_ID."""
+        return self.info.settings_prefix
+
+    @property
+    def scope(self) -> str:
+        return self.info.scope
 
     def _conf(self, name: str) -> str:
         value = setting(f"{self.prefix}_{name}")

@@ -23,9 +23,6 @@ MINOR_VERSION = "75"
 
 class QuickBooksOnline(OAuthProvider):
     key = "qbo"
-    label = "QuickBooks Online"
-    prefix = "QBO"
-    scope = "com.intuit.quickbooks.accounting"
     token_headers = {"x-include-refresh-token-hard-expires-in": "true"}
     api_params = {"minorversion": MINOR_VERSION}
     remove_access_hint = "disconnect Dext Connect in QuickBooks Online's list of connected apps"

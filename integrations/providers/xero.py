@@ -25,20 +25,9 @@ from .base import GrantEnded, GrantRevoked, OAuthProvider, Organisation, Provide
 
 logger = logging.getLogger("integrations.providers")
 
-SCOPES = (
-    "offline_access",
-    "accounting.invoices",
-    "accounting.contacts",
-    "accounting.settings",
-    "accounting.attachments",
-)
-
 
 class Xero(OAuthProvider):
     key = "xero"
-    label = "Xero"
-    prefix = "XERO"
-    scope = " ".join(SCOPES)
     remove_access_hint = "remove the app in Xero > Settings > Connected apps"
 
     def organisations(self, *, tokens: TokenSet, callback: dict[str, str]) -> list[Organisation]:

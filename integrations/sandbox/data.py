@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from integrations import catalog
+
 from .models import (
     AuthorizationCode,
     BillcomUser,
@@ -81,12 +83,9 @@ XERO_SCOPES = frozenset(
     | {f"{s}.read" for s in _XERO_GRANULAR}
 )
 
-PROVIDER_LABELS = {
-    "xero": "Xero",
-    "qbo": "QuickBooks Online",
-    "approvalmax": "ApprovalMax",
-    "billcom": "Bill.com",
-    "qbd": "QuickBooks Desktop (Web Connector)",
+# The registry's labels; for QuickBooks Desktop the sandbox plays the customer's Web Connector.
+PROVIDER_LABELS = {info.key: info.label for info in catalog.all_providers()} | {
+    "qbd": "QuickBooks Desktop (Web Connector)"
 }
 
 ORGANISATIONS = [
@@ -121,8 +120,12 @@ def billcom_users_for(account_slugs: set[str] | frozenset[str]) -> list[tuple[st
 def clients() -> list[tuple[str, str, str]]:
     """(provider, client id, secret) as configured, so the sandbox accepts exactly what we send."""
     return [
-        (p, getattr(settings, f"{prefix}_CLIENT_ID", ""), getattr(settings, f"{prefix}_CLIENT_SECRET", ""))
-        for p, prefix in (("xero", "XERO"), ("qbo", "QBO"), ("approvalmax", "APPROVALMAX"))
+        (
+            info.key,
+            getattr(settings, f"{info.settings_prefix}_CLIENT_ID", ""),
+            getattr(settings, f"{info.settings_prefix}_CLIENT_SECRET", ""),
+        )
+        for info in catalog.of_kind("oauth")
     ]
 
 

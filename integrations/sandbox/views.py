@@ -48,6 +48,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_scopes import scopes_disabled
 
+from integrations import catalog
+
 from . import data, webconnector
 from .log import log_request
 from .models import (
@@ -62,7 +64,7 @@ from .models import (
 )
 from .visibility import visible_to
 
-OAUTH_PROVIDERS = {"xero", "qbo", "approvalmax"}
+OAUTH_PROVIDERS = frozenset(catalog.oauth_keys())
 
 
 def logged(provider: str) -> Callable:

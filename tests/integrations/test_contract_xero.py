@@ -117,7 +117,7 @@ def test_a_grant_made_before_the_scope_list_grew_keeps_refreshing(settings):
 
     with (
         OAuth2Session(
-            client_id=settings.XERO_CLIENT_ID, client_secret=settings.XERO_CLIENT_SECRET, scope=Xero.scope
+            client_id=settings.XERO_CLIENT_ID, client_secret=settings.XERO_CLIENT_SECRET, scope=Xero().scope
         ) as with_scope,
         pytest.raises(OAuthError) as refused,
     ):
@@ -209,7 +209,7 @@ def test_the_tenants_are_filtered_by_auth_event_on_our_side_too(settings):
     try:
         settings.XERO_CONNECTIONS_URL = f"http://127.0.0.1:{server.server_address[1]}/connections"
         access = data.xero_access_token(
-            client_id="c", user_key="u", auth_event_id="event-new", scope=Xero.scope, expires=timezone.now()
+            client_id="c", user_key="u", auth_event_id="event-new", scope=Xero().scope, expires=timezone.now()
         )
         orgs = Xero().organisations(
             tokens=TokenSet(access_token=access, refresh_token="r", expires_at=timezone.now()), callback={}
