@@ -7,8 +7,8 @@ An entry (`ProviderInfo`) says:
 - `connect_kind`: how it connects — "oauth" (OAuth 2.0 + PKCE, then the user picks an organisation),
   "login" (a user name and password relayed to the provider: Bill.com), "web_connector" (the customer's
   QuickBooks Web Connector calls us);
-- `adapter`: the class (or module) that talks to the provider, as a dotted path imported only when
-  used, or the object itself;
+- `adapter`: the class (or module) that talks to the provider, as "module:Class" (or "module")
+  imported only when used, or the object itself;
 - `settings_prefix` and `settings`: the environment variables it reads (`<PREFIX>_<NAME>`), each with its
   default while the sandbox is on and with it off (dext_connect/settings.py defines them from here);
 - `scopes` it asks for; `publishes`: the document types it takes (costs.models.ItemType values), each
@@ -73,7 +73,8 @@ class ProviderInfo:
     label: str
     is_main: bool
     connect_kind: str
-    # Dotted path of the adapter class or module ("integrations.providers.xero.Xero"), or the object.
+    # The adapter, imported when first used: "package.module:Class" for a class, "package.module" for a
+    # module of functions; or the object itself.
     adapter: str | type | Any
     settings_prefix: str = ""
     settings: tuple[ProviderSetting, ...] = ()
@@ -104,11 +105,8 @@ class ProviderInfo:
         """The adapter class (or module), imported now, not when the registry is."""
         if not isinstance(self.adapter, str):
             return self.adapter
-        try:
-            return import_module(self.adapter)
-        except ModuleNotFoundError:
-            module, _, attribute = self.adapter.rpartition(".")
-            return getattr(import_module(module), attribute)
+        module, _, attribute = self.adapter.partition(":")
+        return getattr(import_module(module), attribute) if attribute else import_module(module)
 
     def connect_steps(self) -> list[str]:
         """The steps as HTML: the text escaped, **bold** parts in <strong>."""
@@ -119,21 +117,23 @@ class ProviderInfo:
 
 
 def _oauth_settings(
-    slug: str, *, authorize: str, token: str, api: tuple[str, str], extra: tuple[ProviderSetting, ...] = ()
+    slug: str,
+    *,
+    authorize: tuple[str, str],
+    token: tuple[str, str],
+    api: tuple[str, str],
+    extra: tuple[ProviderSetting, ...] = (),
 ) -> tuple[ProviderSetting, ...]:
-    """An OAuth app's client credentials and endpoints: `(sandbox path, production URL)` pairs."""
+    """An OAuth app's client credentials (the sandbox's fixed ones by default; none in production) and
+    its endpoints, each given as (with the sandbox, without it)."""
     return (
         ProviderSetting("CLIENT_ID", f"sandbox-{slug}-client"),
         ProviderSetting("CLIENT_SECRET", f"sandbox-{slug}-secret"),
-        ProviderSetting("AUTHORIZE_URL", *_pair(authorize)),
-        ProviderSetting("TOKEN_URL", *_pair(token)),
+        ProviderSetting("AUTHORIZE_URL", *authorize),
+        ProviderSetting("TOKEN_URL", *token),
         *extra,
         ProviderSetting("API_URL", *api),
     )
-
-
-def _pair(value: str | tuple[str, str]) -> tuple[str, str]:
-    return value if isinstance(value, tuple) else (value, "")
 
 
 XERO = ProviderInfo(
@@ -141,7 +141,7 @@ XERO = ProviderInfo(
     label="Xero",
     is_main=True,
     connect_kind="oauth",
-    adapter="integrations.providers.xero.Xero",
+    adapter="integrations.providers.xero:Xero",
     settings_prefix="XERO",
     settings=_oauth_settings(
         "xero",
@@ -194,7 +194,7 @@ QBO = ProviderInfo(
     label="QuickBooks Online",
     is_main=True,
     connect_kind="oauth",
-    adapter="integrations.providers.qbo.QuickBooksOnline",
+    adapter="integrations.providers.qbo:QuickBooksOnline",
     settings_prefix="QBO",
     settings=_oauth_settings(
         "qbo",
@@ -270,7 +270,7 @@ APPROVALMAX = ProviderInfo(
     label="ApprovalMax",
     is_main=False,
     connect_kind="oauth",
-    adapter="integrations.providers.approvalmax.ApprovalMax",
+    adapter="integrations.providers.approvalmax:ApprovalMax",
     settings_prefix="APPROVALMAX",
     settings=_oauth_settings(
         "approvalmax",

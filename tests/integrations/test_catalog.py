@@ -223,7 +223,7 @@ def test_the_registry_system_check_passes_and_catches_a_broken_entry():
         label="Broken",
         is_main=True,
         connect_kind="oauth",
-        adapter="integrations.providers.nonesuch.Nothing",
+        adapter="integrations.providers.nonesuch:Nothing",
         publishes={"invoice": "?"},
     )
     with catalog.registered(broken):
@@ -233,7 +233,7 @@ def test_the_registry_system_check_passes_and_catches_a_broken_entry():
         label="Wrong",
         is_main=True,
         connect_kind="oauth",
-        adapter="integrations.providers.xero.Xero",  # serves "xero", not "wrong"
+        adapter="integrations.providers.xero:Xero",  # serves "xero", not "wrong"
         publishes={"invoice": "?"},
     )
     with catalog.registered(wrong_adapter):

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from accounts.models import ActivityEntry, Membership, Role
 from integrations import catalog
-from integrations.connect_views import EXPIRED, connections_url
+from integrations.connect_common import EXPIRED, connections_url
 from integrations.models import Connection, ConnectionStatus, OAuthState
 from integrations.sandbox.models import IssuedToken, RequestLogEntry
 from tests.conftest import client_for
