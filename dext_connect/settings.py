@@ -5,6 +5,9 @@ from pathlib import Path
 
 import environ
 
+# The registry of providers declares their settings (plain data: it imports no app code).
+from integrations import catalog as provider_catalog
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -218,10 +221,11 @@ FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[])
 SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default=f"{SITE_URL}/sandbox").rstrip("/")
 
 # --- Provider endpoints and client credentials ---------------------------------------------------
-# Environment variables (README lists them):
+# Environment variables (README lists them), declared with their defaults in each provider's entry of
+# integrations/catalog.py (the registry of providers) and defined here from it:
 #   XERO_CLIENT_ID, XERO_CLIENT_SECRET, XERO_AUTHORIZE_URL, XERO_TOKEN_URL, XERO_CONNECTIONS_URL,
-#   XERO_API_URL,
-#   QBO_CLIENT_ID, QBO_CLIENT_SECRET, QBO_AUTHORIZE_URL, QBO_TOKEN_URL, QBO_API_URL,
+#   XERO_API_URL, XERO_REVOKE_URL,
+#   QBO_CLIENT_ID, QBO_CLIENT_SECRET, QBO_AUTHORIZE_URL, QBO_TOKEN_URL, QBO_API_URL, QBO_REVOKE_URL,
 #   APPROVALMAX_CLIENT_ID, APPROVALMAX_CLIENT_SECRET, APPROVALMAX_AUTHORIZE_URL, APPROVALMAX_TOKEN_URL,
 #   APPROVALMAX_API_URL,
 #   BILLCOM_API_URL, BILLCOM_DEV_KEY,
@@ -231,74 +235,16 @@ SANDBOX_BASE_URL = env.str("SANDBOX_BASE_URL", default=f"{SITE_URL}/sandbox").rs
 # so tests that move the sandbox onto live_server (settings.SANDBOX_BASE_URL) are followed.
 # With the sandbox off, unset URLs are the providers' published production endpoints and unset client
 # credentials stay empty: connecting that provider then says it is not set up on this server.
-_SB = SANDBOX_ENABLED
-
-
-def _provider_env(name: str, sandbox_default: str, real_default: str = "") -> str:
-    return env.str(name, default=sandbox_default if _SB else real_default)
-
-
-XERO_CLIENT_ID = _provider_env("XERO_CLIENT_ID", "sandbox-xero-client")
-XERO_CLIENT_SECRET = _provider_env("XERO_CLIENT_SECRET", "sandbox-xero-secret")
-XERO_AUTHORIZE_URL = _provider_env(
-    "XERO_AUTHORIZE_URL",
-    "{sandbox}/xero/identity/connect/authorize",
-    "https://login.xero.com/identity/connect/authorize",
+_PROVIDER_SETTINGS = provider_catalog.environment_settings(
+    lambda name, default: env.str(name, default=default), sandbox=SANDBOX_ENABLED
 )
-XERO_TOKEN_URL = _provider_env(
-    "XERO_TOKEN_URL", "{sandbox}/xero/identity/connect/token", "https://identity.xero.com/connect/token"
-)
-XERO_CONNECTIONS_URL = _provider_env(
-    "XERO_CONNECTIONS_URL", "{sandbox}/xero/connections", "https://api.xero.com/connections"
-)
-XERO_API_URL = _provider_env("XERO_API_URL", "{sandbox}/xero/api.xro/2.0", "https://api.xero.com/api.xro/2.0")
-
-QBO_CLIENT_ID = _provider_env("QBO_CLIENT_ID", "sandbox-qbo-client")
-QBO_CLIENT_SECRET = _provider_env("QBO_CLIENT_SECRET", "sandbox-qbo-secret")
-QBO_AUTHORIZE_URL = _provider_env(
-    "QBO_AUTHORIZE_URL", "{sandbox}/qbo/connect/oauth2", "https://appcenter.intuit.com/connect/oauth2"
-)
-QBO_TOKEN_URL = _provider_env(
-    "QBO_TOKEN_URL",
-    "{sandbox}/qbo/oauth2/v1/tokens/bearer",
-    "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer",
-)
-QBO_API_URL = _provider_env("QBO_API_URL", "{sandbox}/qbo/v3", "https://quickbooks.api.intuit.com/v3")
-
-APPROVALMAX_CLIENT_ID = _provider_env("APPROVALMAX_CLIENT_ID", "sandbox-approvalmax-client")
-APPROVALMAX_CLIENT_SECRET = _provider_env("APPROVALMAX_CLIENT_SECRET", "sandbox-approvalmax-secret")
-APPROVALMAX_AUTHORIZE_URL = _provider_env(
-    "APPROVALMAX_AUTHORIZE_URL",
-    "{sandbox}/approvalmax/connect/authorize",
-    "https://identity.approvalmax.com/connect/authorize",
-)
-APPROVALMAX_TOKEN_URL = _provider_env(
-    "APPROVALMAX_TOKEN_URL",
-    "{sandbox}/approvalmax/connect/token",
-    "https://identity.approvalmax.com/connect/token",
-)
-APPROVALMAX_API_URL = _provider_env(
-    "APPROVALMAX_API_URL", "{sandbox}/approvalmax/api/v1", "https://public-api.approvalmax.com/api/v1"
-)
-
-BILLCOM_API_URL = _provider_env(
-    "BILLCOM_API_URL", "{sandbox}/billcom/connect", "https://gateway.prod.bill.com/connect"
-)
-BILLCOM_DEV_KEY = _provider_env("BILLCOM_DEV_KEY", "sandbox-billcom-devkey")
+globals().update(_PROVIDER_SETTINGS)
 
 PROVIDER_HTTP_TIMEOUT = env.float("PROVIDER_HTTP_TIMEOUT", default=20.0)
 
 # Chrome enforces form-action on the redirect that follows a form POST ("Continue to Xero" posts to
 # us, we redirect to the provider's authorize page), so the providers' authorize origins are allowed.
-_authorize_origins = {
-    "https://login.xero.com",
-    "https://appcenter.intuit.com",
-    "https://identity.approvalmax.com",
-}
-for _url in (XERO_AUTHORIZE_URL, QBO_AUTHORIZE_URL, APPROVALMAX_AUTHORIZE_URL):
-    if _url.startswith("http"):
-        _authorize_origins.add("/".join(_url.split("/")[:3]))
-CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += sorted(_authorize_origins)
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["form-action"] += provider_catalog.authorize_origins(_PROVIDER_SETTINGS)
 
 # --- E-mail (invitations, password resets) -------------------------------------------------------
 # EMAIL_URL, parsed by django-environ: smtp+tls://user:password@smtp.example.com:587,

@@ -19,6 +19,47 @@ def encryption_keys_set(app_configs, **kwargs):
     ]
 
 
+@register()
+def provider_registry(app_configs, **kwargs):
+    """Every registry entry (integrations/catalog.py) can be used: its adapter imports, an OAuth entry's
+    adapter is an OAuthProvider serving that entry, and it publishes only item types that exist."""
+    from costs.models import ItemType
+
+    from .catalog import all_providers
+    from .providers.base import OAuthProvider
+
+    errors = []
+    for info in all_providers():
+        try:
+            adapter = info.load_adapter()
+        except (ImportError, AttributeError) as exc:
+            errors.append(
+                Error(
+                    f"Provider {info.key!r}: its adapter {info.adapter!r} does not import ({exc}).",
+                    id="integrations.E010",
+                )
+            )
+            continue
+        if info.connect_kind == "oauth" and not (
+            isinstance(adapter, type) and issubclass(adapter, OAuthProvider) and adapter.key == info.key
+        ):
+            errors.append(
+                Error(
+                    f"Provider {info.key!r}: an OAuth provider's adapter must be an OAuthProvider subclass "
+                    f"whose key is {info.key!r}.",
+                    id="integrations.E011",
+                )
+            )
+        unknown = sorted(set(info.publishes) - set(ItemType.values))
+        if unknown:
+            errors.append(
+                Error(
+                    f"Provider {info.key!r} publishes unknown item types {unknown}.", id="integrations.E012"
+                )
+            )
+    return errors
+
+
 # The QuickBooks Web Connector connects only to an https AppURL, except on localhost (QBWC Programmer's
 # Guide, chapter 4, AppURL: "If you don't use HTTPS, the web connector won't connect with your web
 # service"; QBWC1051 when adding such a .qwc). Every customer's .qwc names SITE_URL + /qbwc/.

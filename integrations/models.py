@@ -4,6 +4,9 @@ Database guarantees (not only Python checks):
 - each provider at most once per account (`connection_unique_provider`); reconnecting reuses the row,
   so its settings and the rules naming it survive a disconnect;
 - at most one live main connection per account (`connection_one_live_main`).
+Which providers exist, and which are main software, is the registry's (integrations/catalog.py): the
+choices come from it, and `save()` derives `is_main` from it (the catalog's docstring says why the
+database no longer lists providers).
 The only code that changes `status` is integrations/services.py.
 """
 
@@ -17,19 +20,8 @@ from django_scopes import ScopedManager
 
 from accounts.models import Account
 
+from . import catalog
 from .crypto import EncryptedJSONField
-
-
-class Provider(models.TextChoices):
-    XERO = "xero", "Xero"
-    QBO = "qbo", "QuickBooks Online"
-    QBD = "qbd", "QuickBooks Desktop"
-    BILLCOM = "billcom", "Bill.com"
-    APPROVALMAX = "approvalmax", "ApprovalMax"
-
-
-MAIN_PROVIDERS = frozenset({Provider.XERO, Provider.QBO, Provider.QBD})
-ADDITIONAL_PROVIDERS = frozenset({Provider.BILLCOM, Provider.APPROVALMAX})
 
 
 class ConnectionStatus(models.TextChoices):
@@ -46,8 +38,9 @@ LIVE_STATUSES = (ConnectionStatus.ACTIVE, ConnectionStatus.NEEDS_RECONNECT)
 
 class Connection(models.Model):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="connections")
-    provider = models.CharField(max_length=20, choices=Provider.choices)
-    # Denormalised from the provider so the database can enforce one live main per account.
+    provider = models.CharField(max_length=20, choices=catalog.provider_choices)
+    # Denormalised from the provider (save() sets it from the registry) so the database can enforce
+    # one live main per account.
     is_main = models.BooleanField()
     status = models.CharField(
         max_length=20, choices=ConnectionStatus.choices, default=ConnectionStatus.PENDING
@@ -83,11 +76,6 @@ class Connection(models.Model):
                 condition=Q(is_main=True, status__in=["active", "needs_reconnect"]),
                 name="connection_one_live_main",
             ),
-            models.CheckConstraint(
-                condition=Q(is_main=True, provider__in=["xero", "qbo", "qbd"])
-                | Q(is_main=False, provider__in=["billcom", "approvalmax"]),
-                name="connection_is_main_matches_provider",
-            ),
         ]
         ordering = ["-is_main", "provider"]
 
@@ -95,7 +83,11 @@ class Connection(models.Model):
         return self.get_provider_display()
 
     def save(self, *args, **kwargs):
-        self.is_main = self.provider in MAIN_PROVIDERS
+        info = catalog.provider_info(self.provider)
+        if info is None:
+            # A programming error: the services refuse an unknown provider with a message first.
+            raise ValueError(f"{self.provider!r} is not a provider in integrations/catalog.py.")
+        self.is_main = info.is_main
         super().save(*args, **kwargs)
 
     @property
@@ -153,7 +145,7 @@ class OAuthState(models.Model):
     stage = models.CharField(max_length=10, choices=OAuthStage.choices, default=OAuthStage.CONSENT)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
-    provider = models.CharField(max_length=20, choices=Provider.choices)
+    provider = models.CharField(max_length=20, choices=catalog.provider_choices)
     # {"verifier": ...} at the consent stage, {"tokens": ...} while choosing.
     secrets = EncryptedJSONField(blank=True, default=dict)
     # While choosing: the organisations the provider offered (ids and names, nothing secret).

@@ -13,12 +13,14 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django_scopes import scopes_disabled
 
 from accounts.activity import record
 from accounts.errors import DomainError
 from accounts.models import Account, User
 from accounts.tenancy import in_account_scope
 
+from . import catalog
 from .catalog import provider_info
 from .models import LIVE_STATUSES, Connection, ConnectionStatus, IntegrationDefaults
 from .providers import LoginFailed, ProviderMisconfigured, billcom
@@ -37,6 +39,11 @@ def _lock_account(account: Account) -> Account:
 def and_join(labels: list[str]) -> str:
     """["Bill.com", "ApprovalMax"] -> "Bill.com and ApprovalMax" (the one such helper; costs uses it too)."""
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
+
+
+def main_software_names() -> str:
+    """ "Xero, QuickBooks Online or QuickBooks Desktop": every main software the registry offers."""
+    return catalog.or_join([info.label for info in catalog.main()])
 
 
 # --- the rules -----------------------------------------------------------------------------------
@@ -59,19 +66,34 @@ def connect_precondition(*, account: Account, provider: str) -> None:
         )
     if not info.is_main and main is None:
         raise DomainError(
-            f"Connect your main accounting software (Xero, QuickBooks Online or QuickBooks Desktop) "
+            f"Connect your main accounting software ({main_software_names()}) "
             f"first: {info.label} works alongside it.",
             code="no_main",
         )
 
 
-APPROVALMAX_LINKED_LABELS = {"xero": "Xero", "qbo": "QuickBooks Online"}
+APPROVALMAX_LINKED_LABELS = {key: catalog.label_of(key) for key in catalog.APPROVALMAX.works_with}
 
 
 def approvalmax_organisation_check(*, account: Account, name: str, linked_to: str) -> None:
     """May the ApprovalMax organisation `name`, connected in ApprovalMax to `linked_to` (our provider
     key, "" for nothing), be connected to `account`? Approved bills go to the accounting software the
-    organisation is connected to, so it must be this account's main software."""
+    organisation is connected to, so it must be this account's main software.
+
+    `linked_to` is LINKED_UNKNOWN when ApprovalMax did not say (its documented /companies answer has
+    no such field): then only a main software ApprovalMax never connects to is refused."""
+    from .providers import LINKED_UNKNOWN
+
+    if linked_to == LINKED_UNKNOWN:
+        main = main_connection(account)
+        if main is not None and main.provider not in APPROVALMAX_LINKED_LABELS:
+            raise DomainError(
+                f"This account's main accounting software is {main.label}, which ApprovalMax does not "
+                "connect to. ApprovalMax works with Xero or QuickBooks Online as the main accounting "
+                "software.",
+                code="approvalmax_other_main",
+            )
+        return
     if not linked_to:
         raise DomainError(
             "This ApprovalMax organisation is not connected to Xero or QuickBooks Online. Connect it in "
@@ -110,11 +132,11 @@ def disconnect_guard(*, account: Account, connection: Connection) -> None:
 # --- writes --------------------------------------------------------------------------------------
 
 
-# Only QuickBooks Desktop has a "waiting" step that outlives the request: the customer's Web Connector
-# finishes it, maybe hours later. OAuth flows and the Bill.com sign-in keep their in-between state in
-# the user's session and create (or reuse) the row only in `activate_connection`, so an abandoned
-# consent screen leaves nothing behind.
-PENDING_FLOWS = frozenset({"qbd"})
+# Only the Web Connector kind (QuickBooks Desktop) has a "waiting" step that outlives the request: the
+# customer's Web Connector finishes it, maybe hours later. OAuth flows and the Bill.com sign-in keep
+# their in-between state elsewhere and create (or reuse) the row only in `activate_connection`, so an
+# abandoned consent screen leaves nothing behind.
+PENDING_KINDS = frozenset({"web_connector"})
 NOT_PENDING = "That connection is not waiting to finish connecting."
 
 
@@ -126,7 +148,7 @@ def begin_connection(*, account: Account, acting_user: User, provider: str) -> C
     with transaction.atomic():
         _lock_account(account)
         connect_precondition(account=account, provider=provider)
-        if provider not in PENDING_FLOWS:
+        if provider_info(provider).connect_kind not in PENDING_KINDS:
             # A programming error, not a user's: these flows must leave no row behind until they finish.
             raise ValueError(f"{provider} has no pending step: call activate_connection when it finishes.")
         connection, _ = Connection.objects.get_or_create(account=account, provider=provider)
@@ -455,6 +477,13 @@ def qbwc_other_file_open(*, account: Account, connection: Connection, hresult: s
 
 @in_account_scope
 def disconnect(*, account: Account, acting_user: User, connection_id: int) -> Connection:
+    """Disconnect here, then tell the provider (Xero: remove the tenant's connection and, when no other
+    connection of ours needs the grant, revoke it; QuickBooks Online: revoke the token).
+
+    Our side is done first and stays done: the provider is told after the transaction committed, and a
+    provider that cannot be told (unreachable, refusing, misconfigured) is logged, recorded in the
+    activity log and reported in the returned connection's `provider_notice` (what the user must still
+    do at the provider; "" when nothing is left to do)."""
     with transaction.atomic():
         _lock_account(account)
         connection = live_connections(account).filter(pk=connection_id).select_for_update().first()
@@ -467,11 +496,13 @@ def disconnect(*, account: Account, acting_user: User, connection_id: int) -> Co
         else:
             refused = None
             was = connection.status
+            held = credentials_of(connection)
             connection.status = ConnectionStatus.DISCONNECTED
             connection.credentials = {}
             connection.access_expires_at = None
             connection.disconnected_by = acting_user
             connection.disconnected_at = timezone.now()
+            connection.last_error = ""
             connection.save()
             _drop_from_defaults(account=account, connection=connection, acting_user=acting_user)
             record(
@@ -493,7 +524,60 @@ def disconnect(*, account: Account, acting_user: User, connection_id: int) -> Co
             summary=f"Tried to disconnect {connection.label}: {refused.message}",
         )
         raise refused
+    connection.provider_notice = _tell_provider(
+        account=account, acting_user=acting_user, connection=connection, held=held
+    )
     return connection
+
+
+def _tell_provider(*, account: Account, acting_user: User, connection: Connection, held: dict) -> str:
+    """The provider side of a disconnect (outside any transaction: it is HTTP). Returns what the user
+    must still do at the provider, or ""."""
+    from .providers import ProviderError, oauth_provider
+
+    provider = oauth_provider(connection.provider)
+    if provider is None or not (held.get("refresh_token") or held.get("access_token")):
+        return ""
+
+    def shared(org_ids: list[str]) -> bool:
+        # Is the grant (or the company) still needed by another live connection, in any account?
+        # Deliberately unscoped: one existence check across tenants, nothing read from them.
+        with scopes_disabled():
+            return (
+                Connection.objects.filter(
+                    provider=connection.provider, external_id__in=org_ids, status__in=LIVE_STATUSES
+                )
+                .exclude(pk=connection.pk)
+                .exists()
+            )
+
+    try:
+        ended = provider.end_grant(credentials=held, external_id=connection.external_id, shared=shared)
+    except Exception as exc:  # whatever went wrong at the provider, our disconnect stands
+        reason = exc.message if isinstance(exc, ProviderError) else f"unexpected answer ({exc!r})"
+        logger.error(
+            "Disconnected %s for account %s, but %s could not be told: %s",
+            connection.label,
+            account.pk,
+            connection.label,
+            reason,
+            exc_info=not isinstance(exc, ProviderError),
+        )
+        notice = f"Disconnected here; {connection.label} could not be told — {provider.remove_access_hint}."
+        record(
+            account=account,
+            actor=acting_user,
+            action="integration.provider_not_told",
+            summary=f"{notice} ({reason})"[:500],
+        )
+        return notice
+    record(
+        account=account,
+        actor=acting_user,
+        action="integration.provider_told",
+        summary=f"Told {connection.label} about the disconnect: {ended.detail}"[:500],
+    )
+    return f"Disconnected here; {ended.still_to_do}." if ended.still_to_do else ""
 
 
 DEFAULT_FIELDS = (
@@ -648,6 +732,36 @@ def mark_needs_reconnect(*, account: Account, connection: Connection, reason: st
             )
     connection.refresh_from_db()
     return connection
+
+
+@in_account_scope
+def note_misconfigured(*, account: Account, connection: Connection, reason: str) -> Connection:
+    """The provider refused this server's own client credentials (not the customer's grant): the
+    connection keeps its status; its `last_error` says the server is misconfigured, so the Connections
+    page shows the warning. Recorded once, when the warning appears."""
+    with transaction.atomic():
+        updated = (
+            Connection.objects.filter(pk=connection.pk)
+            .exclude(last_error=reason[:500])
+            .update(last_error=reason[:500])
+        )
+        if updated:
+            record(
+                account=account,
+                actor=None,
+                action="integration.misconfigured",
+                summary=f"{connection.label} could not refresh its access: {reason}"[:500],
+            )
+    connection.refresh_from_db()
+    return connection
+
+
+@in_account_scope
+def clear_warning(*, account: Account, connection: Connection) -> None:
+    """A refresh worked again: drop the configuration warning from an active connection."""
+    Connection.objects.filter(pk=connection.pk, status=ConnectionStatus.ACTIVE).exclude(last_error="").update(
+        last_error=""
+    )
 
 
 @in_account_scope
@@ -812,6 +926,7 @@ __all__ = [
     "billcom_call",
     "cancel_pending",
     "connect_billcom",
+    "clear_warning",
     "connect_precondition",
     "credentials_of",
     "disconnect",
@@ -826,6 +941,7 @@ __all__ = [
     "qbwc_run_failed",
     "qbwc_work_pending",
     "same_company_file",
+    "note_misconfigured",
     "set_defaults",
     "store_credentials",
 ]

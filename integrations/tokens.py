@@ -24,7 +24,7 @@ from accounts.errors import DomainError
 
 from . import services
 from .models import Connection, ConnectionStatus
-from .providers import GrantRevoked, TokenSet, oauth_provider
+from .providers import GrantRevoked, ProviderMisconfigured, TokenSet, oauth_provider
 
 REFRESH_MARGIN = timedelta(minutes=5)
 
@@ -59,7 +59,9 @@ def access_token_for(connection: Connection, *, rejected_token: str | None = Non
     unless another worker already replaced it (then that newer token is returned, with no refresh).
 
     Raises NeedsReconnect when the refresh failed for good (the connection is marked needs reconnect),
-    and ProviderUnavailable/ProviderError on a transient failure (nothing about the connection changes).
+    ProviderMisconfigured when the provider refused this server's client credentials (the connection keeps its
+    status and shows the configuration warning), and ProviderUnavailable/ProviderError on a transient
+    failure (nothing about the connection changes).
     """
     provider = oauth_provider(connection.provider)
     if provider is None:
@@ -72,6 +74,7 @@ def access_token_for(connection: Connection, *, rejected_token: str | None = Non
         if _fresh(connection) and not _is_rejected(connection, rejected_token):
             return services.credentials_of(connection)["access_token"]
         revoked: GrantRevoked | None = None
+        misconfigured: ProviderMisconfigured | None = None
         with _one_refresh_at_a_time(connection) as locked:
             credentials = services.credentials_of(locked)
             if locked.status == ConnectionStatus.NEEDS_RECONNECT:
@@ -85,6 +88,8 @@ def access_token_for(connection: Connection, *, rejected_token: str | None = Non
                 tokens = provider.refresh(refresh_token=credentials.get("refresh_token", ""))
             except GrantRevoked as exc:
                 revoked = exc
+            except ProviderMisconfigured as exc:
+                misconfigured = exc
             else:
                 services.store_credentials(
                     account=connection.account,
@@ -92,10 +97,18 @@ def access_token_for(connection: Connection, *, rejected_token: str | None = Non
                     credentials={**credentials, **tokens.as_credentials()},
                     access_expires_at=tokens.expires_at,
                 )
+                if locked.last_error:
+                    services.clear_warning(account=connection.account, connection=locked)
                 locked.refresh_from_db()
                 _copy(locked, connection)
                 return tokens.access_token
         # Outside the lock's transaction: marking the connection must not be rolled back with it.
+        if misconfigured is not None:
+            # Our server's fault, not the customer's: never "needs reconnect".
+            services.note_misconfigured(
+                account=connection.account, connection=connection, reason=misconfigured.message
+            )
+            raise misconfigured
         services.mark_needs_reconnect(
             account=connection.account, connection=connection, reason=revoked.message
         )

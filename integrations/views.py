@@ -23,7 +23,7 @@ from costs.impact import Impact, default_change_impact, disconnect_impact
 from . import catalog, selectors, services
 from .forms import DefaultsForm
 from .models import Connection
-from .services import and_join
+from .services import and_join, main_software_names
 
 RECENT_ACTIVITY = 5
 
@@ -81,6 +81,7 @@ def connections(request: HttpRequest) -> HttpResponse:
             "rows": rows,
             "live": live,
             "has_main": any(c.is_main for c in live),
+            "main_names": main_software_names(),
             "form": form,
             "preview": preview,
             "recent": recent,
@@ -147,8 +148,8 @@ def connect_choose(request: HttpRequest) -> HttpResponse:
             return {"info": info, "reason": exc.message, "code": exc.code}
         return {"info": info, "reason": None, "code": None}
 
-    main = [offer(info) for info in catalog.MAIN]
-    additional = [offer(info) for info in catalog.ADDITIONAL]
+    main = [offer(info) for info in catalog.main()]
+    additional = [offer(info) for info in catalog.additional()]
     # When the precondition refuses every additional integration for want of a main one, one
     # sentence says so instead of the same refusal on each row.
     additional_waiting = all(o["code"] == "no_main" for o in additional)
@@ -159,14 +160,10 @@ def connect_choose(request: HttpRequest) -> HttpResponse:
             "main": main,
             "additional": additional,
             "additional_waiting": additional_waiting,
-            "additional_names": and_join([i.label for i in catalog.ADDITIONAL]),
-            "main_names": _or_join([i.label for i in catalog.MAIN]),
+            "additional_names": and_join([i.label for i in catalog.additional()]),
+            "main_names": main_software_names(),
         },
     )
-
-
-def _or_join(labels: list[str]) -> str:
-    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]
 
 
 @account_view("integrations.manage")
@@ -186,6 +183,9 @@ def disconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
                 f"{connection.label} is disconnected. Published items keep the record of where they were "
                 f"published.",
             )
+            if connection.provider_notice:
+                # Our side is disconnected; the provider could not be told, or cannot be by an app.
+                messages.warning(request, connection.provider_notice)
         return redirect(_connections_url(request))
 
     # Scoped manager and explicit account: another account's id is "does not exist" (404).

@@ -14,19 +14,44 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .models import SandboxBill, SandboxOrganisation
-from .views import _bearer, _billcom_error, _unauthorized, billcom_api, logged, read_json
+from .views import (
+    _bearer,
+    _billcom_error,
+    _unauthorized,
+    billcom_api,
+    logged,
+    qbo_request_note,
+    read_json,
+    xero_insufficient_scope,
+    xero_tenant_connected,
+)
 
 MAX_XERO_BATCH = 50
 
 
-def _create(provider: str, org_id: str, key: str, payload: dict, make_id: Callable[[], str]) -> SandboxBill:
+def _create(
+    provider: str, org_id: str, key: str, payload: dict, make_id: Callable[[], str] | None
+) -> SandboxBill:
+    """The bill for this idempotency key, or a new one with id `make_id()` (None: a number taken
+    from the row's primary key, unique and never reused)."""
     if key:
         existing = SandboxBill.objects.filter(provider=provider, org_id=org_id, idempotency_key=key).first()
         if existing is not None:
             return existing
-    return SandboxBill.objects.create(
-        provider=provider, org_id=org_id, bill_id=make_id(), idempotency_key=key, payload=payload
+    if make_id is not None:
+        return SandboxBill.objects.create(
+            provider=provider, org_id=org_id, bill_id=make_id(), idempotency_key=key, payload=payload
+        )
+    bill = SandboxBill.objects.create(
+        provider=provider,
+        org_id=org_id,
+        bill_id=f"pending-{uuid.uuid4()}",
+        idempotency_key=key,
+        payload=payload,
     )
+    bill.bill_id = str(1000 + bill.pk)
+    bill.save(update_fields=["bill_id"])
+    return bill
 
 
 def _total(lines: list[dict], amount_key: str) -> float:
@@ -55,10 +80,15 @@ def xero_invoices(request: HttpRequest) -> HttpResponse:
     access = _bearer(request, "xero")
     if access is None:
         return _unauthorized(request)
+    # Per-endpoint scopes (granular scopes: Invoices needs accounting.invoices to write).
+    if "accounting.invoices" not in access.scope.split():
+        request.sandbox_orgs = list(access.org_ids)
+        return xero_insufficient_scope(request, "accounting.invoices")
     tenant = request.headers.get("xero-tenant-id", "")
-    request.sandbox_orgs = [tenant] if tenant in access.org_ids else list(access.org_ids)
-    if tenant not in access.org_ids:
-        request.sandbox_note = "refused: xero-tenant-id not authorised for this token"
+    connected = xero_tenant_connected(access, tenant)
+    request.sandbox_orgs = [tenant] if connected else list(access.org_ids)
+    if not connected:
+        request.sandbox_note = "refused: xero-tenant-id not connected for this token's user"
         return JsonResponse(
             {"Title": "Forbidden", "Status": 403, "Detail": "AuthenticationUnsuccessful"}, status=403
         )
@@ -133,27 +163,19 @@ def qbo_bill(request: HttpRequest, realm_id: str) -> HttpResponse:
     lines = (body or {}).get("Line") if isinstance(body, dict) else None
     vendor = ((body or {}).get("VendorRef") or {}).get("value") if isinstance(body, dict) else None
     if not vendor or not lines:
-        request.sandbox_note = "validation fault"
-        return JsonResponse(
-            {
-                "Fault": {
-                    "Error": [
-                        {
-                            "Message": "Required param missing, need to supply the required value for "
-                            "the API",
-                            "Detail": "Required parameter VendorRef and Line are missing in the request",
-                            "code": "2020",
-                        }
-                    ],
-                    "type": "ValidationFault",
-                },
-                "time": timezone.now().isoformat(),
-            },
-            status=400,
+        request.sandbox_note = f"validation fault [{qbo_request_note(request)}]"
+        return _qbo_required_missing("Required parameter VendorRef and Line are missing in the request")
+    untyped = [i for i, line in enumerate(lines) if not isinstance(line, dict) or not line.get("DetailType")]
+    if untyped:
+        # Every line says what kind it is (AccountBasedExpenseLineDetail, ItemBasedExpenseLineDetail).
+        request.sandbox_note = f"validation fault: line DetailType missing [{qbo_request_note(request)}]"
+        return _qbo_required_missing(
+            "Required parameter Line.DetailType is missing in the request", element="Line.DetailType"
         )
-    count = SandboxBill.objects.filter(provider="qbo").count()
-    bill = _create("qbo", realm_id, request.GET.get("requestid", ""), body, lambda: str(1000 + count + 1))
-    request.sandbox_note = f"bill {bill.bill_id} created or replayed"
+    # QuickBooks Online ids are numbers: from the row's own primary key (make_id None), so two bills
+    # created at once never get the same one (counting the rows did race).
+    bill = _create("qbo", realm_id, request.GET.get("requestid", ""), body, None)
+    request.sandbox_note = f"bill {bill.bill_id} created or replayed [{qbo_request_note(request)}]"
     return JsonResponse(
         {
             "Bill": {
@@ -164,6 +186,21 @@ def qbo_bill(request: HttpRequest, realm_id: str) -> HttpResponse:
             },
             "time": timezone.now().isoformat(),
         }
+    )
+
+
+def _qbo_required_missing(detail: str, element: str = "") -> JsonResponse:
+    """Intuit's ValidationFault 2020 "Required param missing" (developer.intuit.com error codes)."""
+    error = {
+        "Message": "Required param missing, need to supply the required value for the API",
+        "Detail": detail,
+        "code": "2020",
+    }
+    if element:
+        error["element"] = element
+    return JsonResponse(
+        {"Fault": {"Error": [error], "type": "ValidationFault"}, "time": timezone.now().isoformat()},
+        status=400,
     )
 
 

@@ -57,7 +57,7 @@ def run_web_connector(
 
 
 def register() -> None:
-    for provider in users.SANDBOX_PROVIDERS:
+    for provider in sorted({u.provider for u in users.PROVIDER_USERS}):
         extras.register_connect_extra(provider, provider_sign_in)
     extras.register_connect_extra("billcom", billcom_sign_in)
     extras.register_connect_extra("qbd", run_web_connector)

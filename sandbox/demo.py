@@ -18,7 +18,7 @@ from accounts.models import Account, User
 from integrations import services
 from integrations.models import Connection
 
-from . import data
+from . import data, users
 from .models import SandboxOrganisation
 
 ACME_XERO_ORG = "Acme Ltd (Demo)"
@@ -33,11 +33,19 @@ def seed(accounts: dict[str, Account]) -> None:
         return
     data.ensure_seeded()
     org = SandboxOrganisation.objects.get(provider="xero", name=ACME_XERO_ORG)
-    issued = data.issue_tokens(provider="xero", client_id=settings.XERO_CLIENT_ID, org_ids=[org.org_id])
+    admin = User.objects.get(email="admin@acme.test")
+    (login,) = users.users_for({"acme"}, "xero")
+    issued = data.issue_tokens(
+        provider="xero",
+        client_id=settings.XERO_CLIENT_ID,
+        org_ids=[org.org_id],
+        # As if Acme's sandbox Xero login had consented: the same Xero user as its later consents.
+        user_key=login.key,
+    )
     expires_at = timezone.now() + timedelta(seconds=data.ACCESS_TOKEN_LIFE.total_seconds())
     services.activate_connection(
         account=acme,
-        acting_user=User.objects.get(email="admin@acme.test"),
+        acting_user=admin,
         provider="xero",
         external_id=org.org_id,
         external_name=org.name,

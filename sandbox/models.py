@@ -49,6 +49,11 @@ class AuthorizationCode(models.Model):
     redirect_uri = models.CharField(max_length=500)
     code_challenge = models.CharField(max_length=200)
     org_ids = models.JSONField(default=list)
+    # The scopes consented to (space separated), who consented (the provider login signed in on the
+    # consent screen, users.ProviderUser.key) and the consent's id (Xero's authEventId).
+    scope = models.CharField(max_length=1000, blank=True)
+    user_key = models.CharField(max_length=200, blank=True)
+    auth_event_id = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     used_at = models.DateTimeField(null=True, blank=True)
 
@@ -59,9 +64,17 @@ class AuthorizationCode(models.Model):
 class IssuedToken(models.Model):
     provider = models.CharField(max_length=20)
     client_id = models.CharField(max_length=100)
-    access_token = models.CharField(max_length=100, unique=True)
+    # Xero's access tokens are JWTs (data.xero_access_token), hence the length.
+    access_token = models.CharField(max_length=2000, unique=True)
     refresh_token = models.CharField(max_length=100, unique=True)
     org_ids = models.JSONField(default=list)
+    # The grant this token belongs to (one consent; kept across refreshes): revoking one of its tokens
+    # revokes them all. Its scopes, user and auth event come from the consent.
+    grant_id = models.CharField(max_length=64, blank=True, db_index=True)
+    grant_started_at = models.DateTimeField(default=timezone.now)
+    scope = models.CharField(max_length=1000, blank=True)
+    user_key = models.CharField(max_length=200, blank=True)
+    auth_event_id = models.CharField(max_length=64, blank=True)
     access_expires_at = models.DateTimeField()
     # Set when the refresh token was used (rotation) or the grant revoked: it never works again.
     refresh_used_at = models.DateTimeField(null=True, blank=True)
@@ -71,6 +84,31 @@ class IssuedToken(models.Model):
 
     def __str__(self) -> str:
         return self.access_token[:8]
+
+
+class XeroConnection(models.Model):
+    """A Xero user's connection of one tenant to an app (xero-identity.yaml `Connection`): what
+    GET /connections lists and DELETE /connections/{id} removes. Xero keeps one per user, app and
+    tenant; consenting to the tenant again updates it (new authEventId, updatedDateUtc)."""
+
+    connection_id = models.CharField(max_length=64, unique=True)
+    client_id = models.CharField(max_length=100)
+    user_key = models.CharField(max_length=200)
+    org_id = models.CharField(max_length=100)
+    auth_event_id = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client_id", "user_key", "org_id"], name="sandbox_xero_connection_unique"
+            )
+        ]
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.user_key}: {self.org_id}"
 
 
 class BillcomUser(models.Model):

@@ -9,11 +9,14 @@ urlpatterns = [
     # Xero (identity.xero.com / api.xero.com)
     path("xero/identity/connect/authorize", views.authorize, {"provider": "xero"}, name="xero_authorize"),
     path("xero/identity/connect/token", views.token, {"provider": "xero"}, name="xero_token"),
+    path("xero/identity/connect/revocation", views.xero_revocation, name="xero_revocation"),
     path("xero/connections", views.xero_connections, name="xero_connections"),
+    path("xero/connections/<str:connection_id>", views.xero_connections, name="xero_connection"),
     path("xero/api.xro/2.0/Invoices", bills.xero_invoices, name="xero_invoices"),
     # QuickBooks Online (appcenter.intuit.com / oauth.platform.intuit.com / quickbooks.api.intuit.com)
     path("qbo/connect/oauth2", views.authorize, {"provider": "qbo"}, name="qbo_authorize"),
     path("qbo/oauth2/v1/tokens/bearer", views.token, {"provider": "qbo"}, name="qbo_token"),
+    path("qbo/v2/oauth2/tokens/revoke", views.qbo_revoke, name="qbo_revoke"),
     path(
         "qbo/v3/company/<str:realm_id>/companyinfo/<str:realm_again>",
         views.qbo_company_info,

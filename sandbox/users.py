@@ -20,8 +20,7 @@ from django.conf import settings
 
 from .data import ORGANISATIONS, PROVIDER_LABELS
 
-SANDBOX_PROVIDERS = ("xero", "qbo", "approvalmax")
-# Whose sign-in page each plays: QuickBooks Online's is Intuit's.
+# Whose sign-in page each provider's consent screen plays: QuickBooks Online's is Intuit's.
 SIGN_IN_BRANDS = {"xero": "Xero", "qbo": "Intuit", "approvalmax": "ApprovalMax"}
 
 
@@ -35,6 +34,12 @@ class ProviderUser:
     org_ids: tuple[str, ...]
     # Tests make users with a known password; the demo's are derived (see `password`).
     given_password: str = ""
+
+    @property
+    def key(self) -> str:
+        """Who consented, as the sandbox's grants record it (IssuedToken.user_key): one Xero user's
+        consents are listed together by GET /connections."""
+        return f"{self.provider}:{self.username}"
 
     @property
     def label(self) -> str:

@@ -4,6 +4,20 @@ calls the connect flows make, Bill.com login, and a page listing what each sandb
 It follows the real protocols closely enough that a client that works here works against the real
 provider: RFC 6749 token errors, PKCE S256 (RFC 7636), one-time codes, rotating refresh tokens,
 Xero's GET /connections (xero-identity.yaml), Bill.com v3 login errors.
+
+OAuth (Xero, QuickBooks Online, ApprovalMax), refusing what the providers refuse:
+- a code lives as long as each provider says (data.CODE_LIVES), once;
+- a wrong client secret is `invalid_client` (RFC 6749 §5.2), for every provider;
+- a refresh asking for a scope wider than the grant's is `invalid_scope` (RFC 6749 §6);
+- Xero: the authorize page refuses scopes a new app may not ask for (accounting.transactions);
+  access tokens are JWTs carrying `authentication_event_id`; GET /connections lists every connection
+  of the Xero user to the app (all consents), `?authEventId=` filters; DELETE /connections/{id}
+  removes one, after which that tenant's API calls fail; the revocation endpoint revokes the grant and
+  removes all the user's connections; Invoices needs the `accounting.invoices` scope (401
+  insufficient_scope otherwise);
+- QuickBooks Online: the revoke endpoint; refresh-token expiries (`x_refresh_token_expires_in`, and
+  `x_refresh_token_hard_expires_in` when asked for). A missing `minorversion` or `Accept` is NOT
+  refused, as Intuit does not refuse it: the request log says what was sent.
 """
 
 from __future__ import annotations
@@ -15,15 +29,15 @@ import hmac
 import json
 import secrets
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -33,6 +47,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_scopes import scopes_disabled
+
+from integrations import catalog
 
 from . import data, users, webconnector
 from .log import log_request
@@ -44,10 +60,11 @@ from .models import (
     RequestLogEntry,
     SandboxClient,
     SandboxOrganisation,
+    XeroConnection,
 )
 from .visibility import visible_to
 
-OAUTH_PROVIDERS = {"xero", "qbo", "approvalmax"}
+OAUTH_PROVIDERS = frozenset(catalog.oauth_keys())
 
 
 def logged(provider: str) -> Callable:
@@ -137,6 +154,9 @@ def revoke(request: HttpRequest) -> HttpResponse:
     IssuedToken.objects.filter(pk__in=[t.pk for t in tokens]).update(
         revoked=True, refresh_used_at=timezone.now()
     )
+    if provider == "xero":
+        # Removing the app from the organisation in Xero also ends those users' connections to it.
+        XeroConnection.objects.filter(org_id=org_id, user_key__in={t.user_key for t in tokens}).delete()
     request.sandbox_note = f"access revoked for {org_id}: {len(tokens)} token(s)"
     return redirect("sandbox:home")
 
@@ -195,6 +215,14 @@ def authorize(request: HttpRequest, provider: str) -> HttpResponse:
         return render(request, "sandbox/error.html", {"label": label, "problem": problem}, status=400)
     state = params.get("state", "")
     back = {"state": state} if state else {}
+    scope = " ".join(dict.fromkeys(params.get("scope", "").split()))
+    if provider == "xero":
+        invalid = [s for s in scope.split() if s not in data.XERO_SCOPES]
+        if invalid:
+            # Xero shows an error page, no redirect ("You've requested an invalid scope").
+            problem = f"You've requested an invalid scope: {' '.join(invalid)}."
+            request.sandbox_note = f"authorize refused: invalid scope {' '.join(invalid)}"
+            return render(request, "sandbox/error.html", {"label": label, "problem": problem}, status=400)
     if params.get("response_type") != "code":
         return redirect(_with_query(redirect_uri, {"error": "unsupported_response_type", **back}))
     if not params.get("code_challenge") or params.get("code_challenge_method") != "S256":
@@ -234,13 +262,14 @@ def authorize(request: HttpRequest, provider: str) -> HttpResponse:
             )
         if provider == "qbo":
             chosen = chosen[:1]
-        code = AuthorizationCode.objects.create(
-            code=secrets.token_urlsafe(32),
+        code = data.record_consent(
             provider=provider,
             client_id=client.client_id,
             redirect_uri=redirect_uri,
             code_challenge=params["code_challenge"],
             org_ids=chosen,
+            scope=scope,
+            user_key=signed_in.key,
         )
         query = {"code": code.code, **back}
         if provider == "qbo":
@@ -339,30 +368,48 @@ def _token_error(error: str, description: str, status: int = 400) -> JsonRespons
     return response
 
 
-def _client_credentials(request: HttpRequest) -> tuple[str, str]:
+def _client_credentials(request: HttpRequest, body: dict | None = None) -> tuple[str, str, str]:
+    """(client id, secret, how they came: "client_secret_basic" or "client_secret_post"). Every
+    provider's endpoint takes both (RFC 6749 §2.3.1); ApprovalMax documents only the body, but does not
+    document refusing Basic, so the sandbox accepts it and the log says which was used."""
     header = request.headers.get("Authorization", "")
     if header.startswith("Basic "):
         try:
             raw = base64.b64decode(header[6:]).decode()
         except (ValueError, UnicodeDecodeError):
-            return "", ""
+            return "", "", "client_secret_basic"
         client_id, _, secret = raw.partition(":")
-        from urllib.parse import unquote
+        return unquote(client_id), unquote(secret), "client_secret_basic"
+    body = request.POST if body is None else body
+    return str(body.get("client_id", "")), str(body.get("client_secret", "")), "client_secret_post"
 
-        return unquote(client_id), unquote(secret)
-    return request.POST.get("client_id", ""), request.POST.get("client_secret", "")
+
+def _authenticated_client(request: HttpRequest, provider: str, body: dict | None = None):
+    """The SandboxClient whose id and secret the request carries, or None (then: invalid_client)."""
+    client_id, secret, method = _client_credentials(request, body)
+    request.sandbox_client_auth = method
+    client = SandboxClient.objects.filter(provider=provider, client_id=client_id).first()
+    if client is None or not hmac.compare_digest(client.client_secret.encode(), secret.encode()):
+        return None
+    return client
 
 
-def _token_body(token: IssuedToken) -> JsonResponse:
-    response = JsonResponse(
-        {
-            "access_token": token.access_token,
-            "token_type": "Bearer",
-            "expires_in": int(data.ACCESS_TOKEN_LIFE.total_seconds()),
-            "refresh_token": token.refresh_token,
-            "scope": "offline_access",
-        }
-    )
+def _token_body(request: HttpRequest, token: IssuedToken) -> JsonResponse:
+    body = {
+        "access_token": token.access_token,
+        "token_type": "Bearer",
+        "expires_in": int(data.ACCESS_TOKEN_LIFE.total_seconds()),
+        "refresh_token": token.refresh_token,
+        "scope": token.scope,
+    }
+    if token.provider == "qbo":
+        # Intuit: the rolling refresh-token life, and (asked for with the header) the seconds left of
+        # the grant's five years (intuit/oauth-jsclient 4.2.4, HardExpiresTest).
+        body["x_refresh_token_expires_in"] = int(data.QBO_REFRESH_LIFE.total_seconds())
+        if request.headers.get("x-include-refresh-token-hard-expires-in", "").lower() == "true":
+            left = token.grant_started_at + data.QBO_REFRESH_HARD_LIFE - timezone.now()
+            body["x_refresh_token_hard_expires_in"] = int(left.total_seconds())
+    response = JsonResponse(body)
     response["Cache-Control"] = "no-store"
     return response
 
@@ -379,19 +426,21 @@ def _pkce_matches(verifier: str, challenge: str) -> bool:
 def token(request: HttpRequest, provider: str) -> HttpResponse:
     if provider not in OAUTH_PROVIDERS:
         return HttpResponse(status=404)
-    client_id, secret = _client_credentials(request)
-    client = SandboxClient.objects.filter(provider=provider, client_id=client_id).first()
-    if client is None or not hmac.compare_digest(client.client_secret.encode(), secret.encode()):
-        request.sandbox_note = "token refused: invalid_client"
+    client = _authenticated_client(request, provider)
+    if client is None:
+        request.sandbox_note = f"token refused: invalid_client ({request.sandbox_client_auth})"
         return _token_error("invalid_client", "Client authentication failed.", status=401)
     grant_type = request.POST.get("grant_type", "")
     with transaction.atomic():
         if grant_type == "authorization_code":
-            return _grant_code(request, provider, client)
-        if grant_type == "refresh_token":
-            return _grant_refresh(request, provider, client)
-    request.sandbox_note = f"token refused: unsupported_grant_type {grant_type!r}"
-    return _token_error("unsupported_grant_type", "Use authorization_code or refresh_token.")
+            response = _grant_code(request, provider, client)
+        elif grant_type == "refresh_token":
+            response = _grant_refresh(request, provider, client)
+        else:
+            request.sandbox_note = f"token refused: unsupported_grant_type {grant_type!r}"
+            response = _token_error("unsupported_grant_type", "Use authorization_code or refresh_token.")
+    request.sandbox_note += f" [client authentication: {request.sandbox_client_auth}]"
+    return response
 
 
 def _grant_code(request: HttpRequest, provider: str, client: SandboxClient) -> HttpResponse:
@@ -409,7 +458,7 @@ def _grant_code(request: HttpRequest, provider: str, client: SandboxClient) -> H
         IssuedToken.objects.filter(code=code).update(revoked=True, refresh_used_at=timezone.now())
         request.sandbox_note = "code exchange refused: code already used (its tokens revoked)"
         return _token_error("invalid_grant", "The authorization code has already been used.")
-    if timezone.now() - code.created_at > data.CODE_LIFE:
+    if timezone.now() - code.created_at > data.code_life(provider):
         request.sandbox_note = "code exchange refused: code expired"
         return _token_error("invalid_grant", "The authorization code has expired.")
     if request.POST.get("redirect_uri", "") != code.redirect_uri:
@@ -422,7 +471,7 @@ def _grant_code(request: HttpRequest, provider: str, client: SandboxClient) -> H
     code.save(update_fields=["used_at"])
     issued = data.issue_tokens(provider=provider, client_id=client.client_id, org_ids=code.org_ids, code=code)
     request.sandbox_note = "code exchanged for tokens"
-    return _token_body(issued)
+    return _token_body(request, issued)
 
 
 def _grant_refresh(request: HttpRequest, provider: str, client: SandboxClient) -> HttpResponse:
@@ -438,12 +487,89 @@ def _grant_refresh(request: HttpRequest, provider: str, client: SandboxClient) -
     if old is None or old.revoked or old.refresh_used_at is not None:
         request.sandbox_note = "refresh refused: refresh token unknown, rotated or revoked"
         return _token_error("invalid_grant", "The refresh token is invalid, expired or already used.")
+    scope = None
+    if "scope" in request.POST:
+        # RFC 6749 §6: the requested scope "MUST NOT include any scope not originally granted".
+        requested = request.POST.get("scope", "").split()
+        wider = [s for s in requested if s not in old.scope.split()]
+        if wider:
+            request.sandbox_note = f"refresh refused: invalid_scope (not granted: {' '.join(wider)})"
+            return _token_error("invalid_scope", f"The requested scope exceeds the grant: {' '.join(wider)}.")
+        scope = " ".join(requested)
     # Rotation: the old refresh token stops working the moment the new one is issued.
     old.refresh_used_at = timezone.now()
     old.save(update_fields=["refresh_used_at"])
-    issued = data.issue_tokens(provider=provider, client_id=client.client_id, org_ids=old.org_ids)
-    request.sandbox_note = "refresh token rotated"
-    return _token_body(issued)
+    issued = data.issue_tokens(
+        provider=provider, client_id=client.client_id, org_ids=old.org_ids, previous=old, scope=scope
+    )
+    request.sandbox_note = "refresh token rotated" + (
+        " (scope sent)" if scope is not None else " (no scope sent)"
+    )
+    return _token_body(request, issued)
+
+
+def _revoke_grant(token: IssuedToken) -> int:
+    """End the grant `token` belongs to: every token issued under it stops working."""
+    grant = IssuedToken.objects.filter(provider=token.provider, client_id=token.client_id)
+    grant = grant.filter(grant_id=token.grant_id) if token.grant_id else grant.filter(pk=token.pk)
+    return grant.update(revoked=True, refresh_used_at=timezone.now())
+
+
+@csrf_exempt
+@require_POST
+@logged("xero")
+def xero_revocation(request: HttpRequest) -> HttpResponse:
+    """POST token=<refresh token> (XeroAPI/xero-python TokenApi.revoke_token): revokes the grant and
+    removes ALL the user's connections to the app, not only this grant's."""
+    client = _authenticated_client(request, "xero")
+    if client is None:
+        request.sandbox_note = "revocation refused: invalid_client"
+        return _token_error("invalid_client", "Client authentication failed.", status=401)
+    value = request.POST.get("token", "")
+    found = (
+        IssuedToken.objects.filter(provider="xero", client_id=client.client_id)
+        .filter(Q(refresh_token=value) | Q(access_token=value))
+        .first()
+    )
+    if found is None:
+        # RFC 7009 §2.2: an invalid token is answered 200 too.
+        request.sandbox_note = "revocation: unknown token (nothing to do)"
+        return HttpResponse(status=200)
+    request.sandbox_orgs = list(found.org_ids)
+    count = _revoke_grant(found)
+    removed = XeroConnection.objects.filter(client_id=client.client_id, user_key=found.user_key)
+    request.sandbox_orgs += list(removed.values_list("org_id", flat=True))
+    gone, _ = removed.delete()
+    request.sandbox_note = f"grant revoked ({count} token(s)); {gone} connection(s) of the user removed"
+    return HttpResponse(status=200)
+
+
+@csrf_exempt
+@require_POST
+@logged("qbo")
+def qbo_revoke(request: HttpRequest) -> HttpResponse:
+    """POST {"token": refresh or access token} with HTTP Basic client credentials (Intuit's OAuth
+    clients' revoke()): the grant ends."""
+    body = read_json(request)
+    body = body if isinstance(body, dict) else {}
+    client = _authenticated_client(request, "qbo", body)
+    if client is None:
+        request.sandbox_note = "revoke refused: invalid_client"
+        return _token_error("invalid_client", "Client authentication failed.", status=401)
+    value = str(body.get("token", ""))
+    found = (
+        IssuedToken.objects.filter(provider="qbo", client_id=client.client_id)
+        .filter(Q(refresh_token=value) | Q(access_token=value))
+        .first()
+        if value
+        else None
+    )
+    if found is None:
+        request.sandbox_note = "revoke: unknown token (nothing to do)"
+        return HttpResponse(status=200)
+    request.sandbox_orgs = list(found.org_ids)
+    request.sandbox_note = f"grant revoked ({_revoke_grant(found)} token(s))"
+    return HttpResponse(status=200)
 
 
 # --- APIs used by the connect flows ----------------------------------------------------------------
@@ -466,30 +592,81 @@ def _unauthorized(request: HttpRequest) -> JsonResponse:
     )
 
 
-@require_GET
+def xero_insufficient_scope(request: HttpRequest, needed: str) -> JsonResponse:
+    """Xero's answer to a token without the endpoint's scope: 401, `insufficient_scope` in
+    WWW-Authenticate (Xero staff, community.xero.com/developer/discussion/119166525)."""
+    request.sandbox_note = f"refused: the token lacks the {needed} scope (insufficient_scope)"
+    response = JsonResponse(
+        {"Type": None, "Title": "Unauthorized", "Status": 401, "Detail": "AuthorizationUnsuccessful"},
+        status=401,
+    )
+    response["WWW-Authenticate"] = f'Bearer error="insufficient_scope", scope="{needed}"'
+    return response
+
+
+def xero_tenant_connected(access: IssuedToken, tenant_id: str) -> bool:
+    """May this token call the API for `tenant_id`? Xero: while the token's user has the tenant
+    connected to the app (from any consent); not after DELETE /connections/{id} or a revocation."""
+    return XeroConnection.objects.filter(
+        client_id=access.client_id, user_key=access.user_key, org_id=tenant_id
+    ).exists()
+
+
+def _xero_stamp(value) -> str:
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%f0")
+
+
+@csrf_exempt
+@require_http_methods(["GET", "DELETE"])
 @logged("xero")
-def xero_connections(request: HttpRequest) -> HttpResponse:
+def xero_connections(request: HttpRequest, connection_id: str = "") -> HttpResponse:
+    """GET /connections[?authEventId=] (getConnections): the user's connections to the app, from every
+    consent. DELETE /connections/{id} (deleteConnection): 204, or 404 "Resource not found"."""
     access = _bearer(request, "xero")
     if access is None:
         return _unauthorized(request)
-    orgs = SandboxOrganisation.objects.filter(provider="xero", org_id__in=access.org_ids)
-    request.sandbox_orgs = list(access.org_ids)
-    stamp = access.created_at.strftime("%Y-%m-%dT%H:%M:%S.%f0")
-    auth_event = str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-auth-{access.code_id or access.pk}"))
+    mine = XeroConnection.objects.filter(client_id=access.client_id, user_key=access.user_key)
+    if request.method == "DELETE":
+        found = mine.filter(connection_id=connection_id).first()
+        if found is None:
+            request.sandbox_note = "delete connection refused: not found"
+            return JsonResponse(
+                {"Title": "Not Found", "Status": 404, "Detail": "Resource not found"}, status=404
+            )
+        request.sandbox_orgs = [found.org_id]
+        found.delete()
+        request.sandbox_note = f"connection to {found.org_id} deleted"
+        return HttpResponse(status=204)
+    auth_event = request.GET.get("authEventId", "")
+    if auth_event:
+        mine = mine.filter(auth_event_id=auth_event)
+    names = dict(SandboxOrganisation.objects.filter(provider="xero").values_list("org_id", "name"))
     body = [
         {
-            "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"sandbox-conn-{org.org_id}")),
-            "authEventId": auth_event,
-            "tenantId": org.org_id,
+            "id": c.connection_id,
+            "authEventId": c.auth_event_id,
+            "tenantId": c.org_id,
             "tenantType": "ORGANISATION",
-            "tenantName": org.name,
-            "createdDateUtc": stamp,
-            "updatedDateUtc": stamp,
+            "tenantName": names.get(c.org_id, c.org_id),
+            "createdDateUtc": _xero_stamp(c.created_at),
+            "updatedDateUtc": _xero_stamp(c.updated_at),
         }
-        for org in orgs
+        for c in mine
     ]
-    request.sandbox_note = f"listed {len(body)} connection(s)"
+    request.sandbox_orgs = [c["tenantId"] for c in body]
+    request.sandbox_note = f"listed {len(body)} connection(s)" + (
+        " for this authEventId" if auth_event else " (every consent of the user)"
+    )
     return JsonResponse(body, safe=False)
+
+
+def qbo_request_note(request: HttpRequest) -> str:
+    """What Intuit would default for us, said in the log (Intuit refuses neither: a missing
+    minorversion is answered in 75, Accept is optional), so a test can see what our client sent."""
+    return (
+        f"minorversion={request.GET.get('minorversion') or 'absent (answered as 75)'}, "
+        f"Accept={request.headers.get('Accept') or 'absent'}"
+    )
 
 
 @require_GET
@@ -505,7 +682,7 @@ def qbo_company_info(request: HttpRequest, realm_id: str, realm_again: str) -> H
         return JsonResponse(
             {"Fault": {"Error": [{"Message": "Forbidden"}], "type": "AUTHORIZATION"}}, status=403
         )
-    request.sandbox_note = f"company info for {org.name}"
+    request.sandbox_note = f"company info for {org.name} [{qbo_request_note(request)}]"
     return JsonResponse({"CompanyInfo": {"CompanyName": org.name, "Id": realm_id, "Country": "US"}})
 
 

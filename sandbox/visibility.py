@@ -21,7 +21,7 @@ from django_scopes import scopes_disabled
 
 from accounts.models import User
 from accounts.permissions import accessible_accounts
-from integrations.models import LIVE_STATUSES, Connection, Provider
+from integrations.models import LIVE_STATUSES, Connection
 
 from . import data, users
 from .models import BillcomUser, RequestLogEntry, RequestLogOrg, SandboxBill, SandboxOrganisation
@@ -74,7 +74,7 @@ class Visible:
 def org_id_of(connection: Connection) -> str:
     """The sandbox organisation a connection is to. QuickBooks Desktop: the Web Connector user name,
     which tells one connection's pretend company file from another's."""
-    if connection.provider == Provider.QBD:
+    if connection.provider == "qbd":
         from integrations.providers.qbd import username_for
 
         return username_for(connection)

@@ -4,6 +4,8 @@ real providers; only the endpoint URLs and client credentials (settings) differ.
 from __future__ import annotations
 
 from .base import (
+    LINKED_UNKNOWN,
+    GrantEnded,
     GrantRevoked,
     LoginFailed,
     NotConfigured,
@@ -18,22 +20,26 @@ from .base import (
 
 
 def oauth_provider(key: str) -> OAuthProvider | None:
-    """The OAuth client for `key` (Xero, QuickBooks Online, ApprovalMax), else None."""
-    from .approvalmax import ApprovalMax
-    from .qbo import QuickBooksOnline
-    from .xero import Xero
+    """The OAuth client of provider `key` (its registry entry's adapter), else None: not a provider, or
+    one that does not connect with OAuth."""
+    from integrations import catalog
 
-    return {"xero": Xero, "qbo": QuickBooksOnline, "approvalmax": ApprovalMax}.get(key, lambda: None)()
+    info = catalog.provider_info(key)
+    if info is None or info.connect_kind != "oauth":
+        return None
+    return info.load_adapter()()
 
 
 __all__ = [
+    "LINKED_UNKNOWN",
+    "GrantEnded",
     "GrantRevoked",
     "LoginFailed",
+    "ProviderMisconfigured",
     "NotConfigured",
     "OAuthProvider",
     "Organisation",
     "ProviderError",
-    "ProviderMisconfigured",
     "ProviderUnavailable",
     "RateLimited",
     "TokenSet",

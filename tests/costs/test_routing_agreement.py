@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from costs.models import Item, ItemStatus, ItemType
 from costs.routing import annotate_routes, effective_integration, load_facts, route_id_and_code
+from integrations import catalog
 from integrations.models import Connection, IntegrationDefaults
 from tests.factories import (
     AccountFactory,
@@ -26,8 +27,8 @@ from tests.factories import (
 )
 
 STATUSES = ["active", "needs_reconnect", "disconnected", "pending"]
-MAINS = ["xero", "qbo", "qbd"]
-ADDITIONAL = ["billcom", "approvalmax"]
+MAINS = catalog.keys(catalog.main())
+ADDITIONAL = catalog.keys(catalog.additional())
 
 # A reference to a connection: (account index 0/1, connection index) or None; resolved modulo the
 # connections that exist, so every draw is meaningful.

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from accounts.models import Account
+from integrations import catalog
 from integrations.models import Connection
 from tests.factories import ConnectionFactory
 
@@ -33,9 +34,8 @@ def connect() -> Callable[..., Connection]:
     """`connect(account, "billcom")`: an active connection made by the account's owner."""
 
     def make(account: Account, provider: str, **fields) -> Connection:
-        return ConnectionFactory(account=account, provider=provider, is_main=provider in MAIN, **fields)
+        return ConnectionFactory(
+            account=account, provider=provider, is_main=catalog.is_main(provider), **fields
+        )
 
     return make
-
-
-MAIN = {"xero", "qbo", "qbd"}

@@ -6,6 +6,8 @@ Bill.com login) go over real HTTP to the sandbox served by pytest-django's threa
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import inspect
 from urllib.parse import parse_qs, urlsplit
 
@@ -14,6 +16,7 @@ from django.test import Client
 from django.urls import reverse
 
 from integrations.models import Connection
+from integrations.providers import TokenSet
 from sandbox import data, users
 from sandbox.models import SandboxOrganisation
 
@@ -139,3 +142,44 @@ def raw_credentials(connection) -> str:
     with db.cursor() as cursor:
         cursor.execute("SELECT credentials FROM integrations_connection WHERE id = %s", [connection.pk])
         return cursor.fetchone()[0]
+
+
+# --- a consent and its tokens, through our adapter (the sandbox's authorize page records consents) --
+
+VERIFIER = "v" * 64
+CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()
+
+
+def callback_uri(provider: str) -> str:
+    from django.conf import settings
+
+    return f"{settings.SITE_URL}/connect/callback/{provider}/"
+
+
+def a_consent(
+    provider: str, org_names: list[str], *, user_key: str = "user-a", scope: str | None = None, **fields
+):
+    """The user `user_key` allowed access to these organisations on the sandbox's consent page."""
+    from django.conf import settings
+
+    from integrations.providers import oauth_provider
+
+    return data.record_consent(
+        provider=provider,
+        client_id=getattr(settings, f"{oauth_provider(provider).prefix}_CLIENT_ID"),
+        redirect_uri=callback_uri(provider),
+        code_challenge=CHALLENGE,
+        org_ids=org_ids(provider, *org_names),
+        scope=oauth_provider(provider).scope if scope is None else scope,
+        user_key=user_key,
+        **fields,
+    )
+
+
+def exchanged(provider: str, code) -> TokenSet:
+    """Our adapter exchanges the consent's code with the sandbox's token endpoint, over HTTP."""
+    from integrations.providers import oauth_provider
+
+    return oauth_provider(provider).exchange_code(
+        code=code.code, redirect_uri=callback_uri(provider), code_verifier=VERIFIER
+    )

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from accounts.errors import DomainError
 from accounts.models import ActivityEntry
-from integrations import services
+from integrations import catalog, services
 from integrations.models import Connection
 from tests.conftest import client_for
 
@@ -146,9 +146,9 @@ def test_choose_with_nothing_connected_offers_the_main_software(tenant, other_te
     connect(other_tenant.account, "xero")  # another account's main does not count here
     response = client_for(tenant.admin).get(_choose(tenant.account))
     body, text = response.content.decode(), _text(response)
-    for provider in ("xero", "qbo", "qbd"):
+    for provider in catalog.keys(catalog.main()):
         assert _button(body, _start(tenant.account, provider), "Connect")
-    for provider in ("billcom", "approvalmax"):
+    for provider in catalog.keys(catalog.additional()):
         assert _start(tenant.account, provider) not in body
     assert (
         "Bill.com and ApprovalMax can be connected once your main accounting software (Xero, QuickBooks "
@@ -160,9 +160,9 @@ def test_choose_with_a_main_offers_the_additional_integrations(tenant, connect):
     connect(tenant.account, "xero")
     response = client_for(tenant.admin).get(_choose(tenant.account))
     body, text = response.content.decode(), _text(response)
-    for provider in ("billcom", "approvalmax"):
+    for provider in catalog.keys(catalog.additional()):
         assert _button(body, _start(tenant.account, provider), "Connect")
-    for provider in ("xero", "qbo", "qbd"):
+    for provider in catalog.keys(catalog.main()):
         assert _start(tenant.account, provider) not in body
     # The reasons come from services.connect_precondition.
     assert "Xero is already connected." in text

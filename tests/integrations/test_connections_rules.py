@@ -7,7 +7,7 @@ import pytest
 
 from accounts.errors import DomainError
 from accounts.models import ActivityEntry
-from integrations import services
+from integrations import catalog, services
 from integrations.models import Connection
 
 
@@ -100,10 +100,12 @@ def test_a_pending_quickbooks_desktop_becomes_active_in_its_row_and_is_logged(te
     )
 
 
-@pytest.mark.parametrize("provider", ["xero", "qbo", "approvalmax", "billcom"])
+@pytest.mark.parametrize(
+    "provider", [info.key for info in catalog.all_providers() if info.connect_kind != "web_connector"]
+)
 def test_only_quickbooks_desktop_keeps_a_pending_row(tenant, other_tenant, connect, provider):
     """OAuth flows and the Bill.com sign-in create their row only when they finish."""
-    if provider in {"approvalmax", "billcom"}:
+    if not catalog.is_main(provider):
         connect(tenant.account, "xero")
     before = _rows()
     with pytest.raises(ValueError, match="has no pending step"):

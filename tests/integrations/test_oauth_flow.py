@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import ActivityEntry, Membership, Role
-from integrations.connect_views import EXPIRED, connections_url
+from integrations import catalog
+from integrations.connect_common import EXPIRED, connections_url
 from integrations.models import Connection, ConnectionStatus, OAuthState
 from sandbox.models import IssuedToken, RequestLogEntry
 from tests.conftest import client_for
@@ -349,14 +350,17 @@ def test_the_authorize_redirect_uses_pkce_s256_and_a_one_time_state(tenant):
     assert 9 * 60 < (entry.expires_at - timezone.now()).total_seconds() <= 10 * 60
 
 
-@pytest.mark.parametrize("provider", ["xero", "qbo", "approvalmax"])
+@pytest.mark.parametrize("provider", catalog.oauth_keys())
 def test_the_start_page_explains_the_steps(tenant, connect, provider):
-    if provider == "approvalmax":
+    info = catalog.provider_info(provider)
+    if not info.is_main:
         connect(tenant.account, "xero")
     page = client_for(tenant.admin).get(start_url(tenant.account, provider))
-    label = {"xero": "Xero", "qbo": "QuickBooks Online", "approvalmax": "ApprovalMax"}[provider]
-    assert f"Continue to {label}" in text(page)
+    assert f"Continue to {info.label}" in text(page)
     assert "Follow the on-screen steps to complete the connection." in text(page)
+    # The entry's own steps, its button names in bold (the registry's **…**).
+    assert info.steps and all(f"<li>{step}</li>" in page.content.decode() for step in info.connect_steps())
+    assert "<strong>Allow access</strong>" in page.content.decode()
 
 
 def test_a_provider_without_client_credentials_says_so_and_changes_nothing(tenant, settings):

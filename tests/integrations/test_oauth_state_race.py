@@ -11,7 +11,7 @@ from django.contrib.messages import get_messages
 from django.test import Client
 from django.urls import reverse
 
-from integrations.connect_views import EXPIRED, connections_url
+from integrations.connect_common import EXPIRED, connections_url
 from integrations.models import Connection, ConnectionStatus
 from sandbox.models import IssuedToken, RequestLogEntry
 from tests.concurrency import race

@@ -19,6 +19,7 @@ from integrations.models import Connection, ConnectionStatus
 from integrations.providers import GrantRevoked
 from integrations.providers.xero import Xero
 from integrations.tokens import access_token_for
+from sandbox import data
 from sandbox.models import AuthorizationCode, IssuedToken, RequestLogEntry
 from tests.conftest import client_for
 from tests.integrations.sandbox_helpers import XERO_ACME, org_ids, other_tenant_untouched, sandbox  # noqa: F401
@@ -38,13 +39,16 @@ def redirect_uri(settings) -> str:
 
 
 def a_code(settings, **fields) -> AuthorizationCode:
-    return AuthorizationCode.objects.create(
-        code=fields.pop("code", "code-1"),
+    """A consent to Acme, as the sandbox's authorize page records it."""
+    return data.record_consent(
         provider="xero",
         client_id=settings.XERO_CLIENT_ID,
         redirect_uri=redirect_uri(settings),
         code_challenge=CHALLENGE,
         org_ids=org_ids("xero", XERO_ACME),
+        scope=Xero.scope,
+        user_key="user-a",
+        code=fields.pop("code", "code-1"),
         **fields,
     )
 
@@ -82,8 +86,8 @@ def test_pkce_verification(settings):
     }
 
 
-def test_a_code_lives_ten_minutes(settings):
-    a_code(settings, created_at=timezone.now() - timedelta(minutes=10, seconds=1))
+def test_a_xero_code_lives_five_minutes(settings):
+    a_code(settings, created_at=timezone.now() - timedelta(minutes=5, seconds=1))
     assert exchange(settings).json()["error"] == "invalid_grant"
 
 

@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 from django_scopes import scopes_disabled
 
 from accounts.errors import DomainError
+from integrations import catalog
 from integrations.models import Connection, ConnectionStatus
 from integrations.services import credentials_of
 from integrations.tokens import access_token_for
@@ -9,10 +10,10 @@ from integrations.tokens import access_token_for
 
 class Command(BaseCommand):
     help = (
-        "Refresh the access tokens of OAuth connections (Xero, QuickBooks Online, ApprovalMax) that expire "
-        "within five minutes, or all of them with --force. Run it from a scheduler to keep refresh tokens "
-        "in use and to find revoked access early: a connection whose refresh fails for good is marked "
-        "'needs reconnect'."
+        "Refresh the access tokens of OAuth connections (every provider whose connect kind is oauth in "
+        "integrations/catalog.py) that expire within five minutes, or all of them with --force. Run it "
+        "from a scheduler to keep refresh tokens in use and to find revoked access early: a connection "
+        "whose refresh fails for good is marked 'needs reconnect'."
     )
 
     def add_arguments(self, parser) -> None:
@@ -23,7 +24,7 @@ class Command(BaseCommand):
         with scopes_disabled():
             connections = list(
                 Connection.objects.select_related("account").filter(
-                    provider__in=["xero", "qbo", "approvalmax"], status=ConnectionStatus.ACTIVE
+                    provider__in=catalog.oauth_keys(), status=ConnectionStatus.ACTIVE
                 )
             )
         for connection in connections:
