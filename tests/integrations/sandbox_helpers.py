@@ -9,6 +9,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import inspect
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -183,3 +188,33 @@ def exchanged(provider: str, code) -> TokenSet:
     return oauth_provider(provider).exchange_code(
         code=code.code, redirect_uri=callback_uri(provider), code_verifier=VERIFIER
     )
+
+
+@contextmanager
+def provider_answering(status: int, payload) -> Iterator[str]:
+    """A stand-in provider over real HTTP that answers every GET and POST with `payload` as JSON and
+    `status`: for answers the sandbox never gives (a /connections that ignores its filter, a token
+    endpoint refusing our app). Yields its base URL."""
+    body = json.dumps(payload).encode()
+
+    class Answer(BaseHTTPRequestHandler):
+        def _answer(self):
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = _answer  # noqa: N815  (http.server's names)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

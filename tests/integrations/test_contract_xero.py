@@ -7,11 +7,8 @@ documentation"."""
 from __future__ import annotations
 
 import html
-import json
 import logging
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -39,6 +36,7 @@ from tests.integrations.sandbox_helpers import (  # noqa: F401  (fixtures: other
     local,
     org_ids,
     other_tenant_untouched,
+    provider_answering,
     sandbox,
     start,
 )
@@ -171,52 +169,32 @@ def test_only_the_tenants_of_this_consent_are_offered(settings):
     assert [o.name for o in Xero().organisations(tokens=first, callback={})] == [XERO_ACME]
 
 
-class _AllConnections(BaseHTTPRequestHandler):
-    """A /connections that ignores ?authEventId= and lists two consents' tenants."""
-
-    def do_GET(self):  # noqa: N802  (http.server's name)
-        body = json.dumps(
-            [
-                {
-                    "id": "c-1",
-                    "authEventId": "event-old",
-                    "tenantId": "t-1",
-                    "tenantType": "ORGANISATION",
-                    "tenantName": "Old",
-                },
-                {
-                    "id": "c-2",
-                    "authEventId": "event-new",
-                    "tenantId": "t-2",
-                    "tenantType": "ORGANISATION",
-                    "tenantName": "New",
-                },
-            ]
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 def test_the_tenants_are_filtered_by_auth_event_on_our_side_too(settings):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _AllConnections)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        settings.XERO_CONNECTIONS_URL = f"http://127.0.0.1:{server.server_address[1]}/connections"
+    # A /connections that ignores ?authEventId= and lists two consents' tenants.
+    every_consent = [
+        {
+            "id": "c-1",
+            "authEventId": "event-old",
+            "tenantId": "t-1",
+            "tenantType": "ORGANISATION",
+            "tenantName": "Old",
+        },
+        {
+            "id": "c-2",
+            "authEventId": "event-new",
+            "tenantId": "t-2",
+            "tenantType": "ORGANISATION",
+            "tenantName": "New",
+        },
+    ]
+    with provider_answering(200, every_consent) as url:
+        settings.XERO_CONNECTIONS_URL = f"{url}/connections"
         access = data.xero_access_token(
             client_id="c", user_key="u", auth_event_id="event-new", scope=Xero().scope, expires=timezone.now()
         )
         orgs = Xero().organisations(
             tokens=TokenSet(access_token=access, refresh_token="r", expires_at=timezone.now()), callback={}
         )
-    finally:
-        server.shutdown()
-        server.server_close()
     assert [(o.id, o.grant["xero_connection_id"]) for o in orgs] == [("t-2", "c-2")]
 
 

@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import html
 import io
-import json
 import logging
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.core.management import call_command
@@ -31,6 +28,7 @@ from tests.integrations.sandbox_helpers import (  # noqa: F401  (fixtures: other
     local,
     org_ids,
     other_tenant_untouched,
+    provider_answering,
     sandbox,
     snapshot,
     start,
@@ -135,34 +133,13 @@ def test_the_refresh_command_reports_it_and_marks_nothing(tenant, connect, setti
     assert Connection.objects.get(pk=conn.pk).status == ConnectionStatus.ACTIVE
 
 
-class _UnauthorizedClient(BaseHTTPRequestHandler):
-    """A token endpoint that does not let our app use this grant type."""
-
-    def do_POST(self):  # noqa: N802  (http.server's name)
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = json.dumps(
-            {"error": "unauthorized_client", "error_description": "Invalid scope for client"}
-        ).encode()
-        self.send_response(400)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 def test_unauthorized_client_is_a_configuration_error_too(settings):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _UnauthorizedClient)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    settings.XERO_TOKEN_URL = f"http://127.0.0.1:{server.server_address[1]}/connect/token"
-    try:
+    # A token endpoint that does not let our app use this grant type.
+    refusal = {"error": "unauthorized_client", "error_description": "Invalid scope for client"}
+    with provider_answering(400, refusal) as url:
+        settings.XERO_TOKEN_URL = f"{url}/connect/token"
         with pytest.raises(ProviderMisconfigured) as refused:
             oauth_provider("xero").refresh(refresh_token="r")
-    finally:
-        server.shutdown()
-        server.server_close()
     assert refused.value.code == "unauthorized_client"
     assert refused.value.message == (
         "Xero is misconfigured on this server (the app is not allowed this kind of access). Your "
