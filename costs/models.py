@@ -11,7 +11,7 @@ from django.utils import timezone
 from django_scopes import ScopedManager
 
 from accounts.models import Account
-from integrations.models import Connection
+from integrations.models import Connection, ListEntry
 
 
 class ItemType(models.TextChoices):
@@ -61,6 +61,43 @@ class Supplier(models.Model):
         return self.name
 
 
+class SupplierMatch(models.TextChoices):
+    EXACT = "exact", "Same name"
+    NORMALISED = "normalised", "Similar name"
+    CHOSEN = "chosen", "Chosen by hand"
+    CREATED = "created", "Created by Dext Connect"
+
+
+class SupplierLink(models.Model):
+    """Which contact or vendor a supplier is in one connection (PRODUCT.md "Suppliers").
+
+    Found after each read of the suppliers list (costs/lists.py link_suppliers): the entry with exactly
+    the same name, else the one with the same normalised name; or chosen by hand on the rule page.
+    `entry` empty: no match yet, so the supplier is created in the provider when its first bill is
+    published (with the provider's idempotency key `create_key`, so a retry never makes two)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="links")
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    entry = models.ForeignKey(ListEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    matched_by = models.CharField(max_length=12, choices=SupplierMatch.choices, blank=True)
+    # The idempotency key of the create, kept from the first attempt so a retry sends the same one.
+    create_key = models.CharField(max_length=64, blank=True)
+    linked_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(account="account")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supplier", "connection"], name="supplierlink_one_per_connection"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supplier} in {self.connection}"
+
+
 # What a supplier rule without an Integration does, in the same words on every page and in the log (an
 # item's own setting, by contrast, is "Use rule/default": services.USE_RULE_OR_DEFAULT).
 RULE_USES_DEFAULTS = "None — uses the defaults"
@@ -71,6 +108,16 @@ class SupplierRule(models.Model):
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="supplier_rules")
     supplier = models.OneToOneField(Supplier, on_delete=models.CASCADE, related_name="rule")
+    # Chosen from the lists of the software the rule's items publish to (costs/lists.py). The text
+    # fields keep the name as typed before the lists existed, or of the last entry chosen: an entry of
+    # other software (the rule's Integration changed) is carried over by code or name, or named in
+    # "choose again" (costs/lists.py decides, in one place).
+    category_entry = models.ForeignKey(
+        ListEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    tax_rate_entry = models.ForeignKey(
+        ListEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     category = models.CharField(max_length=100, blank=True)
     tax_rate = models.CharField(max_length=50, blank=True)
     payment_method = models.CharField(
@@ -106,6 +153,14 @@ class Item(models.Model):
         Supplier, null=True, blank=True, on_delete=models.PROTECT, related_name="items"
     )
     reference = models.CharField(max_length=100, blank=True)
+    # Category and tax rate chosen from the lists of the item's effective integration (costs/lists.py);
+    # the text fields keep the name as typed before the lists existed, or of the last entry chosen.
+    category_entry = models.ForeignKey(
+        ListEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    tax_rate_entry = models.ForeignKey(
+        ListEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     category = models.CharField(max_length=100, blank=True)
     tax = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     # The tax rate as the bookkeeper names it ("20% VAT", "Zero rated"); a supplier rule fills it in.

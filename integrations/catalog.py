@@ -87,6 +87,12 @@ class ProviderInfo:
     # An additional integration that works only through some main software (ApprovalMax connects to
     # Xero or QuickBooks Online itself): their keys. Empty: alongside any main software.
     works_with: tuple[str, ...] = ()
+    # The lists the provider keeps (integrations/lists.py): the kinds of ListKind it can be asked for,
+    # and how they are read — "api" (the adapter's read_list, over HTTP), "web_connector" (qbXML
+    # queries queued for the Web Connector's next run) or "main" (it has none of its own: an item
+    # routed to it chooses from the main software's lists, as ApprovalMax does).
+    lists: tuple[str, ...] = ()
+    lists_read: str = "api"
 
     @property
     def scope(self) -> str:
@@ -182,6 +188,7 @@ XERO = ProviderInfo(
         "sales_invoice": "ACCREC invoice (PUT /Invoices)",
     },
     blurb="Sign in to Xero, allow access, choose the organisation.",
+    lists=("account", "tax_rate", "supplier"),
     steps=(
         "Sign in to Xero.",
         "Select **Allow access** for Dext Connect.",
@@ -223,6 +230,7 @@ QBO = ProviderInfo(
         "sales_invoice": "Invoice",
     },
     blurb="Sign in to Intuit and choose the company.",
+    lists=("account", "tax_rate", "supplier"),
     steps=(
         "Sign in to Intuit.",
         "Choose the QuickBooks Online company and select **Allow access** (Connect).",
@@ -244,6 +252,8 @@ QBD = ProviderInfo(
         "sales_invoice": "InvoiceAdd",
     },
     blurb="Add our file to the QuickBooks Web Connector on the computer running QuickBooks.",
+    lists=("account", "tax_rate", "supplier"),
+    lists_read="web_connector",
 )
 
 BILLCOM = ProviderInfo(
@@ -263,6 +273,8 @@ BILLCOM = ProviderInfo(
         "expense_claim": "bill (POST /v3/bills)",
     },
     blurb="Sign in with your Bill.com user name, password and organisation ID.",
+    # Bill.com keeps no tax rates: a Bill.com bill carries none (its accounting software does the tax).
+    lists=("account", "supplier"),
 )
 
 APPROVALMAX = ProviderInfo(
@@ -292,6 +304,10 @@ APPROVALMAX = ProviderInfo(
     },
     works_with=("xero", "qbo"),
     blurb="Sign in to ApprovalMax and choose the organisation.",
+    # ApprovalMax's public API documents no chart of accounts, tax rates or contacts of its own (only
+    # /companies and the request documents): an item routed to it uses the main software's lists, which
+    # are the ones ApprovalMax itself syncs from Xero or QuickBooks Online.
+    lists_read="main",
     steps=(
         "Sign in to ApprovalMax.",
         "Select **Allow access** for Dext Connect.",

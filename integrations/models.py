@@ -158,3 +158,107 @@ class OAuthState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_provider_display()} flow ({self.get_stage_display()})"
+
+
+# --- Lists read from the accounting software (integrations/lists.py) -------------------------------
+
+
+class ListKind(models.TextChoices):
+    ACCOUNT = "account", "Category"  # the chart of accounts
+    TAX_RATE = "tax_rate", "Tax rate"
+    SUPPLIER = "supplier", "Supplier"  # Xero contacts, QuickBooks and Bill.com vendors
+
+
+class ListEntry(models.Model):
+    """One entry of a connection's lists, as the provider last told us: an account of its chart of
+    accounts, a tax rate, or a contact/vendor.
+
+    Never deleted while anything names it (PROTECT from items and rules): an entry archived or deleted
+    in the provider becomes `active=False` — it still names what a published item was sent with, but
+    it can no longer be chosen. `external_id` is what a bill sends (Xero AccountID/TaxType/ContactID,
+    QuickBooks Id, Bill.com id, QuickBooks Desktop ListID); `code` the account code people know
+    ("429"), if the provider has one.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="list_entries")
+    kind = models.CharField(max_length=10, choices=ListKind.choices)
+    external_id = models.CharField(max_length=200)
+    code = models.CharField(max_length=50, blank=True)
+    name = models.CharField(max_length=300)
+    # Normalised name (integrations.lists.normalise) for matching and searching.
+    match_name = models.CharField(max_length=300, blank=True)
+    # What helps people tell entries apart: the account type ("Expense"), the rate ("20%").
+    detail = models.CharField(max_length=200, blank=True)
+    # Tax rates: the percentage (20.0000).
+    rate = models.DecimalField(max_digits=9, decimal_places=4, null=True, blank=True)
+    # Accounts: may a cost item (bill, receipt, claim) or a sales item use it? (Xero: expense/revenue
+    # classes; QuickBooks: account types; tax rates: CanApplyToExpenses / CanApplyToRevenue.)
+    for_costs = models.BooleanField(default=True)
+    for_sales = models.BooleanField(default=True)
+    active = models.BooleanField(default=True)
+    # The provider's own last-change time, where it gives one.
+    changed_at = models.DateTimeField(null=True, blank=True)
+    # When a read last returned it.
+    seen_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(account="account")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "kind", "external_id"], name="listentry_unique_per_connection"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["connection", "kind", "active", "match_name"], name="listentry_choose_idx"),
+            models.Index(fields=["connection", "kind", "code"], name="listentry_code_idx"),
+        ]
+        ordering = ["kind", "code", "name"]
+        verbose_name_plural = "list entries"
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}".strip() if self.kind == ListKind.ACCOUNT else self.name
+
+    @property
+    def label(self) -> str:
+        """As a choice reads: "429 · General Expenses", "20% (VAT on Expenses)", "British Gas";
+        "(archived)" when it can no longer be chosen."""
+        text = f"{self.code} · {self.name}" if self.code and self.kind == ListKind.ACCOUNT else self.name
+        return text if self.active else f"{text} (archived)"
+
+
+class ListSyncState(models.TextChoices):
+    NEVER = "never", "Not read yet"
+    QUEUED = "queued", "Waiting to be read"
+    RUNNING = "running", "Reading"
+    DONE = "done", "Read"
+    FAILED = "failed", "Could not be read"
+
+
+class ListSync(models.Model):
+    """Where reading a connection's lists stands: one row per connection.
+
+    One sync per connection at a time: a worker claims the row with one conditional UPDATE (state not
+    running, or a running claim whose lease has run out: a worker killed mid-sync) and holds it until it
+    finishes. `cursors` keep each kind's incremental marker (Xero's If-Modified-Since, QuickBooks'
+    LastUpdatedTime, Bill.com's updatedTime); `progress` what the running or last sync has read, per
+    kind; `message` why the last one failed, in words for the Connections page."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    connection = models.OneToOneField(Connection, on_delete=models.CASCADE, related_name="list_sync")
+    state = models.CharField(max_length=10, choices=ListSyncState.choices, default=ListSyncState.NEVER)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The end of the last sync that read every list: "Lists last read …".
+    last_success_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    cursors = models.JSONField(default=dict, blank=True)
+    progress = models.JSONField(default=dict, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+
+    objects = ScopedManager(account="account")
+
+    def __str__(self) -> str:
+        return f"Lists of {self.connection}: {self.get_state_display()}"

@@ -184,3 +184,36 @@ class SandboxBill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} bill {self.bill_id}"
+
+
+class SandboxListEntry(models.Model):
+    """One entry of a sandbox organisation's lists (sandbox/listdata.py): an account, a tax rate or a
+    supplier (Xero contact, QuickBooks or Bill.com vendor). `status` as the provider names it (Xero
+    ACTIVE/ARCHIVED/DELETED; QuickBooks and Bill.com keep "ACTIVE"/"ARCHIVED" for Active=false /
+    archived=true); `data` the provider-specific fields; `updated_at` what incremental reads filter on."""
+
+    provider = models.CharField(max_length=20)
+    org_id = models.CharField(max_length=100)
+    kind = models.CharField(max_length=10)
+    entry_id = models.CharField(max_length=100)
+    code = models.CharField(max_length=50, blank=True)
+    name = models.CharField(max_length=300)
+    status = models.CharField(max_length=20, default="ACTIVE")
+    data = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # A create's idempotency key (Xero Idempotency-Key, QuickBooks requestid): a retry gets this entry.
+    idempotency_key = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["provider", "org_id", "kind", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "org_id", "kind", "entry_id"], name="sandbox_list_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["provider", "org_id", "kind", "updated_at"], name="sandbox_list_changed")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.kind} {self.name}"

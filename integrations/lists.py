@@ -1,0 +1,281 @@
+"""The lists of the accounting software — chart of accounts, tax rates, contacts/vendors — read from
+each connection and kept as ListEntry rows (issue "Lists from the accounting software").
+
+One place for:
+- which connection's lists an item routed to a connection chooses from (`source_for`: ApprovalMax has
+  none of its own, the main software's are used);
+- starting a read (`request_sync`: on connect and reconnect, from Refresh lists, nightly) and running
+  it (`run_sync`, in the background task integrations.tasks.sync_lists);
+- one read per connection at a time: `_claim` is one conditional UPDATE of the connection's ListSync row
+  (state not running, or a running claim whose lease ran out because its worker died);
+- storing what the adapters read (`store_entries`): upserts by (connection, kind, external_id); a full
+  read marks what it no longer returned inactive (never deleted: a published item still names it);
+- a failure half-way keeps the last good lists: a kind is stored only once every page of it has been
+  read, and the message on the Connections page says what failed and that the earlier lists are kept.
+
+How each provider reads: the registry's `lists` and `lists_read` (integrations/catalog.py); the adapter's
+`read_list` (integrations/providers/lists.py explains the contract). QuickBooks Desktop's reads are
+qbXML queries the Web Connector runs on its next visit (integrations/providers/qbd.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Q
+from django.dispatch import Signal
+from django.utils import timezone
+from django_scopes import scope
+
+from accounts.errors import DomainError
+from accounts.models import Account
+from accounts.tenancy import in_account_scope
+
+from . import catalog
+from .models import LIVE_STATUSES, Connection, ConnectionStatus, ListEntry, ListKind, ListSync, ListSyncState
+from .providers import ProviderError
+from .providers.lists import EntryData
+
+logger = logging.getLogger("integrations.lists")
+
+# A running read's claim; a worker killed mid-read leaves it, and the next request takes over after it.
+LEASE = timedelta(minutes=15)
+
+# Sent after a read of a connection's lists has stored every kind (costs links suppliers on it).
+lists_read = Signal()  # kwargs: account, connection, kinds
+
+
+# --- names -----------------------------------------------------------------------------------------
+
+_SUFFIXES = re.compile(
+    r"\b(ltd|limited|llc|inc|incorporated|plc|co|company|corp|corporation|gmbh|pty|llp|lp|the)\b"
+)
+
+
+def normalise(name: str) -> str:
+    """A name reduced for matching: case, accents, punctuation, "&"/"and", company suffixes and extra
+    spaces do not count ("The Acme Supplies Ltd." and "acme supplies" match)."""
+    text = unicodedata.normalize("NFKD", name or "").encode("ascii", "ignore").decode().lower()
+    text = text.replace("&", " and ")
+    text = re.sub(r"[^a-z0-9 ]+", " ", text)
+    text = _SUFFIXES.sub(" ", text)
+    return " ".join(text.split())
+
+
+# --- whose lists ---------------------------------------------------------------------------------
+
+
+def kinds_of(connection: Connection) -> tuple[str, ...]:
+    info = catalog.provider_info(connection.provider)
+    return info.lists if info is not None else ()
+
+
+def source_for(connection: Connection | None) -> Connection | None:
+    """The connection whose lists an item routed to `connection` chooses from: itself, or for software
+    that keeps no lists of its own (ApprovalMax) the account's live main software. None: no lists."""
+    if connection is None:
+        return None
+    info = catalog.provider_info(connection.provider)
+    if info is not None and info.lists_read == "main":
+        return (
+            Connection.objects.filter(
+                account_id=connection.account_id, is_main=True, status__in=LIVE_STATUSES
+            )
+            .order_by("pk")
+            .first()
+        )
+    return connection
+
+
+# --- starting and running a read -------------------------------------------------------------------
+
+
+def _sync_row(account: Account, connection: Connection) -> ListSync:
+    row, _ = ListSync.objects.get_or_create(account=account, connection=connection)
+    return row
+
+
+@in_account_scope
+def request_sync(*, account: Account, connection: Connection) -> ListSync:
+    """Ask for the connection's lists to be read in the background. Already queued or running: nothing
+    more is queued (one read per connection at a time). QuickBooks Desktop: the queries wait for the Web
+    Connector's next run."""
+    info = catalog.provider_info(connection.provider)
+    if info is None or not info.lists or info.lists_read == "main":
+        raise DomainError(f"{connection.label} has no lists of its own to read.", code="no_lists")
+    if connection.status != ConnectionStatus.ACTIVE:
+        raise DomainError(
+            f"{connection.label} must be connected and working before its lists can be read.",
+            code="not_active",
+        )
+    row = _sync_row(account, connection)
+    now = timezone.now()
+    waiting = row.state == ListSyncState.QUEUED or (
+        row.state == ListSyncState.RUNNING and row.lease_until and row.lease_until > now
+    )
+    if waiting:
+        return row
+    ListSync.objects.filter(pk=row.pk).update(state=ListSyncState.QUEUED, requested_at=now, progress={})
+    row.refresh_from_db()
+    if info.lists_read == "api":
+        from .tasks import sync_lists
+
+        transaction.on_commit(lambda: sync_lists.enqueue(account_id=account.pk, connection_id=connection.pk))
+    return row
+
+
+def _claim(row: ListSync) -> bool:
+    now = timezone.now()
+    claimed = (
+        ListSync.objects.filter(pk=row.pk)
+        .filter(~Q(state=ListSyncState.RUNNING) | Q(lease_until__isnull=True) | Q(lease_until__lte=now))
+        .update(state=ListSyncState.RUNNING, started_at=now, lease_until=now + LEASE, progress={}, message="")
+    )
+    return claimed == 1
+
+
+def _kind_label(info: catalog.ProviderInfo, kind: str) -> str:
+    return {
+        ListKind.ACCOUNT: "chart of accounts",
+        ListKind.TAX_RATE: "tax rates",
+        ListKind.SUPPLIER: "suppliers",
+    }[kind]
+
+
+@in_account_scope
+def run_sync(*, account: Account, connection_id: int) -> ListSync | None:
+    """Read every list of the connection (the background task's body). Returns the ListSync row, or
+    None when another read of this connection holds it (nothing is done twice)."""
+    from .provider_calls import caller_for
+
+    connection = Connection.objects.filter(pk=connection_id).first()
+    if connection is None:
+        return None
+    info = catalog.provider_info(connection.provider)
+    if info is None or info.lists_read != "api" or not info.lists:
+        return None
+    row = _sync_row(account, connection)
+    if not _claim(row):
+        logger.info("Lists of connection %s are already being read: skipped", connection.pk)
+        return None
+    row.refresh_from_db()
+    adapter = info.load_adapter()
+    adapter = adapter() if isinstance(adapter, type) else adapter
+    cursors = dict(row.cursors)
+    progress: dict[str, dict] = {}
+    failed: str = ""
+    started = row.started_at
+    try:
+        if connection.status != ConnectionStatus.ACTIVE:
+            raise DomainError(f"{connection.label} is not connected.", code="not_active")
+        caller = caller_for(connection)
+        for kind in info.lists:
+            what = _kind_label(info, kind)
+            entries: list[EntryData] = []
+            complete = False
+            cursor = ""
+            progress[kind] = {"read": 0, "done": False}
+            for page in adapter.read_list(
+                caller, organisation=connection.external_id, kind=kind, since=cursors.get(kind, "")
+            ):
+                entries.extend(page.entries)
+                progress[kind]["read"] = len(entries)
+                ListSync.objects.filter(pk=row.pk).update(
+                    progress=progress, lease_until=timezone.now() + LEASE
+                )
+                if page.last:
+                    complete, cursor = page.complete, page.cursor
+                    break
+            store_entries(
+                connection=connection, kind=kind, entries=entries, complete=complete, started=started
+            )
+            cursors[kind] = cursor
+            progress[kind]["done"] = True
+            ListSync.objects.filter(pk=row.pk).update(progress=progress, cursors=cursors)
+    except (ProviderError, DomainError) as exc:
+        failed = (
+            f"Could not read the {what} from {connection.label}: {exc.message}"
+            if "what" in locals()
+            else f"Could not read the lists from {connection.label}: {exc.message}"
+        )
+        logger.warning("Lists of connection %s: %s", connection.pk, failed)
+    now = timezone.now()
+    if failed:
+        kept = (
+            f" The lists read on {timezone.localtime(row.last_success_at):%-d %b %Y at %H:%M} are kept."
+            if row.last_success_at
+            else ""
+        )
+        ListSync.objects.filter(pk=row.pk).update(
+            state=ListSyncState.FAILED, finished_at=now, lease_until=None, message=(failed + kept)[:500]
+        )
+    else:
+        ListSync.objects.filter(pk=row.pk).update(
+            state=ListSyncState.DONE, finished_at=now, last_success_at=now, lease_until=None, message=""
+        )
+        lists_read.send(sender=ListSync, account=account, connection=connection, kinds=info.lists)
+    row.refresh_from_db()
+    return row
+
+
+# --- storing -------------------------------------------------------------------------------------
+
+_UPDATED = [
+    "code",
+    "name",
+    "match_name",
+    "detail",
+    "rate",
+    "for_costs",
+    "for_sales",
+    "active",
+    "changed_at",
+    "seen_at",
+]
+
+
+def store_entries(
+    *, connection: Connection, kind: str, entries: Iterable[EntryData], complete: bool, started=None
+) -> int:
+    """Upsert what a read returned for one kind, atomically. `complete` (a full read): entries of that
+    kind the read did not return are gone from the provider, so they become inactive."""
+    now = timezone.now()
+    rows = {}
+    for e in entries:
+        if e.kind != kind:
+            continue
+        rows[e.external_id] = ListEntry(
+            account_id=connection.account_id,
+            connection=connection,
+            kind=kind,
+            external_id=e.external_id,
+            code=e.code[:50],
+            name=e.name[:300],
+            match_name=normalise(e.name)[:300],
+            detail=e.detail[:200],
+            rate=e.rate,
+            for_costs=e.for_costs,
+            for_sales=e.for_sales,
+            active=e.active,
+            changed_at=e.changed_at,
+            seen_at=now,
+        )
+    with transaction.atomic(), scope(account=connection.account_id):
+        ListEntry.objects.bulk_create(
+            list(rows.values()),
+            batch_size=500,
+            update_conflicts=True,
+            unique_fields=["connection", "kind", "external_id"],
+            update_fields=_UPDATED,
+        )
+        if complete:
+            # Every row this read returned was just stamped `now`.
+            ListEntry.objects.filter(connection=connection, kind=kind, active=True, seen_at__lt=now).update(
+                active=False
+            )
+    return len(rows)
