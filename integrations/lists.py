@@ -279,3 +279,26 @@ def store_entries(
                 active=False
             )
     return len(rows)
+
+
+# --- matching ------------------------------------------------------------------------------------
+
+
+def find_match(*, connection: Connection, kind: str, name: str = "", code: str = "") -> ListEntry | None:
+    """The active entry of `connection`'s `kind` list that a value from elsewhere stands for: the same
+    code first (accounts: "429" is "429" in any chart that has it), then exactly the same name
+    (ignoring case), then the same normalised name (`normalise`). None: nothing matches, the user
+    chooses. The one rule for carrying a value over to other software, for matching free text typed
+    before the lists existed, and for linking suppliers."""
+    entries = ListEntry.objects.filter(connection=connection, kind=kind, active=True)
+    if code:
+        found = entries.filter(code=code).order_by("pk").first()
+        if found is not None:
+            return found
+    if not name:
+        return None
+    found = entries.filter(name__iexact=name).order_by("pk").first()
+    if found is not None:
+        return found
+    key = normalise(name)
+    return entries.filter(match_name=key).order_by("pk").first() if key else None
