@@ -6,16 +6,20 @@ One place for:
   none of its own, the main software's are used);
 - starting a read (`request_sync`: on connect and reconnect, from Refresh lists, nightly) and running
   it (`run_sync`, in the background task integrations.tasks.sync_lists);
-- one read per connection at a time: `_claim` is one conditional UPDATE of the connection's ListSync row
-  (state not running, or a running claim whose lease ran out because its worker died);
+- one read per connection at a time: `claim` is one conditional UPDATE of the connection's ListSync row
+  (state not running, or a running claim whose lease ran out because its worker died); `finish` ends
+  it, whoever read (the background task, or the Web Connector's calls for QuickBooks Desktop);
 - storing what the adapters read (`store_entries`): upserts by (connection, kind, external_id); a full
   read marks what it no longer returned inactive (never deleted: a published item still names it);
 - a failure half-way keeps the last good lists: a kind is stored only once every page of it has been
   read, and the message on the Connections page says what failed and that the earlier lists are kept.
+  Pages that arrive in separate requests (the Web Connector's iterator pages) wait in ListReadPage
+  (`keep_page` / `kept_entries`) until their kind is complete.
 
 How each provider reads: the registry's `lists` and `lists_read` (integrations/catalog.py); the adapter's
 `read_list` (integrations/providers/lists.py explains the contract). QuickBooks Desktop's reads are
-qbXML queries the Web Connector runs on its next visit (integrations/providers/qbd.py).
+qbXML queries the Web Connector runs on its next visit (integrations/qbwc_lists.py decides,
+integrations/providers/qbd_lists.py writes and reads the qbXML).
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ import logging
 import re
 import unicodedata
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Q
@@ -37,7 +42,16 @@ from accounts.models import Account
 from accounts.tenancy import in_account_scope
 
 from . import catalog
-from .models import LIVE_STATUSES, Connection, ConnectionStatus, ListEntry, ListKind, ListSync, ListSyncState
+from .models import (
+    LIVE_STATUSES,
+    Connection,
+    ConnectionStatus,
+    ListEntry,
+    ListKind,
+    ListReadPage,
+    ListSync,
+    ListSyncState,
+)
 from .providers import ProviderError
 from .providers.lists import EntryData
 
@@ -129,7 +143,19 @@ def request_sync(*, account: Account, connection: Connection) -> ListSync:
     return row
 
 
-def _claim(row: ListSync) -> bool:
+def waiting_message(connection: Connection) -> str:
+    """What to tell whoever asked for a read (Refresh lists) when it does not start at once: software
+    read through the Web Connector is read at its next run ("QuickBooks Desktop reads its lists the next
+    time the Web Connector runs."). "" where the background task reads now."""
+    info = catalog.provider_info(connection.provider)
+    if info is None or info.lists_read != "web_connector":
+        return ""
+    return f"{info.label} reads its lists the next time the Web Connector runs."
+
+
+def claim(row: ListSync) -> bool:
+    """Take the connection's read: True for exactly one caller at a time (a running claim whose lease
+    ran out counts as free: its worker died). `started_at` identifies the claim from then on."""
     now = timezone.now()
     claimed = (
         ListSync.objects.filter(pk=row.pk)
@@ -139,7 +165,8 @@ def _claim(row: ListSync) -> bool:
     return claimed == 1
 
 
-def _kind_label(info: catalog.ProviderInfo, kind: str) -> str:
+def kind_label(info: catalog.ProviderInfo, kind: str) -> str:
+    """The list as the Connections page names it: "chart of accounts", "tax rates", "suppliers"."""
     return {
         ListKind.ACCOUNT: "chart of accounts",
         ListKind.TAX_RATE: "tax rates",
@@ -160,7 +187,7 @@ def run_sync(*, account: Account, connection_id: int) -> ListSync | None:
     if info is None or info.lists_read != "api" or not info.lists:
         return None
     row = _sync_row(account, connection)
-    if not _claim(row):
+    if not claim(row):
         logger.info("Lists of connection %s are already being read: skipped", connection.pk)
         return None
     row.refresh_from_db()
@@ -175,7 +202,7 @@ def run_sync(*, account: Account, connection_id: int) -> ListSync | None:
             raise DomainError(f"{connection.label} is not connected.", code="not_active")
         caller = caller_for(connection)
         for kind in info.lists:
-            what = _kind_label(info, kind)
+            what = kind_label(info, kind)
             entries: list[EntryData] = []
             complete = False
             cursor = ""
@@ -204,21 +231,35 @@ def run_sync(*, account: Account, connection_id: int) -> ListSync | None:
             else f"Could not read the lists from {connection.label}: {exc.message}"
         )
         logger.warning("Lists of connection %s: %s", connection.pk, failed)
+    return finish(account=account, connection=connection, row=row, failed=failed, kinds=info.lists)
+
+
+def kept_note(row: ListSync) -> str:
+    """ " The lists read on 5 Jan 2026 at 09:00 are kept." after a failure, when there are any."""
+    if not row.last_success_at:
+        return ""
+    return f" The lists read on {timezone.localtime(row.last_success_at):%-d %b %Y at %H:%M} are kept."
+
+
+def finish(
+    *, account: Account, connection: Connection, row: ListSync, failed: str = "", kinds: Iterable[str] = ()
+) -> ListSync:
+    """End the read `row` holds: done (when every list was stored: last read now, the `lists_read`
+    signal for `kinds`), or failed with `failed` and, when there are earlier lists, when they were
+    read (they are kept). Only the claim that started the read ends it (`row.started_at`)."""
     now = timezone.now()
+    mine = ListSync.objects.filter(pk=row.pk, state=ListSyncState.RUNNING, started_at=row.started_at)
     if failed:
-        kept = (
-            f" The lists read on {timezone.localtime(row.last_success_at):%-d %b %Y at %H:%M} are kept."
-            if row.last_success_at
-            else ""
+        mine.update(
+            state=ListSyncState.FAILED,
+            finished_at=now,
+            lease_until=None,
+            message=(failed + kept_note(row))[:500],
         )
-        ListSync.objects.filter(pk=row.pk).update(
-            state=ListSyncState.FAILED, finished_at=now, lease_until=None, message=(failed + kept)[:500]
-        )
-    else:
-        ListSync.objects.filter(pk=row.pk).update(
-            state=ListSyncState.DONE, finished_at=now, last_success_at=now, lease_until=None, message=""
-        )
-        lists_read.send(sender=ListSync, account=account, connection=connection, kinds=info.lists)
+    elif mine.update(
+        state=ListSyncState.DONE, finished_at=now, last_success_at=now, lease_until=None, message=""
+    ):
+        lists_read.send(sender=ListSync, account=account, connection=connection, kinds=tuple(kinds))
     row.refresh_from_db()
     return row
 
@@ -279,6 +320,76 @@ def store_entries(
                 active=False
             )
     return len(rows)
+
+
+# --- pages that arrive in separate requests --------------------------------------------------------
+
+
+def _entry_json(entry: EntryData) -> dict:
+    return {
+        "kind": entry.kind,
+        "external_id": entry.external_id,
+        "name": entry.name,
+        "code": entry.code,
+        "detail": entry.detail,
+        "rate": None if entry.rate is None else str(entry.rate),
+        "for_costs": entry.for_costs,
+        "for_sales": entry.for_sales,
+        "active": entry.active,
+        "changed_at": entry.changed_at.isoformat() if entry.changed_at else None,
+    }
+
+
+def _entry_from(data: dict) -> EntryData:
+    return EntryData(
+        **{
+            **data,
+            "rate": None if data["rate"] is None else Decimal(data["rate"]),
+            "changed_at": datetime.fromisoformat(data["changed_at"]) if data["changed_at"] else None,
+        }
+    )
+
+
+def keep_page(
+    *,
+    connection: Connection,
+    kind: str,
+    started: datetime,
+    number: int,
+    entries: Iterable[EntryData],
+    iterator_id: str = "",
+    remaining: int = 0,
+) -> None:
+    """Keep page `number` of the read claimed at `started` until its kind is complete."""
+    with scope(account=connection.account_id):
+        ListReadPage.objects.create(
+            account_id=connection.account_id,
+            connection=connection,
+            kind=kind,
+            started=started,
+            number=number,
+            entries=[_entry_json(e) for e in entries],
+            iterator_id=iterator_id[:100],
+            remaining=max(remaining, 0),
+        )
+
+
+def kept_pages(*, connection: Connection, kind: str, started: datetime) -> list[ListReadPage]:
+    with scope(account=connection.account_id):
+        return list(
+            ListReadPage.objects.filter(connection=connection, kind=kind, started=started).order_by("number")
+        )
+
+
+def kept_entries(pages: Iterable[ListReadPage]) -> list[EntryData]:
+    return [_entry_from(data) for page in pages for data in page.entries]
+
+
+def drop_pages(*, connection: Connection, kind: str | None = None) -> None:
+    """Forget kept pages: a stored kind's, or (no kind) every page of the connection's reads."""
+    with scope(account=connection.account_id):
+        pages = ListReadPage.objects.filter(connection=connection)
+        (pages.filter(kind=kind) if kind else pages).delete()
 
 
 # --- matching ------------------------------------------------------------------------------------
