@@ -381,6 +381,17 @@ def kept_pages(*, connection: Connection, kind: str, started: datetime) -> list[
         )
 
 
+def last_kept_page(*, connection: Connection, kind: str, started: datetime) -> ListReadPage | None:
+    """The latest page kept so far (without its entries: where the paging stands)."""
+    with scope(account=connection.account_id):
+        return (
+            ListReadPage.objects.filter(connection=connection, kind=kind, started=started)
+            .defer("entries")
+            .order_by("-number")
+            .first()
+        )
+
+
 def kept_entries(pages: Iterable[ListReadPage]) -> list[EntryData]:
     return [_entry_from(data) for page in pages for data in page.entries]
 

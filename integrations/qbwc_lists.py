@@ -116,14 +116,14 @@ def current(*, account: Account, connection: Connection) -> Reading | None:
     kind = next((k for k in _kinds(connection) if not progress.get(k, {}).get("done")), None)
     if kind is None:
         return None
-    pages = lists.kept_pages(connection=connection, kind=kind, started=row.started_at)
+    last = lists.last_kept_page(connection=connection, kind=kind, started=row.started_at)
     return Reading(
         row=row,
         step=ListStep(
             kind=kind,
-            page=len(pages) + 1,
+            page=last.number + 1 if last else 1,
             since=(row.cursors or {}).get(kind, ""),
-            iterator_id=pages[-1].iterator_id if pages else "",
+            iterator_id=last.iterator_id if last else "",
         ),
     )
 
@@ -187,6 +187,9 @@ def answered(
         )
         if row is None:
             return 100
+        last = lists.last_kept_page(connection=connection, kind=step.kind, started=row.started_at)
+        if last is not None and last.number >= step.page:
+            return 1  # the same answer twice (a repeated call): kept already; the next request follows
         lists.keep_page(
             connection=connection,
             kind=step.kind,
@@ -196,11 +199,13 @@ def answered(
             iterator_id=answer.iterator_id,
             remaining=answer.remaining if more else 0,
         )
-        pages = lists.kept_pages(connection=connection, kind=step.kind, started=row.started_at)
-        entries = lists.kept_entries(pages)
-        progress = {**(row.progress or {}), step.kind: {"read": len(entries), "done": not more}}
+        read = (row.progress or {}).get(step.kind, {}).get("read", 0) + len(answer.entries)
+        progress = {**(row.progress or {}), step.kind: {"read": read, "done": not more}}
         fields: dict = {"progress": progress, "lease_until": timezone.now() + lists.LEASE}
         if not more:
+            entries = lists.kept_entries(
+                lists.kept_pages(connection=connection, kind=step.kind, started=row.started_at)
+            )
             lists.store_entries(
                 connection=connection, kind=step.kind, entries=entries, complete=not step.since
             )
@@ -216,7 +221,7 @@ def answered(
         for field, value in fields.items():
             setattr(row, field, value)
     if more:
-        return _percent(connection, step.kind, len(entries), answer.remaining)
+        return _percent(connection, step.kind, read, answer.remaining)
     kinds = _kinds(connection)
     if any(not progress.get(k, {}).get("done") for k in kinds):
         return _percent(connection, step.kind, 1, 0)

@@ -341,12 +341,21 @@ def half_way(conn, password, computer) -> Session:
     return session
 
 
-def test_a_run_closed_half_way_stores_no_half_list_and_the_next_run_reads_again(tenant, small_pages, signals):
+@pytest.mark.parametrize("ending", ["closeConnection", "connectionError"])
+def test_a_run_ended_half_way_stores_no_half_list_and_the_next_run_reads_again(
+    tenant, small_pages, signals, ending
+):
     conn, password, computer = set_up_qbd(tenant)
     lists.request_sync(account=tenant.account, connection=conn)
     session = half_way(conn, password, computer)
 
-    assert session.call("closeConnection", ticket=session.ticket) == "OK"
+    if ending == "closeConnection":
+        assert session.call("closeConnection", ticket=session.ticket) == "OK"
+    else:
+        hresult, message = webconnector.COULD_NOT_ACCESS
+        assert (
+            session.call("connectionError", ticket=session.ticket, hresult=hresult, message=message) == "done"
+        )
 
     sync = sync_of(conn)
     assert sync.state == ListSyncState.QUEUED
@@ -561,3 +570,40 @@ def test_an_answer_for_a_read_another_session_took_over_stores_nothing(tenant, c
     assert not ListEntry.objects.filter(connection=conn).exists() and not ListReadPage.objects.exists()
     sync = sync_of(conn)
     assert (sync.state, sync.started_at, sync.progress) == (ListSyncState.RUNNING, new_claim, {})
+
+
+def test_quickbooks_failing_to_answer_a_list_query_fails_the_read(tenant, small_pages):
+    conn, password, computer = set_up_qbd(tenant)
+    lists.request_sync(account=tenant.account, connection=conn)
+    session = half_way(conn, password, computer)
+    session.send()
+
+    hresult, message = webconnector.COULD_NOT_ACCESS
+    answer = session.call(
+        "receiveResponseXML", ticket=session.ticket, response="", hresult=hresult, message=message
+    )
+
+    assert answer == "-1"
+    expected_message = (
+        "Could not read the suppliers from QuickBooks Desktop: QuickBooks could not answer (0x80040401: "
+        "Could not access QuickBooks.)."
+    )
+    assert session.call("getLastError", ticket=session.ticket) == expected_message
+    sync = sync_of(conn)
+    assert (sync.state, sync.message) == (ListSyncState.FAILED, expected_message)
+    assert not ListEntry.objects.filter(connection=conn, kind="supplier").exists()
+    assert not ListReadPage.objects.exists()
+
+
+def test_an_empty_list_is_quickbooks_no_match_not_an_error(tenant):
+    conn, password, computer = set_up_qbd(tenant)
+    sandbox_entries(conn, "tax_rate").delete()
+    lists.request_sync(account=tenant.account, connection=conn)
+
+    result = run(conn, password, computer)
+
+    assert result.ok, result.message
+    assert entries_of(conn) == expected(conn) and not entries_of(conn, "tax_rate")
+    sync = sync_of(conn)
+    assert sync.state == ListSyncState.DONE and sync.progress["tax_rate"] == {"read": 0, "done": True}
+    assert sync.cursors["tax_rate"] == ""  # nothing seen: the next read of the list is full again
