@@ -235,12 +235,13 @@ def run_sync(*, account: Account, connection_id: int) -> ListSync | None:
 
 
 def kept_note(row: ListSync) -> str:
-    """ " The lists read on 5 Jan 2026 at 09:00 are kept." after a failure, when there are any."""
+    """After a failure, when earlier lists exist: ' The lists read on 5 Jan 2026 at 09:00 are kept.'"""
     if not row.last_success_at:
         return ""
     return f" The lists read on {timezone.localtime(row.last_success_at):%-d %b %Y at %H:%M} are kept."
 
 
+@in_account_scope
 def finish(
     *, account: Account, connection: Connection, row: ListSync, failed: str = "", kinds: Iterable[str] = ()
 ) -> ListSync:
