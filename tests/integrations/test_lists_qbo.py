@@ -88,6 +88,7 @@ def spread_times(company: str = COMPANY) -> None:
 
 
 def add_vendors(count: int, company: str = COMPANY) -> None:
+    at_intuit("supplier", company)  # the company's own lists first (seeded only where there are none)
     SandboxListEntry.objects.bulk_create(
         SandboxListEntry(
             provider="qbo",
