@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import bills, views
+from . import bills, lists_billcom, lists_qbo, views
 
 app_name = "sandbox"
 urlpatterns = [
@@ -23,6 +23,8 @@ urlpatterns = [
         name="qbo_company_info",
     ),
     path("qbo/v3/company/<str:realm_id>/bill", bills.qbo_bill, name="qbo_bill"),
+    path("qbo/v3/company/<str:realm_id>/query", lists_qbo.qbo_query, name="qbo_query"),
+    path("qbo/v3/company/<str:realm_id>/vendor", lists_qbo.qbo_vendor, name="qbo_vendor"),
     # ApprovalMax
     path(
         "approvalmax/connect/authorize",
@@ -51,6 +53,12 @@ urlpatterns = [
         name="billcom_organisation",
     ),
     path("billcom/connect/v3/bills", bills.billcom_bills, name="billcom_bills"),
+    path(
+        "billcom/connect/v3/classifications/chart-of-accounts",
+        lists_billcom.billcom_chart_of_accounts,
+        name="billcom_chart_of_accounts",
+    ),
+    path("billcom/connect/v3/vendors", lists_billcom.billcom_vendors, name="billcom_vendors"),
     # QuickBooks Web Connector (drives our /qbwc/)
     path("webconnector/run/", views.webconnector_run, name="webconnector_run"),
 ]
