@@ -18,13 +18,16 @@ Honoured: `If-Modified-Since` on Accounts and Contacts (entries changed after it
 date; not on TaxRates, whose spec has no such header), Contacts' `page`/`pageSize` (100 by default) with
 the `pagination` object, `includeArchived` (archived contacts are left out without it), `summaryOnly`,
 `searchTerm` (case-insensitive, on the name) and `where=Name=="…"`; PUT Contacts' `Idempotency-Key`:
-the same key again returns the contact it created and creates nothing.
+the same key with the same request within 6 minutes returns the contact it created and creates
+nothing; with another request it is refused (400 "… is used with a different request."); after 6
+minutes the key is new again (then the duplicate-name rule is what stops a second contact).
 """
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from django.db import transaction
@@ -43,6 +46,11 @@ CONTACTS_READ = ("accounting.contacts", "accounting.contacts.read")
 CONTACTS_WRITE = ("accounting.contacts",)
 PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
 MAX_KEY = 128
+# Xero keeps a request's answer under its Idempotency-Key for 6 minutes; after that the key is new
+# again (docs/publishing-research.md 2.4, quoting developer.xero.com/documentation/guides/
+# idempotent-requests/idempotency). Kept with the contact it created, in `data` (never answered).
+IDEMPOTENCY_WINDOW = timedelta(minutes=6)
+_KEY_AT, _KEY_REQUEST = "_idempotency_key_at", "_idempotency_request"
 # Xero account types by class (xero_accounting.yaml Account.Class).
 _CLASS_OF_TYPE = {
     "REVENUE": "REVENUE",
@@ -330,13 +338,25 @@ def _create_contacts(request: HttpRequest) -> HttpResponse:
             {"ErrorNumber": 14, "Type": "PostDataInvalidException", "Message": "Send one or more Contacts."},
             status=400,
         )
+    fingerprint = hashlib.sha256(request.body).hexdigest()
+    now = timezone.now()
     with transaction.atomic():
         rows = _rows(tenant, "supplier").select_for_update()
         if key:
-            replayed = [rows.filter(idempotency_key=f"{key}#{i}").first() for i in range(len(sent))]
-            if all(replayed):
-                request.sandbox_note = f"{len(replayed)} contact(s) replayed for the Idempotency-Key"
-                return _envelope("Contacts", [_contact(r) for r in replayed])
+            remembered = [_remembered(rows, f"{key}#{i}", now) for i in range(len(sent))]
+            if any(remembered):
+                if not all(remembered) or any(r.data.get(_KEY_REQUEST) != fingerprint for r in remembered):
+                    request.sandbox_note = "refused: Idempotency-Key used with a different request"
+                    return JsonResponse(
+                        {
+                            "Title": "Bad Request",
+                            "Status": 400,
+                            "Detail": f"Idempotency Key {key} is used with a different request.",
+                        },
+                        status=400,
+                    )
+                request.sandbox_note = f"{len(remembered)} contact(s) replayed for the Idempotency-Key"
+                return _envelope("Contacts", [_contact(r) for r in remembered])
         problems = [(c, _contact_problems(rows, c)) for c in sent]
         if any(p for _, p in problems):
             request.sandbox_note = "validation exception: " + "; ".join(m for _, p in problems for m in p)
@@ -346,7 +366,6 @@ def _create_contacts(request: HttpRequest) -> HttpResponse:
                     for c, p in problems
                 ]
             )
-        now = timezone.now()
         created = [
             SandboxListEntry.objects.create(
                 provider="xero",
@@ -356,7 +375,11 @@ def _create_contacts(request: HttpRequest) -> HttpResponse:
                 name=str(c["Name"]).strip(),
                 status="ACTIVE",
                 # IsSupplier: Xero sets it once a bill exists for the contact, not on create.
-                data={"IsSupplier": False, "IsCustomer": False},
+                data={
+                    "IsSupplier": False,
+                    "IsCustomer": False,
+                    **({_KEY_AT: now.isoformat(), _KEY_REQUEST: fingerprint} if key else {}),
+                },
                 updated_at=now,
                 idempotency_key=f"{key}#{i}" if key else "",
             )
@@ -364,6 +387,14 @@ def _create_contacts(request: HttpRequest) -> HttpResponse:
         ]
     request.sandbox_note = f"{len(created)} contact(s) created"
     return _envelope("Contacts", [_contact(r) for r in created])
+
+
+def _remembered(rows: QuerySet, key: str, now: datetime) -> SandboxListEntry | None:
+    """The contact a request with this key created while Xero still remembers the key (6 minutes)."""
+    entry = rows.filter(idempotency_key=key).order_by("-pk").first()
+    if entry is None or not entry.data.get(_KEY_AT):
+        return None
+    return entry if now - datetime.fromisoformat(entry.data[_KEY_AT]) < IDEMPOTENCY_WINDOW else None
 
 
 def _contact_problems(rows: QuerySet, contact: dict) -> list[str]:

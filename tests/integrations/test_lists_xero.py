@@ -15,7 +15,7 @@ from django.utils import timezone
 from integrations import lists
 from integrations.models import Connection, ListEntry, ListSync, ListSyncState
 from integrations.provider_calls import caller_for
-from integrations.providers import ProviderError, RateLimited
+from integrations.providers import ProviderError, ProviderRefused, RateLimited
 from integrations.providers.xero import Xero
 from sandbox import data
 from sandbox.listdata import SEEDED_AT, ensure_lists
@@ -364,6 +364,39 @@ def test_creating_a_supplier_twice_with_the_same_key_makes_one_contact(tenant, c
         "1 contact(s) created",
         "1 contact(s) replayed for the Idempotency-Key",
     ]
+
+
+def test_a_retry_after_xero_forgot_the_key_still_makes_no_second_contact(tenant, connect):
+    """Xero remembers an Idempotency-Key for 6 minutes; a retry after that is a new request, which the
+    duplicate-name rule refuses, and the contact the first request made is the answer."""
+    conn = xero_connection(connect, tenant.account)
+    caller = caller_for(conn)
+    first = Xero().create_supplier(caller, organisation=conn.external_id, name="Slow Retry Ltd", key="link-8")
+    made = SandboxListEntry.objects.get(entry_id=first.external_id)
+    made.data["_idempotency_key_at"] = (timezone.now() - timedelta(minutes=7)).isoformat()
+    made.save()
+
+    again = Xero().create_supplier(caller, organisation=conn.external_id, name="Slow Retry Ltd", key="link-8")
+
+    assert again.external_id == first.external_id
+    assert SandboxListEntry.objects.filter(name="Slow Retry Ltd").count() == 1
+    assert (
+        RequestLogEntry.objects.filter(method="PUT", status=400, summary__startswith="validation").count()
+        == 1
+    )
+
+
+def test_the_same_key_with_another_name_is_refused_and_creates_nothing(tenant, connect):
+    conn = xero_connection(connect, tenant.account)
+    caller = caller_for(conn)
+    Xero().create_supplier(caller, organisation=conn.external_id, name="First Name Ltd", key="link-5")
+
+    with pytest.raises(ProviderRefused) as refused:
+        Xero().create_supplier(caller, organisation=conn.external_id, name="Second Name Ltd", key="link-5")
+
+    assert refused.value.status == 400
+    assert refused.value.answer["Detail"] == "Idempotency Key link-5 is used with a different request."
+    assert not SandboxListEntry.objects.filter(name="Second Name Ltd").exists()
 
 
 def test_a_duplicate_name_returns_the_existing_contact(tenant, connect):
