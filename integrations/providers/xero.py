@@ -225,7 +225,8 @@ class Xero(OAuthProvider):
         names are unique among active contacts), else Xero's refusal in its own words."""
         wanted = " ".join(name.split()).casefold()
         page = 1
-        while True:
+        # A blank name matches nothing (and an empty searchTerm would page through every contact).
+        while wanted:
             answer = (
                 caller.request(
                     "GET",

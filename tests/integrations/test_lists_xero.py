@@ -462,6 +462,7 @@ def test_a_supplier_without_a_name_is_refused_in_xeros_words(tenant, connect):
         == "Xero did not create a supplier without a name: Contact Name cannot be empty."
     )
     assert refused.value.code == "validation"
+    assert not RequestLogEntry.objects.filter(summary__contains="searchTerm").exists()  # nothing to look up
     assert SandboxListEntry.objects.filter(provider="xero").count() == count
 
 
