@@ -435,6 +435,8 @@ def test_a_duplicate_name_with_quotes_is_found_without_a_where_clause(tenant, co
 
     assert found.external_id == made.external_id
     assert SandboxListEntry.objects.filter(provider="xero", org_id=org, name=name).count() == 1
+    [lookup] = RequestLogEntry.objects.filter(method="GET", summary__contains="searchTerm")
+    assert lookup.summary == f"1 contact(s) [page=1 pageSize=100, searchTerm={name!r}]"
 
 
 def test_an_archived_contact_of_the_same_name_does_not_count(tenant, connect):
