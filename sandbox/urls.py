@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import bills, lists_billcom, lists_qbo, views
+from . import bills, lists_billcom, lists_qbo, lists_xero, views
 
 app_name = "sandbox"
 urlpatterns = [
@@ -13,6 +13,9 @@ urlpatterns = [
     path("xero/connections", views.xero_connections, name="xero_connections"),
     path("xero/connections/<str:connection_id>", views.xero_connections, name="xero_connection"),
     path("xero/api.xro/2.0/Invoices", bills.xero_invoices, name="xero_invoices"),
+    path("xero/api.xro/2.0/Accounts", lists_xero.xero_accounts, name="xero_accounts"),
+    path("xero/api.xro/2.0/TaxRates", lists_xero.xero_tax_rates, name="xero_tax_rates"),
+    path("xero/api.xro/2.0/Contacts", lists_xero.xero_contacts, name="xero_contacts"),
     # QuickBooks Online (appcenter.intuit.com / oauth.platform.intuit.com / quickbooks.api.intuit.com)
     path("qbo/connect/oauth2", views.authorize, {"provider": "qbo"}, name="qbo_authorize"),
     path("qbo/oauth2/v1/tokens/bearer", views.token, {"provider": "qbo"}, name="qbo_token"),
