@@ -93,7 +93,9 @@ def snapshot() -> tuple:
                     "cancelled_at",
                 )
             ),
-            sorted(ListSync.objects.values_list("pk", "account_id", "connection_id", "state", "requested_at")),
+            sorted(
+                ListSync.objects.values_list("pk", "account_id", "connection_id", "state", "requested_at")
+            ),
             sorted(ListEntry.objects.values_list("pk", "account_id", "connection_id", "name", "active")),
             sorted(SupplierLink.objects.values_list("pk", "supplier_id", "connection_id", "entry_id")),
             ActivityEntry.objects.count(),
