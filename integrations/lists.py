@@ -4,14 +4,22 @@ each connection and kept as ListEntry rows (issue "Lists from the accounting sof
 One place for:
 - which connection's lists an item routed to a connection chooses from (`source_for`: ApprovalMax has
   none of its own, the main software's are used);
-- starting a read (`request_sync`: on connect and reconnect, from Refresh lists, nightly) and running
-  it (`run_sync`, in the background task integrations.tasks.sync_lists);
-- one read per connection at a time: `_claim` is one conditional UPDATE of the connection's ListSync row
-  (state not running, or a running claim whose lease ran out because its worker died);
+- asking for a read (`request_sync`): on connect and reconnect (services.activate_connection), when
+  QuickBooks Desktop's company file is confirmed, from Refresh lists (`refresh_lists`, recorded in the
+  activity log) and nightly (`request_every_night`, the worker's scheduled task). One conditional UPDATE
+  queues it; the task is enqueued after the commit, so a rolled-back connect queues nothing;
+- running it (`run_sync`, the background task integrations.tasks.sync_lists), one read per connection
+  at a time: `begin_read` claims the connection's ListSync row with one conditional UPDATE (queued, or
+  running with a lease run out because its worker died) and every later write is fenced by the claim's
+  start time, so a slow read overtaken by another changes nothing more; `end_read` finishes it (done:
+  the `lists_read` signal, on which costs links suppliers and matches old free text; or failed, in
+  words). The Web Connector's read of QuickBooks Desktop uses the same three: `is_on_its_way` says there
+  is one to do, `begin_read`, `store_entries` per kind, `end_read`;
 - storing what the adapters read (`store_entries`): upserts by (connection, kind, external_id); a full
   read marks what it no longer returned inactive (never deleted: a published item still names it);
 - a failure half-way keeps the last good lists: a kind is stored only once every page of it has been
-  read, and the message on the Connections page says what failed and that the earlier lists are kept.
+  read, and the message on the Connections page says what failed and that the earlier lists are kept;
+- matching a value from elsewhere to an entry (`find_match`, and `find_matches` for many at once).
 
 How each provider reads: the registry's `lists` and `lists_read` (integrations/catalog.py); the adapter's
 `read_list` (integrations/providers/lists.py explains the contract). QuickBooks Desktop's reads are
