@@ -1,5 +1,6 @@
 """Business settings > Connections: the list, the defaults (with their preview), the software that can be
-connected, and the disconnect confirmation.
+connected, the disconnect confirmation, and each connection's lists (their state, polled while a read is
+on its way, and Refresh lists).
 
 Thin views: what may be connected, whether a disconnect is allowed and how defaults fall back are
 decided by integrations/services.py and selectors.py; how many items a change re-routes is counted by
