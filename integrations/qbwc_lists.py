@@ -14,7 +14,7 @@ Then, within one Web Connector session:
 - sendRequestXML sends `current(...).step`: the accounts, the sales-tax codes, then the vendor pages;
 - receiveResponseXML (`answered`) keeps each page (ListReadPage) until its kind's last page has
   arrived, then stores the kind (complete only for a full read), its cursor and its progress; after the
-  last kind, `lists.finish` (done, last read, the `lists_read` signal). QuickBooks answering an error
+  last kind, `lists.end_read` (done, last read, the `lists_read` signal). QuickBooks answering an error
   (statusCode 1000 or more, an HRESULT) fails the read with a message; the last good lists stay.
 - closeConnection or connectionError while a read runs (`interrupted`): its pages are dropped and it is
   queued again, so the next run reads from the start. Nothing is ever half-stored.
@@ -76,7 +76,7 @@ def _requeue(connection: Connection, message: str) -> None:
         state=ListSyncState.QUEUED,
         lease_until=None,
         progress={},
-        message=(message + lists.kept_note(row))[:500],
+        message=(message + lists.kept_note(row.last_success_at))[:500],
     )
     logger.info("Lists of connection %s: a read was left half-way and is queued again", connection.pk)
 
@@ -99,8 +99,7 @@ def start(*, account: Account, connection: Connection) -> bool:
     """The company file is confirmed: claim a queued read for this session (True), or there is none."""
     if connection.status != ConnectionStatus.ACTIVE or not _kinds(connection):
         return False
-    row = ListSync.objects.filter(connection=connection, state=ListSyncState.QUEUED).first()
-    if row is None or not lists.claim(row):
+    if lists.begin_read(account=account, connection=connection) is None:
         return False
     lists.drop_pages(connection=connection)
     return True
@@ -138,12 +137,10 @@ def _percent(connection: Connection, kind: str, read: int, remaining: int) -> in
 def failed(*, account: Account, connection: Connection, reading: Reading, problem: str) -> int:
     """QuickBooks could not answer `reading`'s request: the read fails, the last good lists stay, and
     the Web Connector shows the message (getLastError after -1)."""
-    info = catalog.provider_info(connection.provider)
-    message = (
-        f"Could not read the {lists.kind_label(info, reading.step.kind)} from {connection.label}: {problem}"
-    )
+    message = f"Could not read the {lists.KIND_WORDS[reading.step.kind]} from {connection.label}: {problem}"
     lists.drop_pages(connection=connection)
-    row = lists.finish(account=account, connection=connection, row=reading.row, failed=message)
+    lists.end_read(account=account, connection=connection, claim=lists.Claim.of(reading.row), failure=message)
+    row = ListSync.objects.get(pk=reading.row.pk)
     logger.warning("Lists of connection %s: %s", connection.pk, message)
     services.qbwc_run_failed(account=account, connection=connection, message=row.message or message)
     return -1
@@ -225,5 +222,5 @@ def answered(
     kinds = _kinds(connection)
     if any(not progress.get(k, {}).get("done") for k in kinds):
         return _percent(connection, step.kind, 1, 0)
-    lists.finish(account=account, connection=connection, row=row, kinds=kinds)
+    lists.end_read(account=account, connection=connection, claim=lists.Claim.of(row))
     return 100
