@@ -139,11 +139,14 @@ class ListValue:
 
     @property
     def form_value(self) -> str:
-        """What the page's field holds: the entry's id; KEEP when a stored value has no entry here
-        (saving must not drop it); "" when nothing is stored."""
+        """What the page's field holds: the entry's id; when no entry here stands for the stored value,
+        the stored entry's id or, for a name typed before the lists existed, KEEP (saving leaves either
+        as it is: never dropped); "" when nothing is stored."""
         if self.entry is not None:
             return str(self.entry.pk)
-        return KEEP if self.was else ""
+        if self.stored is not None:
+            return str(self.stored.pk)
+        return KEEP if self.typed else ""
 
     @property
     def shown(self) -> str:
