@@ -76,9 +76,16 @@ document.addEventListener("change", (event) => {
     if (offset) url.searchParams.set("offset", String(offset));
     const ticket = {};
     requests.set(p.input, ticket);
-    const response = await fetch(url, { headers: { "HX-Request": "true" }, credentials: "same-origin" });
-    if (requests.get(p.input) !== ticket || !response.ok) return; // a newer search answered first
-    const html = await response.text();
+    let html;
+    try {
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (!response.ok) throw new Error(String(response.status));
+      html = await response.text();
+    } catch (error) {
+      if (p.status) p.status.textContent = "Could not search just now: type again to retry.";
+      return;
+    }
+    if (requests.get(p.input) !== ticket) return; // a newer search is on its way
     let firstNew = 0;
     if (offset) {
       p.list.querySelector("[data-more]")?.remove();
