@@ -174,10 +174,13 @@ def supplier_field(request: HttpRequest, form, rule: SupplierRule | None) -> Cho
     )
 
 
-def link_fields(request: HttpRequest, supplier: Supplier, facts: RoutingFacts) -> list[dict]:
-    """The supplier's link in each live connection, with a type-ahead of that software's suppliers."""
+def link_fields(
+    request: HttpRequest, supplier: Supplier, facts: RoutingFacts, known: lists.SupplierValue | None = None
+) -> list[dict]:
+    """The supplier's link in each live connection, with a type-ahead of that software's suppliers.
+    `known`: a link already worked out (the rule's own software's), not asked again."""
     rows = []
-    for connection, value in lists.links_for(supplier, facts):
+    for connection, value in lists.links_for(supplier, facts, known=known):
         source = value.connection
         url = entries_url(request, source, ListKind.SUPPLIER)
         rows.append(

@@ -366,13 +366,23 @@ def values_for_rule(rule: SupplierRule, facts: RoutingFacts) -> ListValues:
     return _values(target=target, source=source, use=COSTS, holder=rule, supplier=supplier)
 
 
-def links_for(supplier: Supplier, facts: RoutingFacts) -> list[tuple[Connection, SupplierValue]]:
+def links_for(
+    supplier: Supplier, facts: RoutingFacts, *, known: SupplierValue | None = None
+) -> list[tuple[Connection, SupplierValue]]:
     """The supplier's link in each live connection, main software first. Software that keeps no
-    suppliers of its own (ApprovalMax) answers with the link of the software whose lists it uses."""
-    return [
-        (connection, supplier_value(supplier, provider_lists.source_for(connection)))
-        for connection in facts.ordered
-    ]
+    suppliers of its own (ApprovalMax) answers with the link of the software whose lists it uses.
+    `known`: a link of this supplier already worked out, reused for its connection."""
+    found: dict[int, SupplierValue] = {}
+    if known is not None and known.supplier == supplier and known.connection is not None:
+        found[known.connection.pk] = known
+    rows = []
+    for connection in facts.ordered:
+        source = provider_lists.source_for(connection)
+        key = source.pk if source is not None else 0
+        if key not in found:
+            found[key] = supplier_value(supplier, source)
+        rows.append((connection, found[key]))
+    return rows
 
 
 def with_choices(item_or_rule, **entries: ListEntry | None):

@@ -254,13 +254,16 @@ def rules(request: HttpRequest) -> HttpResponse:
 def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
     account = request.account
     facts = load_facts(account)
+    # The rule as the form has it now (what was posted, else what is stored): its Category and Tax
+    # rate offered from the lists of the software its items publish to (costs/lists.py).
+    probe = rule_probe(request, rule, facts, request.POST if request.method == "POST" else {})
+    values = lists.values_for_rule(probe, facts)
     initial = {}
     if rule is not None:
-        stored = lists.values_for_rule(rule, facts)
         initial = {
             "supplier": rule.supplier_id,
-            "category_entry": stored.category.form_value,
-            "tax_rate_entry": stored.tax_rate.form_value,
+            "category_entry": values.category.form_value,
+            "tax_rate_entry": values.tax_rate.form_value,
             "payment_method": rule.payment_method,
             "integration": str(rule.integration_id or ""),
         }
@@ -271,17 +274,16 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
         initial = {"supplier": supplier_id}
     form = RuleForm(request.POST or None, initial=initial, account=account, rule=rule)
     connections = facts.ordered
-    # The rule as the form has it now (what was posted, else what is stored): its Category and Tax
-    # rate offered from the lists of the software its items publish to (costs/lists.py).
-    probe = rule_probe(request, rule, facts, request.POST if request.method == "POST" else {})
     context = {
         "form": form,
         "rule": rule,
         "choices": [("", RULE_USES_DEFAULTS)] + integration_choices(connections, with_default=False),
-        **rule_fields(request, probe, lists.values_for_rule(probe, facts)),
+        **rule_fields(request, probe, values),
         "supplier_field": supplier_field(request, form, rule),
         "lists_url": _url(request, "rule_lists", rule.pk) if rule else _url(request, "rule_lists_new"),
-        "links": link_fields(request, rule.supplier, facts) if rule is not None else [],
+        "links": link_fields(request, rule.supplier, facts, known=values.supplier)
+        if rule is not None
+        else [],
     }
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

@@ -57,7 +57,8 @@ def test_the_category_list_follows_the_integration(page, demo_data):
 
     # To Bill.com: the same code is carried over, and the list is Bill.com's.
     page.get_by_label("Integration").select_option(label="Bill.com")
-    expect(page.get_by_text("Carried over from Xero's ‘461 · Printing & Stationery’: same code.")).to_be_visible()
+    carried = "Carried over from Xero's ‘461 · Printing & Stationery’: same code."
+    expect(page.get_by_text(carried)).to_be_visible()
     expect(page.get_by_text("Category, Tax rate and Supplier come from Bill.com's lists.")).to_be_visible()
     category.fill("travel")
     expect(page.get_by_role("listbox", name="Category").get_by_text("No matches")).to_be_visible()
