@@ -84,17 +84,20 @@ def _value_field(
     request: HttpRequest, value: lists.ListValue, *, name: str, label: str, source, use: str, locked: bool
 ) -> Choose:
     word = lists.WORDS[value.kind][0]
+    if locked:
+        # Published: the values it went out with, as they were named (archived since, or not).
+        kept = value.stored.label if value.stored is not None else value.typed
+        return Choose(name=name, label=label, shown=kept, readonly=True)
     url = entries_url(request, source, value.kind, use)
-    readonly = locked or not url
     return Choose(
         name=name,
         label=label,
         value=value.form_value,
-        shown=(value.entry.label if value.entry else value.was) if readonly else value.shown,
+        shown=value.shown if url else (value.entry.label if value.entry else value.was),
         url=url,
         message=value.message,
         warn=value.needs_choosing,
-        readonly=readonly,
+        readonly=not url,
         placeholder=f"Type to find a {word}",
     )
 
@@ -118,8 +121,8 @@ def item_fields(request: HttpRequest, item: Item, values: lists.ListValues, *, l
             value=value,
             shown=shown,
             url=suppliers_url(request, sales=sales, source=values.source),
-            message=note,
-            warn=link.needs_choosing and pending is None,
+            message="" if locked else note,
+            warn=link.needs_choosing and pending is None and not locked,
             readonly=locked,
             placeholder="Type to find a customer" if sales else "Type to find a supplier",
         ),
@@ -131,8 +134,8 @@ def item_fields(request: HttpRequest, item: Item, values: lists.ListValues, *, l
             request, values.tax_rate, name="tax_rate_entry", label="Tax rate", source=values.source,
             use=values.use, locked=locked,
         ),
-        "lists_note": _lists_note(values),
-        "to_choose": values.to_choose,
+        "lists_note": "" if locked else _lists_note(values),
+        "to_choose": [] if locked else values.to_choose,
     }  # fmt: skip
 
 

@@ -348,8 +348,8 @@ def update_item(
             )
             from_rule = _fill_item_from_rule(item, new_rule, source=source, use=use) if new_rule else []
         item.save()
-        if changed:
-            names = [LIST_FIELD_NAMES.get(f, f.replace("_", " ")) for f in changed]
+        if changed or linked:
+            names = [LIST_FIELD_NAMES.get(f, f.replace("_", " ")) for f in changed] or ["supplier's link"]
             summary = f"Edited {item_name(item)}: {', '.join(names)}{linked}"
             if from_rule:
                 summary += (

@@ -477,3 +477,46 @@ def test_the_rule_page_follows_its_integration(acme, other, acme_lists, admin_cl
     )
     rule.refresh_from_db()
     assert rule.category_entry == acme_lists.billcom_general
+
+
+# --- the other kinds of item page ----------------------------------------------------------------
+
+
+def test_a_sales_item_offers_the_main_softwares_sales_accounts_and_its_customers(
+    acme, other, acme_lists, admin_client_
+):
+    sale = ItemFactory(
+        account=acme.account, type="sales_invoice", category_entry=acme_lists.sales, category="Sales"
+    )
+    page = html.unescape(admin_client_.get(item_url(sale)).content.decode())
+    assert f'data-url="/a/{acme.account.slug}/choose/{acme.xero.pk}/account/?use=sales"' in page
+    assert f'data-url="/a/{acme.account.slug}/choose/suppliers/?sales=1"' in page
+    assert 'value="200 · Sales"' in page
+    assert '<label for="id_supplier">Customer</label>' in page
+    # Its page never asks for the lists of another integration.
+    assert f"/costs/{sale.pk}/lists/" not in page
+
+
+def test_a_published_item_shows_its_values_read_only(acme, other, acme_lists, admin_client_):
+    item = ItemFactory(
+        account=acme.account,
+        status="published",
+        published_to=acme.xero,
+        category_entry=acme_lists.archived,
+        category="Bank Fees",
+    )
+    page = html.unescape(admin_client_.get(item_url(item)).content.decode())
+    assert '<input id="id_category_entry" value="404 · Bank Fees (archived)" readonly' in page
+    assert 'name="category_entry"' not in page and 'role="combobox"' not in page
+
+
+def test_an_item_for_approvalmax_says_whose_lists_it_uses(acme, other, acme_lists, admin_client_):
+    from tests.factories import ConnectionFactory
+
+    approvalmax = ConnectionFactory(account=acme.account, provider="approvalmax", is_main=False)
+    item = ItemFactory(account=acme.account, integration=approvalmax)
+    page = html.unescape(text(admin_client_.get(item_url(item))))
+    assert "ApprovalMax uses Xero's lists." in page
+    rule = SupplierRuleFactory(supplier__account=acme.account, payment_method="card")
+    page = html.unescape(text(admin_client_.get(rule_url(rule))))
+    assert "ApprovalMax uses Xero's suppliers." in page
