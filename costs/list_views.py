@@ -139,12 +139,15 @@ def item_fields(request: HttpRequest, item: Item, values: lists.ListValues, *, l
     }  # fmt: skip
 
 
-def _lists_note(values: lists.ListValues) -> str:
+def _lists_note(values: lists.ListValues, *, rule: bool = False) -> str:
+    what = "Category and Tax rate" if rule else "Category, Tax rate and Supplier"
     if values.source is None:
-        return "Connect accounting software to choose a category, a tax rate and a supplier."
+        return f"Connect accounting software to choose the {what.lower()}."
     if values.target is not None and values.target.pk != values.source.pk:
         return f"{values.target.label} uses {values.source.label}'s lists."
-    return f"Category, Tax rate and Supplier come from {values.source.label}'s lists."
+    if rule:
+        return f"{what} come from {values.source.label}'s lists: the software this rule's items publish to."
+    return f"{what} come from {values.source.label}'s lists."
 
 
 def rule_fields(request: HttpRequest, rule: SupplierRule, values: lists.ListValues) -> dict:
@@ -157,7 +160,7 @@ def rule_fields(request: HttpRequest, rule: SupplierRule, values: lists.ListValu
             request, values.tax_rate, name="tax_rate_entry", label="Tax rate", source=values.source,
             use=lists.COSTS, locked=False,
         ),
-        "lists_note": _lists_note(values),
+        "lists_note": _lists_note(values, rule=True),
         "to_choose": values.to_choose,
     }  # fmt: skip
 

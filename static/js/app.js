@@ -170,7 +170,9 @@ document.addEventListener("change", (event) => {
       case "Enter":
         if (!p.list.hidden) {
           event.preventDefault(); // choosing never submits the form
+          const only = all.filter((o) => o.dataset.more === undefined);
           if (current) choose(p, current);
+          else if (only.length === 1) choose(p, only[0]); // one match: Enter takes it
         }
         break;
       case "Escape":
