@@ -189,10 +189,13 @@ def carry(entry: ListEntry, *, to: Connection, use: str) -> ListEntry | None:
     (integrations.lists.find_match: same code, then same name, then same normalised name)."""
     if entry.connection_id == to.pk:
         return entry if entry.active and (entry.kind == ListKind.SUPPLIER or usable(entry, use)) else None
-    match = provider_lists.find_match(connection=to, kind=entry.kind, name=entry.name, code=entry.code)
-    if match is None or (match.kind != ListKind.SUPPLIER and not usable(match, use)):
-        return None
-    return match
+    return provider_lists.find_match(
+        connection=to,
+        kind=entry.kind,
+        name=entry.name,
+        code=entry.code,
+        use="" if entry.kind == ListKind.SUPPLIER else use,
+    )
 
 
 def _how(match: ListEntry, *, code: str, name: str) -> str:
@@ -237,8 +240,8 @@ def resolve(
             base, TO_CHOOSE, message=f"‘{was}’ is not in {source.label}'s {list_name}: choose a {word}."
         )
     if typed:
-        match = provider_lists.find_match(connection=source, kind=kind, name=typed)
-        if match is not None and usable(match, use):
+        match = provider_lists.find_match(connection=source, kind=kind, name=typed, use=use)
+        if match is not None:
             how = _how(match, code="", name=typed)
             return _with(
                 base,

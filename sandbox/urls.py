@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import bills, views
+from . import bills, lists_billcom, lists_qbo, lists_xero, views
 
 app_name = "sandbox"
 urlpatterns = [
@@ -13,6 +13,9 @@ urlpatterns = [
     path("xero/connections", views.xero_connections, name="xero_connections"),
     path("xero/connections/<str:connection_id>", views.xero_connections, name="xero_connection"),
     path("xero/api.xro/2.0/Invoices", bills.xero_invoices, name="xero_invoices"),
+    path("xero/api.xro/2.0/Accounts", lists_xero.xero_accounts, name="xero_accounts"),
+    path("xero/api.xro/2.0/TaxRates", lists_xero.xero_tax_rates, name="xero_tax_rates"),
+    path("xero/api.xro/2.0/Contacts", lists_xero.xero_contacts, name="xero_contacts"),
     # QuickBooks Online (appcenter.intuit.com / oauth.platform.intuit.com / quickbooks.api.intuit.com)
     path("qbo/connect/oauth2", views.authorize, {"provider": "qbo"}, name="qbo_authorize"),
     path("qbo/oauth2/v1/tokens/bearer", views.token, {"provider": "qbo"}, name="qbo_token"),
@@ -23,6 +26,8 @@ urlpatterns = [
         name="qbo_company_info",
     ),
     path("qbo/v3/company/<str:realm_id>/bill", bills.qbo_bill, name="qbo_bill"),
+    path("qbo/v3/company/<str:realm_id>/query", lists_qbo.qbo_query, name="qbo_query"),
+    path("qbo/v3/company/<str:realm_id>/vendor", lists_qbo.qbo_vendor, name="qbo_vendor"),
     # ApprovalMax
     path(
         "approvalmax/connect/authorize",
@@ -51,6 +56,12 @@ urlpatterns = [
         name="billcom_organisation",
     ),
     path("billcom/connect/v3/bills", bills.billcom_bills, name="billcom_bills"),
+    path(
+        "billcom/connect/v3/classifications/chart-of-accounts",
+        lists_billcom.billcom_chart_of_accounts,
+        name="billcom_chart_of_accounts",
+    ),
+    path("billcom/connect/v3/vendors", lists_billcom.billcom_vendors, name="billcom_vendors"),
     # QuickBooks Web Connector (drives our /qbwc/)
     path("webconnector/run/", views.webconnector_run, name="webconnector_run"),
 ]

@@ -10,7 +10,7 @@ from django_scopes import scopes_disabled
 
 from accounts.models import ActivityEntry, Invitation, Membership, Practice, PracticeMembership, PracticeRole
 from costs.models import Item, Supplier, SupplierLink, SupplierRule
-from integrations.models import Connection, IntegrationDefaults, ListEntry
+from integrations.models import Connection, IntegrationDefaults, ListEntry, ListSync
 from tests.factories import (
     AccountEntryFactory,
     ConnectionFactory,
@@ -35,13 +35,16 @@ class World:
 
 def populate(tenant) -> World:
     """Xero + Bill.com, defaults, a supplier with a rule, a cost item, a sales invoice, activity, and a
-    practice of its own (a practice admin, a bookkeeper assigned to it) that has it as a client."""
+    practice of its own (a practice admin, a bookkeeper assigned to it) that has it as a client. Xero's
+    lists have been read: a contact the supplier is linked to."""
     account = tenant.account
     xero = ConnectionFactory(account=account, provider="xero")
     billcom = ConnectionFactory(account=account, provider="billcom", is_main=False)
     IntegrationDefaults.objects.create(account=account, expense_claims=billcom)
     supplier = SupplierFactory(account=account, name=f"Secret Supplier of {account.name}")
     # Lists read from Xero and Bill.com, chosen on the item and the rule, and the supplier's link.
+    with scopes_disabled():
+        ListSync.objects.create(account=account, connection=xero, state="done")
     category = AccountEntryFactory(connection=xero, name=f"Secret Category of {account.name}")
     tax_rate = TaxRateEntryFactory(connection=xero, name=f"Secret Tax of {account.name}")
     contact = SupplierEntryFactory(connection=xero, name=f"Secret Supplier of {account.name}")
@@ -134,6 +137,9 @@ def snapshot() -> tuple:
                     "accepted_at",
                     "cancelled_at",
                 )
+            ),
+            sorted(
+                ListSync.objects.values_list("pk", "account_id", "connection_id", "state", "requested_at")
             ),
             ActivityEntry.objects.count(),
             # Who may open which account through a practice.

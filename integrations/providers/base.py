@@ -57,6 +57,19 @@ class ProviderMisconfigured(ProviderError):
     connection; `message` tells the user to ask an administrator."""
 
 
+class ProviderRefused(ProviderError):
+    """The provider answered a request with a 4xx (other than 401 and 429): `status` and `answer` (its
+    body as JSON, or None) let an adapter read the provider's own refusal, e.g. Xero's
+    ValidationException naming a contact that already exists."""
+
+    def __init__(
+        self, message: str, *, code: str = "provider_refused", status: int, answer: Any = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.status = status
+        self.answer = answer
+
+
 class RateLimited(ProviderUnavailable):
     """The provider is busy with our requests (a rate or concurrency limit): try again later. Nothing
     about the connection changes. `retry_after` is the wait in seconds when the provider's rules say
@@ -472,12 +485,29 @@ class OAuthProvider:
                 f"minutes.",
                 code="unavailable",
             )
+        if response.status_code == 429:
+            # Xero: 429 with Retry-After (seconds) and X-Rate-Limit-Problem (Minute, Daily, Concurrent);
+            # https://developer.xero.com/documentation/auth-and-limits/xero-api-limits.
+            logger.warning(
+                "%s %s answered 429 (%s)", self.label, call, response.headers.get("X-Rate-Limit-Problem", "")
+            )
+            wait = response.headers.get("Retry-After", "")
+            raise RateLimited(
+                f"{self.label} is busy with our requests right now. Try again in a few minutes.",
+                retry_after=int(wait) if wait.isdigit() else None,
+            )
         if response.status_code >= 400:
             logger.warning(
                 "%s %s answered %s: %s", self.label, call, response.status_code, response.text[:500]
             )
-            raise ProviderError(
-                f"{self.label} refused the request ({response.status_code}).", code="provider_refused"
+            try:
+                answer = response.json()
+            except ValueError:
+                answer = None
+            raise ProviderRefused(
+                f"{self.label} refused the request ({response.status_code}).",
+                status=response.status_code,
+                answer=answer,
             )
 
     def _fresh_tokens(self, credentials: dict[str, Any]) -> TokenSet:

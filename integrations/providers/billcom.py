@@ -9,12 +9,16 @@ integrations/services.py ("Bill.com" section). Sources for each call and code: d
   log in.").
 - Error bodies are a JSON list of {timestamp, code, severity, category, message}; the code is what
   counts, never the HTTP status (Bill.com documents only "4XX"/"5XX").
+- Lists (`read_list`, `create_supplier`: the contract of providers/lists.py) go through the caller
+  (integrations/provider_calls.BillcomCaller, i.e. services.billcom_call, which keeps the session):
+  v3 list pages of `max` up to 100, followed by the `nextPage` token.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
@@ -31,6 +35,7 @@ from .base import (
     setting,
     timeout,
 )
+from .lists import ACCOUNT, SUPPLIER, Caller, EntryData, ListPage
 
 LABEL = "Bill.com"
 
@@ -254,3 +259,158 @@ def organisation_name(session: Session) -> str | None:
         return None
     name = str(body.get("name") or "").strip() if isinstance(body, dict) else ""
     return name or None
+
+
+# --- lists (integrations/providers/lists.py) ------------------------------------------------------
+# Sources: docs/providers.md, "Bill.com" (list endpoints, paging, filters, the vendor create).
+
+# "By default, you get 20 results on one page of results. Set `max` in your request to get up to 100
+# results on one page." (developer.bill.com/reference/listvendors)
+PAGE_MAX = 100
+LIST_PATHS = {ACCOUNT: "/v3/classifications/chart-of-accounts", SUPPLIER: "/v3/vendors"}
+# Read from a cursor after the first full read: vendors, whose `updatedTime:gte` filter BILL documents
+# (developer.bill.com/docs/filterable-fields, "Vendors and Customers"). The chart of accounts is read
+# whole each time: its filterable fields are not in the stored documentation, and it is short.
+INCREMENTAL = frozenset({SUPPLIER})
+# BILL's chart-of-accounts types (account.type) a bill line may post to, and the ones sales post to.
+COST_ACCOUNT_TYPES = frozenset(
+    {"EXPENSE", "OTHER_EXPENSE", "COST_OF_GOODS_SOLD", "FIXED_ASSET", "OTHER_CURRENT_ASSET", "OTHER_ASSET"}
+)
+SALES_ACCOUNT_TYPES = frozenset({"INCOME", "OTHER_INCOME"})
+UNTYPED = frozenset({"", "UNSPECIFIED"})
+
+
+def bill_time(value: Any) -> datetime | None:
+    """A BILL date-time ("2026-01-05T09:00:00.000+00:00", "…Z"), or None."""
+    try:
+        parsed = datetime.fromisoformat(str(value))
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def filter_time(value: datetime) -> str:
+    """A time as BILL's list filters take it: yyyy-MM-dd'T'HH:mm:ss.SSSX, in UTC."""
+    utc = value.astimezone(UTC)
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
+
+
+def _page_of(body: Any, what: str) -> tuple[list[dict], str]:
+    """(results, next page token or "") of a v3 list answer {"results": [...], "nextPage", "prevPage"}
+    (developer.bill.com/docs/v3-vendors-changes: "The response includes nextPage and prevPage")."""
+    results = body.get("results") if isinstance(body, dict) else None
+    if not isinstance(results, list):
+        logger.warning("Bill.com %s answered without results: %r", what, str(body)[:300])
+        raise ProviderUnavailable(
+            f"{LABEL} sent an answer we could not read. Try again in a few minutes.", code="bad_response"
+        )
+    return [r for r in results if isinstance(r, dict)], str(body.get("nextPage") or "")
+
+
+def _pages(caller: Caller, path: str, params: dict[str, Any]) -> Iterator[tuple[list[dict], bool]]:
+    """Every page of a list: (its results, whether it is the last)."""
+    token = ""
+    while True:
+        body = caller.request("GET", path, params={**params, **({"page": token} if token else {})})
+        results, token = _page_of(body, f"GET {path}")
+        yield results, not token
+        if not token:
+            return
+
+
+def entry(kind: str, row: dict) -> EntryData | None:
+    """A chart-of-accounts object or a vendor as a list entry; None (logged) without an id or name."""
+    external_id, name = str(row.get("id") or ""), str(row.get("name") or "")
+    if not external_id or not name:
+        logger.warning("Bill.com %s without an id or a name skipped: %r", kind, str(row)[:200])
+        return None
+    active, changed = row.get("archived") is not True, bill_time(row.get("updatedTime"))
+    if kind == SUPPLIER:
+        return EntryData(kind=kind, external_id=external_id, name=name, active=active, changed_at=changed)
+    account = row.get("account") if isinstance(row.get("account"), dict) else {}
+    account_type = str(account.get("type") or "")
+    untyped = account_type in UNTYPED
+    return EntryData(
+        kind=kind,
+        external_id=external_id,
+        name=name,
+        code=str(account.get("number") or ""),
+        detail="" if untyped else account_type.replace("_", " ").capitalize(),
+        for_costs=untyped or account_type in COST_ACCOUNT_TYPES,
+        for_sales=untyped or account_type in SALES_ACCOUNT_TYPES,
+        active=active,
+        changed_at=changed,
+    )
+
+
+def read_list(caller: Caller, *, organisation: str, kind: str, since: str) -> Iterator[ListPage]:
+    """Every chart-of-accounts object or vendor, archived ones included (`archived: true` = inactive),
+    PAGE_MAX a page. Vendors from a cursor: `updatedTime:gte` the newest updatedTime read before
+    (`gte`, so a change in the cursor's own millisecond is not missed). `organisation` is the session's
+    own: BILL answers for the organisation signed in to."""
+    path = LIST_PATHS[kind]
+    since_time = bill_time(since) if kind in INCREMENTAL else None
+    params: dict[str, Any] = {"max": PAGE_MAX}
+    if since_time is not None:
+        params["filters"] = f'updatedTime:gte:"{filter_time(since_time)}"'
+    newest = since_time
+    for rows, last in _pages(caller, path, params):
+        entries = [e for row in rows if (e := entry(kind, row)) is not None]
+        for e in entries:
+            if e.changed_at is not None and (newest is None or e.changed_at > newest):
+                newest = e.changed_at
+        yield ListPage(
+            entries=entries,
+            last=last,
+            complete=last and since_time is None,
+            cursor=filter_time(newest) if last and newest is not None and kind in INCREMENTAL else "",
+        )
+
+
+def find_vendor(caller: Caller, *, name: str) -> EntryData | None:
+    """The vendor named exactly `name`: an active one first, else an archived one, else None. Asked of
+    BILL with `name:eq` (filterable-fields); a name with a double quote, which the filter syntax has no
+    documented escape for, is asked with `name:sw` on the part before it and compared here."""
+    prefix = name.split('"', 1)[0]
+    if not prefix:
+        query: dict[str, Any] = {"max": PAGE_MAX}
+    elif prefix == name:
+        query = {"max": PAGE_MAX, "filters": f'name:eq:"{name}"'}
+    else:
+        query = {"max": PAGE_MAX, "filters": f'name:sw:"{prefix}"'}
+    archived: EntryData | None = None
+    for rows, _last in _pages(caller, LIST_PATHS[SUPPLIER], query):
+        for row in rows:
+            found = entry(SUPPLIER, row)
+            if found is None or found.name != name:
+                continue
+            if found.active:
+                return found
+            archived = archived or found
+    return archived
+
+
+def create_supplier(caller: Caller, *, organisation: str, name: str, key: str) -> EntryData:
+    """A vendor named `name`. BILL has no idempotency key for creates (`key` is not sent), so the
+    vendor is looked up by its exact name first and created only when BILL has no active one: a
+    retry after a create whose answer was lost finds the vendor the first attempt made. (An archived
+    vendor of that name is not brought back: archived vendors cannot be paid, so a new one is made.)
+
+    The create sends what BILL's reference marks required, `name` (1 to 100 characters) and the
+    `address` object, plus `accountType`: BUSINESS. Of the address only the country is sent, US (BILL
+    organisations are US businesses); BILL needs the rest of the address only to pay the vendor by
+    check or invite it to its network, which is done in BILL (developer.bill.com/reference/createvendor)."""
+    found = find_vendor(caller, name=name)
+    if found is not None and found.active:
+        return found
+    body = caller.request(
+        "POST",
+        LIST_PATHS[SUPPLIER],
+        json={"name": name, "accountType": "BUSINESS", "address": {"country": "US"}},
+    )
+    created = entry(SUPPLIER, body) if isinstance(body, dict) else None
+    if created is None:
+        raise ProviderUnavailable(
+            f"{LABEL} sent an answer we could not read. Try again in a few minutes.", code="bad_response"
+        )
+    return created

@@ -1,92 +1,97 @@
-"""Category chosen from the accounting software's lists, in real Chromium: on an item routed to Xero,
-the Category type-ahead offers Xero's chart; changing Integration to Bill.com swaps in Bill.com's (Xero's
-entries gone), carries a value with the same code over and names one Bill.com lacks as needing a
-choice; choosing with the keyboard and saving stores Bill.com's entry."""
+"""A connection's lists on Business settings > Connections, in real Chromium: Refresh lists shows the read
+waiting, then reading, then when it finished, without reloading the page; on a phone (390 px) the page
+never scrolls sideways. The read is served by a provider registered for the test (Test Books, whose
+pages the test sets), run by the task worker as `make run` runs it."""
 
 from __future__ import annotations
 
+import os
+import re
+
 import pytest
+from django.core.management import call_command
 from django_scopes import scopes_disabled
 from playwright.sync_api import expect
 
+from accounts.models import Account
+from integrations.models import ListEntry, ListSync
 from tests.browser.fixtures import sign_in
+from tests.integrations.lists_helpers import BooksLists, account_, books_connection, full
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("books")]
 
 
-def _lists():
-    """Acme's Xero chart (the demo's entries when it has them), and a Bill.com connected beside it with
-    its own chart: 461 as in Xero, no 493, and accounts Xero does not have."""
-    from accounts.models import Account
-    from costs.models import Item
-    from integrations.models import ListEntry
-    from tests.factories import AccountEntryFactory, ConnectionFactory
+def _overflow(page) -> int:
+    return page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
 
+
+def _run_the_worker() -> None:
+    call_command(
+        "db_worker",
+        "--batch",
+        "--no-startup-delay",
+        "--interval",
+        "0",
+        "--no-reload",
+        stdout=open(os.devnull, "w"),
+    )
+
+
+def test_refresh_lists_shows_its_progress_and_when_it_finished_without_a_reload(page, demo_data):
     with scopes_disabled():
-        acme = Account.objects.get(slug="acme")
-        xero = acme.connections.get(provider="xero")
-        billcom = ConnectionFactory(account=acme, provider="billcom", is_main=False)
+        globex = Account.objects.get(slug="globex")
+        connection = books_connection(globex, external_name="Globex Books")
+    BooksLists.pages = {"account": full(account_("429", "General Expenses"), account_("461", "Printing"))}
+    sign_in(page, "admin@globex.test")
+    page.goto("/a/globex/settings/connections/")
+    row = (
+        page.get_by_role("table", name="Connected accounting software")
+        .get_by_role("row")
+        .filter(has_text="Test Books")
+    )
+    expect(row).to_contain_text("Not read yet")
+    page.evaluate("() => { window.notReloaded = true; }")
 
-        def xero_account(code: str, name: str):
-            found = ListEntry.objects.filter(connection=xero, kind="account", code=code, active=True).first()
-            return found or AccountEntryFactory(connection=xero, code=code, name=name)
+    row.get_by_role("button", name="Refresh lists of Test Books").click()
+    expect(row).to_contain_text("Waiting to be read")
+    expect(row.get_by_role("button", name=re.compile("Refresh lists"))).to_have_count(0)
 
-        stationery = xero_account("461", "Printing & Stationery")
-        xero_account("493", "Travel - National")
-        for code, name in (("461", "Printing & Stationery"), ("5100", "Freight In"), ("5200", "Fuel Costs")):
-            AccountEntryFactory(connection=billcom, code=code, name=name)
-        item = Item.objects.get(account=acme, reference="INV-1041")
-        Item.objects.filter(pk=item.pk).update(category_entry=stationery, category=stationery.name)
-        return item
+    # Hold the read half-way: the page, polling by itself, shows what has been read so far.
+    BooksLists.on_page = lambda kind, n: page_seen_reading(kind, n)
+    seen: list[str] = []
+
+    def page_seen_reading(kind, n):
+        if kind == "tax_rate" and not seen:
+            expect(row).to_contain_text("Chart of accounts: 2 read", timeout=15_000)
+            seen.append(row.inner_text())
+
+    _run_the_worker()
+    assert seen and "Reading the lists" in seen[0] and "Suppliers: waiting" in seen[0]
+    expect(row).to_contain_text(re.compile(r"Lists last read \d{1,2} \w{3} \d{4} at \d{2}:\d{2}"))
+    expect(row.get_by_role("button", name="Refresh lists of Test Books")).to_be_visible()
+    assert page.evaluate("() => window.notReloaded") is True
+    with scopes_disabled():
+        assert ListEntry.objects.filter(connection=connection, kind="account").count() == 2
 
 
-def test_the_category_list_follows_the_integration(page, demo_data):
-    item = _lists()
+def test_the_connections_page_fits_a_phone(page, demo_data):
+    with scopes_disabled():
+        xero = Account.objects.get(slug="acme").connections.get(provider="xero")
+        ListSync.objects.filter(connection=xero).update(
+            state="failed",
+            message="Could not read the tax rates from Xero: Xero is not answering (HTTP 503). Try again "
+            "later. The lists read on 2 Dec 2026 at 09:14 are kept.",
+        )
     sign_in(page, "admin@acme.test")
-    page.goto(f"/a/acme/costs/{item.pk}/")
-    expect(page.get_by_text("Publishes to Xero")).to_be_visible()
-    category = page.get_by_role("combobox", name="Category")
-    expect(category).to_have_value("461 · Printing & Stationery")
-    options = page.get_by_role("listbox", name="Category").get_by_role("option")
-
-    # Xero's chart: typing finds Xero's 493, which Bill.com does not have.
-    category.fill("travel")
-    expect(options).to_have_text(["493 · Travel - National"])
-    category.press("Escape")
-    expect(category).to_have_value("461 · Printing & Stationery")
-
-    # To Bill.com: the same code is carried over, and the list is Bill.com's.
-    page.get_by_label("Integration").select_option(label="Bill.com")
-    carried = "Carried over from Xero's ‘461 · Printing & Stationery’: same code."
-    expect(page.get_by_text(carried)).to_be_visible()
-    expect(page.get_by_text("Category, Tax rate and Supplier come from Bill.com's lists.")).to_be_visible()
-    category.fill("travel")
-    expect(page.get_by_role("listbox", name="Category").get_by_text("No matches")).to_be_visible()
-    category.fill("")
-    category.press("ArrowDown")
-    expect(options).to_have_text(["461 · Printing & Stationery", "5100 · Freight In", "5200 · Fuel Costs"])
-    category.press("Escape")
-
-    # Back to Xero, choose 493 with the keyboard, then Bill.com again: 493 needs choosing, and says so.
-    page.get_by_label("Integration").select_option(label="Use rule/default (Xero — Main accounting software)")
-    expect(page.get_by_text("Category, Tax rate and Supplier come from Xero's lists.")).to_be_visible()
-    category.fill("493")
-    expect(options).to_have_text(["493 · Travel - National"])
-    category.press("ArrowDown")
-    category.press("Enter")
-    expect(category).to_have_value("493 · Travel - National")
-    page.get_by_label("Integration").select_option(label="Bill.com")
-    needs = "‘493 · Travel - National’ is not in Bill.com's chart of accounts: choose a category."
-    expect(page.locator("[data-to-choose]")).to_contain_text(needs)
-    expect(category).to_have_value("")
-
-    # Choose Bill.com's Freight In (keyboard only) and save.
-    category.fill("freight")
-    expect(options).to_have_text(["5100 · Freight In"])
-    category.press("Enter")  # the one match
-    expect(category).to_have_value("5100 · Freight In")
-    page.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("status")).to_contain_text("Saved.")
-    expect(page.get_by_text("Publishes to Bill.com — Set on this item")).to_be_visible()
-    expect(page.get_by_role("combobox", name="Category")).to_have_value("5100 · Freight In")
-    expect(page.locator("[data-to-choose]")).to_have_count(0)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/a/acme/settings/connections/")
+    expect(page.get_by_text("Could not read the tax rates from Xero")).to_be_visible()
+    refresh = page.get_by_role("button", name="Refresh lists of Xero")
+    expect(refresh).to_be_visible()
+    expect(page.get_by_role("button", name="Disconnect Xero")).to_be_visible()
+    assert _overflow(page) == 0
+    box = refresh.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    refresh.click()
+    expect(page.get_by_text("Waiting to be read")).to_be_visible()
+    assert _overflow(page) == 0

@@ -11,12 +11,13 @@ import hashlib
 import inspect
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from django.test import Client
 from django.urls import reverse
 
@@ -212,6 +213,64 @@ def provider_answering(status: int, payload) -> Iterator[str]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@contextmanager
+def provider_relaying(
+    upstream: str,
+    *,
+    fails: Callable[[str, str, dict[str, list[str]]], bool],
+    status: int,
+    payload,
+    headers=None,
+) -> Iterator[str]:
+    """A stand-in provider over real HTTP in front of the sandbox at `upstream`: it passes every request
+    on and returns the sandbox's answer, except those for which `fails(method, path, query)` is true,
+    which get `status`, `payload` as JSON and `headers` instead (a 500 on the second page of a read, a
+    429 with Retry-After): answers the sandbox never gives, at the moment a test needs them. Yields its
+    base URL; a path under it is the same path under `upstream`."""
+    body = json.dumps(payload).encode()
+
+    class Relay(BaseHTTPRequestHandler):
+        def _relay(self):
+            sent = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            parts = urlsplit(self.path)
+            if fails(self.command, parts.path, parse_qs(parts.query)):
+                self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            kept = {k: v for k, v in self.headers.items() if k.lower() not in {"host", "content-length"}}
+            answer = requests.request(self.command, upstream + self.path, headers=kept, data=sent, timeout=30)
+            self.send_response(answer.status_code)
+            for name, value in answer.headers.items():
+                if name.lower() not in {
+                    "content-length",
+                    "transfer-encoding",
+                    "connection",
+                    "content-encoding",
+                }:
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(answer.content)))
+            self.end_headers()
+            self.wfile.write(answer.content)
+
+        do_GET = do_POST = do_PUT = do_DELETE = _relay  # noqa: N815  (http.server's names)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
