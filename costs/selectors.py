@@ -35,7 +35,14 @@ def get_item_for_account(*, account: Account, id: int, sales: bool) -> Item:
         raise Http404("No such item.")
     item = (
         Item.objects.filter(account=account, pk=id, type__in=types)
-        .select_related("supplier__rule", "owner", "published_to", "integration")
+        .select_related(
+            "supplier__rule",
+            "owner",
+            "published_to",
+            "integration",
+            "category_entry__connection",
+            "tax_rate_entry__connection",
+        )
         .first()
     )
     if item is None:
