@@ -30,13 +30,12 @@ from .models import (
     SALES_TYPES,
     Item,
     ItemStatus,
-    ItemType,
     Supplier,
     SupplierLink,
     SupplierMatch,
     SupplierRule,
 )
-from .routing import annotate_routes, load_facts, route_id_and_code
+from .routing import annotate_routes, load_facts, rule_route
 
 logger = logging.getLogger("costs.linking")
 
@@ -150,7 +149,7 @@ def match_free_text(*, account: Account, connection: Connection) -> int:
     and rules among the entries for costs, sales items among those for sales). Returns how many values
     were matched. Items go by their effective integration (costs/routing.py, computed in SQL, so the
     number of queries does not grow with the number of items); a rule by where its supplier's bills go
-    (the same rule, asked about a bill of that supplier)."""
+    (routing.rule_route, as the rule page decides whose lists it offers)."""
     facts = load_facts(account)
     targets = _targets(account, connection, facts)
     if not targets:
@@ -160,16 +159,8 @@ def match_free_text(*, account: Account, connection: Connection) -> int:
     )
     rule_ids = []
     for rule in SupplierRule.objects.filter(account=account).filter(_needs("category") | _needs("tax_rate")):
-        bill = Item(
-            account_id=account.pk,
-            type=ItemType.BILL,
-            status=ItemStatus.TO_REVIEW,
-            supplier_id=rule.supplier_id,
-        )
-        route_id, _ = route_id_and_code(
-            bill, facts.with_rule(supplier_id=rule.supplier_id, integration_id=rule.integration_id)
-        )
-        if route_id in targets:
+        route = rule_route(facts, integration_id=rule.integration_id)  # where its supplier's bills go
+        if route.connection is not None and route.connection.pk in targets:
             rule_ids.append(rule.pk)
     rules = SupplierRule.objects.filter(account=account, pk__in=rule_ids)
 
