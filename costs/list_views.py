@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
@@ -33,7 +33,7 @@ from integrations.models import Connection, ListEntry, ListKind
 from . import lists, services
 from .models import Item, ItemStatus, Supplier, SupplierRule
 from .routing import ROUTE_LOCKED, RoutingFacts, allowed_connections, load_facts
-from .selectors import get_item_for_account, suppliers
+from .selectors import get_item_for_account, get_rule_for_account, suppliers
 
 # --- the widget's view of a field ------------------------------------------------------------------
 
@@ -353,9 +353,7 @@ def rule_lists_new(request: HttpRequest) -> HttpResponse:
 @require_GET
 @account_view("rules.manage")
 def rule_lists(request: HttpRequest, rule_id: int) -> HttpResponse:
-    rule = get_object_or_404(
-        SupplierRule.objects.select_related("supplier"), account=request.account, pk=rule_id
-    )
+    rule = get_rule_for_account(account=request.account, id=rule_id)
     return _rule_lists(request, rule)
 
 
@@ -363,9 +361,7 @@ def rule_lists(request: HttpRequest, rule_id: int) -> HttpResponse:
 @account_view("rules.manage")
 def rule_link(request: HttpRequest, rule_id: int) -> HttpResponse:
     """Choose by hand which contact/vendor of a connection the rule's supplier is."""
-    rule = get_object_or_404(
-        SupplierRule.objects.select_related("supplier"), account=request.account, pk=rule_id
-    )
+    rule = get_rule_for_account(account=request.account, id=rule_id)
     entry = services.CREATE_AT_PUBLISH if request.POST.get("create") == "1" else request.POST.get("entry", "")
     try:
         value = services.link_supplier(

@@ -417,11 +417,7 @@ def save_rule(
     stored value, "" clears it); a change of the rule's Integration carries them over by the one rule."""
     with transaction.atomic():
         # Lock the supplier: two tabs saving its first rule at once must not both try to create it.
-        supplier = Supplier.objects.select_for_update().filter(account=account, pk=supplier_id).first()
-        if supplier is None:
-            raise DomainError(
-                "That supplier is not one of this account's suppliers.", code="unknown_supplier"
-            )
+        supplier = _locked_supplier(account, supplier_id)
         facts = load_facts(account)
         connection = validate_integration_choice(facts=facts, connection_id=integration_id)
         rule = (
@@ -549,6 +545,15 @@ def delete_rule(*, account: Account, acting_user: User, rule_id: int) -> None:
 CREATE_AT_PUBLISH = "new"
 
 
+def _locked_supplier(account: Account, supplier_id) -> Supplier:
+    """The account's supplier `supplier_id`, its row locked for the rest of the transaction (two tabs
+    changing it at once go one after the other); another account's or a forged id is refused."""
+    supplier = Supplier.objects.select_for_update().filter(account=account, pk=supplier_id).first()
+    if supplier is None:
+        raise DomainError("That supplier is not one of this account's suppliers.", code="unknown_supplier")
+    return supplier
+
+
 @in_account_scope
 def link_supplier(
     *, account: Account, acting_user: User, supplier_id: int, connection_id: int | str | None, entry: str
@@ -558,11 +563,7 @@ def link_supplier(
     its own, ApprovalMax, the main software's), or CREATE_AT_PUBLISH. Anything else — another account's
     or connection's entry, an archived one, a connection that is not live — is refused, nothing changes."""
     with transaction.atomic():
-        supplier = Supplier.objects.select_for_update().filter(account=account, pk=supplier_id).first()
-        if supplier is None:
-            raise DomainError(
-                "That supplier is not one of this account's suppliers.", code="unknown_supplier"
-            )
+        supplier = _locked_supplier(account, supplier_id)
         facts = load_facts(account)
         connection = facts.live.get(parse_id(connection_id)) if parse_id(connection_id) else None
         if connection is None:

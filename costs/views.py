@@ -7,7 +7,7 @@ from copy import copy
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
@@ -29,7 +29,14 @@ from .impact import (
 from .list_views import item_fields, link_fields, rule_fields, rule_probe, supplier_field
 from .models import COST_TYPES, RULE_USES_DEFAULTS, ItemStatus, PaymentMethod, SupplierRule
 from .routing import ROUTE_LOCKED, allowed_connections, effective_integration, load_facts, route_from_row
-from .selectors import InboxFilters, get_item_for_account, has_unrouted_items, inbox_items, suppliers
+from .selectors import (
+    InboxFilters,
+    get_item_for_account,
+    get_rule_for_account,
+    has_unrouted_items,
+    inbox_items,
+    suppliers,
+)
 from .services import and_join
 
 PAGE_SIZE = 25
@@ -392,18 +399,14 @@ def rule_create(request: HttpRequest) -> HttpResponse:
 
 @account_view("rules.manage")
 def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
-    rule = get_object_or_404(
-        SupplierRule.objects.select_related("supplier"), account=request.account, pk=rule_id
-    )
+    rule = get_rule_for_account(account=request.account, id=rule_id)
     return _rule_form(request, rule)
 
 
 @require_POST
 @account_view("rules.manage")
 def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
-    rule = get_object_or_404(
-        SupplierRule.objects.select_related("supplier", "integration"), account=request.account, pk=rule_id
-    )
+    rule = get_rule_for_account(account=request.account, id=rule_id)
     if request.POST.get("confirm") != "1":
         # Step 1: what deleting the rule re-routes (the supplier's items then follow the defaults),
         # from the same impact module as the rule form's preview. Nothing is deleted yet.
