@@ -239,6 +239,67 @@ def annotate_routes(
     return queryset.filter(account_id=facts.account_id).annotate(**{id_name: route_id, code_name: reason})
 
 
+def routes_to(facts: RoutingFacts, connection_id: int | None) -> Q:
+    """The items whose effective integration is `connection_id` (None: no accounting software):
+    the same precedence as `_route_cases`, written as a union (OR) of branches that each name a
+    column an index serves, so the planner can estimate and use them — a filter on the CASE itself
+    is opaque to it and costs a scan of the whole account. The branches:
+      published to X                                  (published_to)
+      a sales item, X the main software               (type)
+      set on the item to X, X live                    (integration)
+      a supplier rule to X, X live, no live override  (supplier: the rule's suppliers, one subquery)
+      a default to X, neither override nor rule       (type)
+      the main software X, nothing else applies       (type)
+    Kept equal to `annotate_routes(...).filter(route_id=X)` by tests/costs/test_routing_agreement.py."""
+    published = Q(status=ItemStatus.PUBLISHED)
+    open_cost = ~published & ~Q(type__in=SALES_TYPES)
+    branches = [
+        published & (Q(published_to_id=connection_id) if connection_id else Q(published_to__isnull=True))
+    ]
+    if facts.main_id == connection_id:
+        branches.append(~published & Q(type__in=SALES_TYPES))
+    live_ids = list(facts.live)
+    undecided = open_cost  # neither a live override nor a live rule decides
+    if live_ids:
+        undecided &= ~Q(integration_id__in=live_ids) & ~_rule_to(facts, live_ids)
+        if connection_id in facts.live:
+            branches.append(open_cost & Q(integration_id=connection_id))
+            branches.append(open_cost & ~Q(integration_id__in=live_ids) & _rule_to(facts, [connection_id]))
+    is_claim = Q(type=ItemType.EXPENSE_CLAIM)
+    if connection_id is not None and facts.expense_claims_id == connection_id:
+        branches.append(undecided & is_claim)
+    if connection_id is not None and facts.publishing_id == connection_id:
+        branches.append(undecided & ~is_claim)
+    if facts.main_id == connection_id:
+        falls_through = [is_claim] if facts.expense_claims_id is None else []
+        falls_through += [~is_claim] if facts.publishing_id is None else []
+        if falls_through:
+            branches.append(undecided & _any(falls_through))
+    return Q(account_id=facts.account_id) & _any(branches)
+
+
+def _any(conditions: list[Q]) -> Q:
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined |= condition
+    return combined
+
+
+def _rule_to(facts: RoutingFacts, connection_ids: list[int]) -> Q:
+    """Items whose supplier's rule (as `facts` see it: stored, or the hypothetical one of the rule
+    preview) names one of `connection_ids`. The stored rules are one subquery on the account's rules
+    (a few thousand rows at most), not a join per item."""
+    with scope(account=facts.account_id):
+        stored = SupplierRule.objects.filter(account_id=facts.account_id, integration_id__in=connection_ids)
+    condition = Q(supplier_id__in=stored.values("supplier_id"))
+    if facts.rule_override is not None:
+        supplier_id, integration_id = facts.rule_override
+        condition = Q(supplier_id__in=stored.exclude(supplier_id=supplier_id).values("supplier_id"))
+        if integration_id in connection_ids:
+            condition |= Q(supplier_id=supplier_id)
+    return condition
+
+
 def route_from_row(item: Item, facts: RoutingFacts) -> Route:
     """The Route of an item that came out of `annotate_routes` (no query; the rule ran in SQL).
     For published items `published_to` should be select_related by the caller."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from copy import copy
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_POST
 from accounts.errors import DomainError
 from accounts.tenancy import account_view
 
-from . import services
+from . import paging, services
 from .forms import ItemForm, RuleForm, integration_choices, parse_integration_choice
 from .ids import parse_id
 from .impact import (
@@ -27,7 +26,7 @@ from .impact import (
 )
 from .models import COST_TYPES, RULE_USES_DEFAULTS, ItemStatus, PaymentMethod, SupplierRule
 from .routing import ROUTE_LOCKED, allowed_connections, effective_integration, load_facts, route_from_row
-from .selectors import InboxFilters, get_item_for_account, has_unrouted_items, inbox_items, suppliers
+from .selectors import SORTS, InboxFilters, get_item_for_account, has_unrouted_items, inbox_items, suppliers
 from .services import and_join
 
 PAGE_SIZE = 25
@@ -51,10 +50,16 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
         page_size = min(max(int(request.GET.get("per_page", PAGE_SIZE)), 10), 200)
     except ValueError:
         page_size = PAGE_SIZE
-    page = Paginator(
-        inbox_items(account=account, facts=facts, filters=filters, sales=sales), page_size
-    ).get_page(request.GET.get("page"))
-    rows = [(item, route_from_row(item, facts)) for item in page.object_list]
+    page = paging.paginate(
+        request.GET,
+        inbox_items(account=account, facts=facts, filters=filters, sales=sales),
+        count_queryset=inbox_items(
+            account=account, facts=facts, filters=filters, sales=sales, annotate=False
+        ),
+        order=SORTS[filters.sort],
+        per_page=page_size,
+    )
+    rows = [(item, route_from_row(item, facts)) for item in page.rows]
     connections = facts.ordered
     kept = request.session.pop(BULK_SELECTION, None) if not sales else None
     kept = kept if isinstance(kept, dict) else {}
@@ -76,11 +81,16 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
         "costs/sales_inbox.html" if sales else "costs/inbox.html",
         {
             "page": page,
+            "page_links": paging.link_queries(request.GET, page),
             "rows": rows,
             "filters": filters,
             "show_integration": facts.has_additional,
             "main": facts.main,
-            "suppliers": suppliers(account, sales=sales),
+            # Only the chosen supplier, never the account's thousands: choosing one is the supplier
+            # type-ahead's job (issue 9 builds it; the hook is marked in the templates).
+            "chosen_supplier": suppliers(account, sales=sales).filter(pk=filters.supplier).first()
+            if filters.supplier
+            else None,
             "statuses": ItemStatus.choices,
             "types": [(t.value, t.label) for t in COST_TYPES],
             "connections": connections,
@@ -100,7 +110,8 @@ def _sort_links(request: HttpRequest, filters: InboxFilters) -> dict[str, str]:
     links = {}
     for key in ("date", "supplier", "total", "status", "type"):
         query = request.GET.copy()
-        query.pop("page", None)
+        for position in ("page", "after", "before"):
+            query.pop(position, None)
         query["sort"] = f"-{key}" if filters.sort == key else key
         links[key] = query.urlencode()
     return links

@@ -86,9 +86,10 @@ def ensure(size: Size) -> World:
 
 
 def analyze() -> None:
-    """Fresh planner statistics, as autovacuum (PostgreSQL) or a deploy's ANALYZE would give."""
+    """Fresh planner statistics and visibility map, as autovacuum would leave them (PostgreSQL), or
+    as a deploy's ANALYZE would (SQLite)."""
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
 
 
 def world(size: Size) -> World:

@@ -56,7 +56,9 @@ def run(*, path: str, session_key: str, users: list[int], seconds: int) -> list[
     )
     try:
         _wait_until_up(port, path, session_key)
-        return [_locust(port=port, path=path, session_key=session_key, users=n, seconds=seconds) for n in users]
+        return [
+            _locust(port=port, path=path, session_key=session_key, users=n, seconds=seconds) for n in users
+        ]
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -13,7 +13,7 @@ from django.db import connection
 from django_scopes import scopes_disabled
 
 from . import dataset, load
-from .measure import Browser, Figure, explain, floor, item_queries, page_figures, write_figures
+from .measure import PER_PAGE, Browser, Figure, explain, floor, item_queries, page_figures, write_figures
 
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "docs" / "benchmarks.md"
@@ -24,7 +24,9 @@ def main() -> None:
     started = time.monotonic()
     load_before = os.getloadavg()
     vendor = connection.vendor
-    size = dataset.SIZES[os.environ.get("BENCH_SIZE") or ("production" if vendor == "postgresql" else "small")]
+    size = dataset.SIZES[
+        os.environ.get("BENCH_SIZE") or ("production" if vendor == "postgresql" else "small")
+    ]
     repeat = max(15, int(os.environ.get("BENCH_REPEAT", "15")))
     with_load = os.environ.get("BENCH_LOAD", "1" if vendor == "postgresql" else "0") == "1"
     seconds = int(os.environ.get("BENCH_LOAD_SECONDS", "60"))
@@ -61,7 +63,10 @@ def main() -> None:
                 seconds=seconds,
             )
             for lf in loads:
-                print(f"Load, {lf.users} users: {lf.rps:.1f} req/s, p50 {lf.p50} ms, p99 {lf.p99} ms, {lf.failures} errors")
+                print(
+                    f"Load, {lf.users} users: {lf.rps:.1f} req/s, p50 {lf.p50} ms, p99 {lf.p99} ms, "
+                    f"{lf.failures} errors"
+                )
     load_after = os.getloadavg()
     section = _section(
         vendor=vendor,
@@ -143,10 +148,16 @@ def _commit() -> str:
         sha = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
         ).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True).stdout
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return sha + (" (with uncommitted changes)" if dirty.strip() else "")
+
+
+def _loads(values) -> str:
+    return " / ".join(f"{x:.2f}" for x in values)
 
 
 def _row(f: Figure, floor_p50: float | None = None) -> str:
@@ -165,7 +176,7 @@ def _section(*, vendor, size, repeat, figures, writes, bottom, plans, loads, loa
         f"- When: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; commit {_commit()}; "
         f"`{command}`; the run took {minutes:.1f} min.",
         f"- Machine: {_machine()}. Load average (1/5/15 min) at the start "
-        f"{' / '.join(f'{x:.2f}' for x in load_avg[0])}, at the end {' / '.join(f'{x:.2f}' for x in load_avg[1])}: "
+        f"{_loads(load_avg[0])}, at the end {_loads(load_avg[1])}: "
         "above zero means other processes shared the cores.",
         f"- Data ({size.name}): {size.accounts:,} Business accounts, all clients of one practice; "
         f"{size.with_items:,} of them hold {size.items:,} items. The big one: {size.big_items:,} items, "
@@ -182,7 +193,7 @@ def _section(*, vendor, size, repeat, figures, writes, bottom, plans, loads, loa
         "",
         "### The floor",
         "",
-        f"The first page's {first.label.split('(')[0].strip().lower()} rows with their effective integration, "
+        f"The costs inbox's first {PER_PAGE} rows with their effective integration, "
         "by one hand-written SQL query through the driver (psycopg on PostgreSQL) on a connection of "
         f"its own: p50 {bottom.p50:.2f} ms, p95 {bottom.p95:.2f} ms. The page takes "
         f"**{first.p50 / bottom.p50:.1f}×** the floor.",
@@ -202,8 +213,8 @@ def _section(*, vendor, size, repeat, figures, writes, bottom, plans, loads, loa
             "| users | seconds | requests | requests/s | p50 ms | p99 ms | errors |",
             "| --- | --- | --- | --- | --- | --- | --- |",
             *(
-                f"| {lf.users} | {lf.seconds} | {lf.requests:,} | {lf.rps:.1f} | {lf.p50:.0f} | {lf.p99:.0f} | "
-                f"{lf.failures} |"
+                f"| {lf.users} | {lf.seconds} | {lf.requests:,} | {lf.rps:.1f} | {lf.p50:.0f} | "
+                f"{lf.p99:.0f} | {lf.failures} |"
                 for lf in loads
             ),
             "",

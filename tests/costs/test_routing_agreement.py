@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import pytest
 from django.db import transaction
-from django_scopes import scope
+from django_scopes import scope, scopes_disabled
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from costs.models import Item, ItemStatus, ItemType
-from costs.routing import annotate_routes, effective_integration, load_facts, route_id_and_code
+from costs.routing import annotate_routes, effective_integration, load_facts, route_id_and_code, routes_to
 from integrations import catalog
 from integrations.models import Connection, IntegrationDefaults
 from tests.factories import (
@@ -116,6 +116,14 @@ def _assert_agree(account, facts) -> int:
     assert set(rows) == {i.pk for i in items}
     for item in items:
         assert route_id_and_code(item, facts) == rows[item.pk], item
+    # The inbox's filter by integration (a union of index-friendly branches) picks exactly the items
+    # the CASE routes there: for every connection of either account, dead or alive, and for none.
+    targets = {None, *Connection.objects.values_list("pk", flat=True)}
+    with scopes_disabled():
+        targets |= set(Connection.objects.values_list("pk", flat=True))
+    for target in targets:
+        chosen = set(Item.objects.filter(routes_to(facts, target)).values_list("pk", flat=True))
+        assert chosen == {pk for pk, (route_id, _) in rows.items() if route_id == target}, target
     return len(items)
 
 
