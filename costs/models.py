@@ -205,6 +205,13 @@ class Item(models.Model):
             # newest first (the default), and by total.
             models.Index(fields=["account", "-date", "-id"], name="item_account_date_idx"),
             models.Index(fields=["account", "total", "id"], name="item_account_total_idx"),
+            # The unpublished items and what decides their route besides the defaults: the previews
+            # count the items a change moves from this index alone (costs/impact.py).
+            models.Index(
+                fields=["account", "type", "integration", "supplier"],
+                condition=~models.Q(status__in=["published", "archived"]),
+                name="item_open_route_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -182,6 +182,13 @@ def route_id_and_code(item: Item, facts: RoutingFacts) -> tuple[int | None, str]
     return facts.main_id, MAIN
 
 
+def default_target(facts: RoutingFacts, *, claim: bool) -> int | None:
+    """Where the last steps send an item neither its own setting nor a live rule decides: the
+    default of its kind, else the main software (route_id_and_code's last steps, for a count by kind)."""
+    target = facts.expense_claims_id if claim else facts.publishing_id
+    return target if target is not None else facts.main_id
+
+
 def effective_integration(item: Item, facts: RoutingFacts | None = None) -> Route:
     facts = facts if facts is not None else load_facts(item.account)
     connection_id, code = route_id_and_code(item, facts)
@@ -253,18 +260,15 @@ def routes_to(facts: RoutingFacts, connection_id: int | None) -> Q:
     Kept equal to `annotate_routes(...).filter(route_id=X)` by tests/costs/test_routing_agreement.py."""
     published = Q(status=ItemStatus.PUBLISHED)
     open_cost = ~published & ~Q(type__in=SALES_TYPES)
-    branches = [
-        published & (Q(published_to_id=connection_id) if connection_id else Q(published_to__isnull=True))
-    ]
+    went_there = Q(published_to_id=connection_id) if connection_id else Q(published_to__isnull=True)
+    branches = [published & went_there]
     if facts.main_id == connection_id:
         branches.append(~published & Q(type__in=SALES_TYPES))
     live_ids = list(facts.live)
-    undecided = open_cost  # neither a live override nor a live rule decides
-    if live_ids:
-        undecided &= ~Q(integration_id__in=live_ids) & ~_rule_to(facts, live_ids)
-        if connection_id in facts.live:
-            branches.append(open_cost & Q(integration_id=connection_id))
-            branches.append(open_cost & ~Q(integration_id__in=live_ids) & _rule_to(facts, [connection_id]))
+    if connection_id in facts.live:
+        branches.append(open_cost & Q(integration_id=connection_id))
+        branches.append(open_cost & ~Q(integration_id__in=live_ids) & _rule_to(facts, [connection_id]))
+    undecided = falls_to_defaults(facts)
     is_claim = Q(type=ItemType.EXPENSE_CLAIM)
     if connection_id is not None and facts.expense_claims_id == connection_id:
         branches.append(undecided & is_claim)
@@ -276,6 +280,17 @@ def routes_to(facts: RoutingFacts, connection_id: int | None) -> Q:
         if falls_through:
             branches.append(undecided & _any(falls_through))
     return Q(account_id=facts.account_id) & _any(branches)
+
+
+def falls_to_defaults(facts: RoutingFacts) -> Q:
+    """The items the defaults decide (or the main software after them): not published, not sales,
+    neither a live integration set on the item nor a live supplier rule. Only these move when a
+    default changes (costs/impact.py)."""
+    undecided = ~Q(status=ItemStatus.PUBLISHED) & ~Q(type__in=SALES_TYPES)
+    live_ids = list(facts.live)
+    if live_ids:
+        undecided &= ~Q(integration_id__in=live_ids) & ~_rule_to(facts, live_ids)
+    return Q(account_id=facts.account_id) & undecided
 
 
 def _any(conditions: list[Q]) -> Q:

@@ -81,7 +81,12 @@ def inbox_items(
     route's joins would only slow the COUNT down)."""
     items = Item.objects.filter(account=account, type__in=SALES_TYPES if sales else COST_TYPES)
     if annotate:
-        items = annotate_routes(items, facts).select_related("supplier", "owner", "published_to")
+        items = (
+            annotate_routes(items, facts)
+            .select_related("supplier", "owner", "published_to")
+            # What the rows never show: no password hash, no credentials decrypted per row.
+            .defer("description", "publish_error", "owner__password", "published_to__credentials")
+        )
     if filters.status:
         items = items.filter(status=filters.status)
     else:

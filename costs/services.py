@@ -339,7 +339,10 @@ def save_rule(
         before = rule.integration_label if rule else "No rule"
         created = rule is None
         rerouted = rule_change_impact(
-            account=account, supplier_id=supplier.pk, integration_id=connection.pk if connection else None
+            account=account,
+            supplier_id=supplier.pk,
+            integration_id=connection.pk if connection else None,
+            facts=facts,
         ).items
         rule = rule or SupplierRule(account=account, supplier=supplier)
         rule.category = category

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from copy import copy
+from urllib.parse import quote
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -82,6 +83,9 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
         {
             "page": page,
             "page_links": paging.link_queries(request.GET, page),
+            # The inbox's filters, sort and page travel with each item link ("Back" returns here):
+            # encoded once for the page, not once per row.
+            "from_query": f"?from={quote(request.GET.urlencode(), safe='/')}" if request.GET else "",
             "rows": rows,
             "filters": filters,
             "show_integration": facts.has_additional,
@@ -291,7 +295,7 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
         if form.is_valid() and request.POST.get("confirm") != "1":
             # Step 2: what the rule re-routes, before anything is saved.
             impact = rule_change_impact(
-                account=account, supplier_id=data["supplier"].pk, integration_id=integration_id
+                account=account, supplier_id=data["supplier"].pk, integration_id=integration_id, facts=facts
             )
             context |= {
                 "impact": impact,

@@ -14,6 +14,7 @@ from django_scopes import scope, scopes_disabled
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from costs.impact import compare, default_change_impact, disconnect_impact, unpublished_items
 from costs.models import Item, ItemStatus, ItemType
 from costs.routing import annotate_routes, effective_integration, load_facts, route_id_and_code, routes_to
 from integrations import catalog
@@ -127,6 +128,19 @@ def _assert_agree(account, facts) -> int:
     return len(items)
 
 
+def _assert_previews_prune_nothing_that_moves(account, facts, publishing, expense_claims) -> None:
+    chosen = {
+        "publishing_id": publishing.pk if publishing else None,
+        "expense_claims_id": expense_claims.pk if expense_claims else None,
+    }
+    everything = compare(unpublished_items(account), facts, facts.with_defaults(**chosen))
+    assert default_change_impact(account=account, **chosen) == everything
+    for connection in Connection.objects.filter(account=account):
+        everything = compare(unpublished_items(account), facts, facts.without(connection.pk))
+        assert disconnect_impact(account=account, connection=connection).items == everything.items
+        assert disconnect_impact(account=account, connection=connection).moves == everything.moves
+
+
 @pytest.mark.django_db
 @settings(
     max_examples=60,
@@ -163,6 +177,9 @@ def test_python_and_sql_forms_agree_on_every_item(specs, hypothetical):
                         expense_claims_id=expense_claims.pk if expense_claims else None,
                     ),
                 )
+                # The previews count only the items that can move: the same numbers as comparing
+                # every unpublished item.
+                _assert_previews_prune_nothing_that_moves(account, facts, publishing, expense_claims)
                 for supplier in account.suppliers.all():
                     for target in {None, gone.pk if gone else None, *facts.live}:
                         _assert_agree(
