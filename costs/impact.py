@@ -45,18 +45,24 @@ def _label(facts: RoutingFacts, connection_id: int | None) -> str:
     return connection.label if connection is not None else NO_SOFTWARE
 
 
-def compare(queryset: QuerySet[Item], before: RoutingFacts, after: RoutingFacts) -> Impact:
-    """Count how the items of `queryset` move from `before` to `after` — one grouped query."""
+def compare(
+    queryset: QuerySet[Item], before: RoutingFacts, after: RoutingFacts, *, unpublished: bool = False
+) -> Impact:
+    """Count how the items of `queryset` move from `before` to `after` — one grouped query.
+    `unpublished=True`: `queryset` holds no published item (routing then skips that step)."""
     rows = (
         annotate_routes(
-            annotate_routes(queryset, before, id_name="before_id", code_name="before_code"),
+            annotate_routes(
+                queryset, before, id_name="before_id", code_name="before_code", unpublished=unpublished
+            ),
             after,
             id_name="after_id",
             code_name="after_code",
+            unpublished=unpublished,
         )
         .order_by()
         .values("before_id", "after_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
     )
     moved = {
         (row["before_id"], row["after_id"]): row["n"] for row in rows if row["before_id"] != row["after_id"]
@@ -77,7 +83,7 @@ def default_change_impact(
     # (an index holds what decides it), not the rule evaluated twice on every unpublished item.
     rows = (
         unpublished_items(account)
-        .filter(falls_to_defaults(before))
+        .filter(falls_to_defaults(before, unpublished=True))
         .order_by()
         .values("type")
         .annotate(n=Count("*"))  # not the id: item_open_route_idx alone answers it
@@ -108,7 +114,8 @@ def disconnect_impact(*, account: Account, connection: Connection) -> Impact:
     after = before.without(connection.pk)
     # Only the items that go to `connection` now can move (the rule's other steps do not depend on
     # it): counted through routes_to's index-friendly branches, not over every unpublished item.
-    impact = compare(unpublished_items(account).filter(routes_to(before, connection.pk)), before, after)
+    movable = routes_to(before, connection.pk, unpublished=True)
+    impact = compare(unpublished_items(account).filter(movable), before, after, unpublished=True)
     impact.rules = list(
         SupplierRule.objects.filter(account=account, integration_id=connection.pk)
         .order_by("supplier__name")
@@ -133,7 +140,9 @@ def rule_change_impact(
     that supplier's unpublished items re-route. `facts`: the account's, when the caller has them."""
     before = facts if facts is not None and facts.account_id == account.pk else load_facts(account)
     after = before.with_rule(supplier_id=supplier_id, integration_id=integration_id)
-    return compare(unpublished_items(account).filter(supplier_id=supplier_id), before, after)
+    return compare(
+        unpublished_items(account).filter(supplier_id=supplier_id), before, after, unpublished=True
+    )
 
 
 # The fields a supplier rule fills in on its supplier's items (sales items included: the rule's

@@ -203,13 +203,15 @@ def effective_integration(item: Item, facts: RoutingFacts | None = None) -> Rout
 # --- (b) many items, in SQL ---------------------------------------------------------------------
 
 
-def _route_cases(facts: RoutingFacts) -> tuple[Case, Case]:
-    """The same precedence as `route_id_and_code`, as two CASE expressions (id, reason code)."""
+def _route_cases(facts: RoutingFacts, *, unpublished: bool = False) -> tuple[Case, Case]:
+    """The same precedence as `route_id_and_code`, as two CASE expressions (id, reason code).
+    `unpublished`: the caller's rows are never published, so the first step is left out (and the
+    status column need not be read: the previews count from an index that has no status)."""
     live_ids = list(facts.live)
-    steps: list[tuple[Q, object, str]] = [
-        (Q(status=ItemStatus.PUBLISHED), F("published_to_id"), PUBLISHED),
-        (Q(type__in=SALES_TYPES), Value(facts.main_id), SALES),
-    ]
+    steps: list[tuple[Q, object, str]] = (
+        [] if unpublished else [(Q(status=ItemStatus.PUBLISHED), F("published_to_id"), PUBLISHED)]
+    )
+    steps.append((Q(type__in=SALES_TYPES), Value(facts.main_id), SALES))
     if live_ids:  # with nothing live no override can apply (and `IN ()` is not valid SQL)
         steps.append((Q(integration_id__in=live_ids), F("integration_id"), ITEM))
         stored_rule = Q(supplier__rule__integration_id__in=live_ids)
@@ -238,15 +240,21 @@ def _route_cases(facts: RoutingFacts) -> tuple[Case, Case]:
 
 
 def annotate_routes(
-    queryset: QuerySet[Item], facts: RoutingFacts, *, id_name: str = "route_id", code_name: str = "route_code"
+    queryset: QuerySet[Item],
+    facts: RoutingFacts,
+    *,
+    id_name: str = "route_id",
+    code_name: str = "route_code",
+    unpublished: bool = False,
 ) -> QuerySet[Item]:
-    """Annotate each item with its effective integration id and reason code, computed in SQL."""
-    route_id, reason = _route_cases(facts)
+    """Annotate each item with its effective integration id and reason code, computed in SQL.
+    `unpublished=True` only for a queryset that holds no published item (see `_route_cases`)."""
+    route_id, reason = _route_cases(facts, unpublished=unpublished)
     # The facts describe one account: never let them route another account's items.
     return queryset.filter(account_id=facts.account_id).annotate(**{id_name: route_id, code_name: reason})
 
 
-def routes_to(facts: RoutingFacts, connection_id: int | None) -> Q:
+def routes_to(facts: RoutingFacts, connection_id: int | None, *, unpublished: bool = False) -> Q:
     """The items whose effective integration is `connection_id` (None: no accounting software):
     the same precedence as `_route_cases`, written as a union (OR) of branches that each name a
     column an index serves, so the planner can estimate and use them — a filter on the CASE itself
@@ -257,18 +265,22 @@ def routes_to(facts: RoutingFacts, connection_id: int | None) -> Q:
       a supplier rule to X, X live, no live override  (supplier: the rule's suppliers, one subquery)
       a default to X, neither override nor rule       (type)
       the main software X, nothing else applies       (type)
-    Kept equal to `annotate_routes(...).filter(route_id=X)` by tests/costs/test_routing_agreement.py."""
-    published = Q(status=ItemStatus.PUBLISHED)
-    open_cost = ~published & ~Q(type__in=SALES_TYPES)
-    went_there = Q(published_to_id=connection_id) if connection_id else Q(published_to__isnull=True)
-    branches = [published & went_there]
+    Kept equal to `annotate_routes(...).filter(route_id=X)` by tests/costs/test_routing_agreement.py.
+    `unpublished=True` only for a queryset that holds no published item: the first branch goes."""
+    branches, not_published = [], Q()
+    if not unpublished:
+        published = Q(status=ItemStatus.PUBLISHED)
+        went_there = Q(published_to_id=connection_id) if connection_id else Q(published_to__isnull=True)
+        branches.append(published & went_there)
+        not_published = ~published
+    open_cost = not_published & ~Q(type__in=SALES_TYPES)
     if facts.main_id == connection_id:
-        branches.append(~published & Q(type__in=SALES_TYPES))
+        branches.append(not_published & Q(type__in=SALES_TYPES))
     live_ids = list(facts.live)
     if connection_id in facts.live:
         branches.append(open_cost & Q(integration_id=connection_id))
         branches.append(open_cost & ~Q(integration_id__in=live_ids) & _rule_to(facts, [connection_id]))
-    undecided = falls_to_defaults(facts)
+    undecided = falls_to_defaults(facts, unpublished=unpublished)
     is_claim = Q(type=ItemType.EXPENSE_CLAIM)
     if connection_id is not None and facts.expense_claims_id == connection_id:
         branches.append(undecided & is_claim)
@@ -282,11 +294,15 @@ def routes_to(facts: RoutingFacts, connection_id: int | None) -> Q:
     return Q(account_id=facts.account_id) & _any(branches)
 
 
-def falls_to_defaults(facts: RoutingFacts) -> Q:
+def falls_to_defaults(facts: RoutingFacts, *, unpublished: bool = False) -> Q:
     """The items the defaults decide (or the main software after them): not published, not sales,
     neither a live integration set on the item nor a live supplier rule. Only these move when a
-    default changes (costs/impact.py)."""
-    undecided = ~Q(status=ItemStatus.PUBLISHED) & ~Q(type__in=SALES_TYPES)
+    default changes (costs/impact.py). `unpublished=True`: the queryset holds no published item."""
+    undecided = (
+        ~Q(type__in=SALES_TYPES)
+        if unpublished
+        else ~Q(status=ItemStatus.PUBLISHED) & ~Q(type__in=SALES_TYPES)
+    )
     live_ids = list(facts.live)
     if live_ids:
         undecided &= ~Q(integration_id__in=live_ids) & ~_rule_to(facts, live_ids)
@@ -294,6 +310,8 @@ def falls_to_defaults(facts: RoutingFacts) -> Q:
 
 
 def _any(conditions: list[Q]) -> Q:
+    if not conditions:
+        return Q(pk__in=[])  # nothing routes there
     combined = conditions[0]
     for condition in conditions[1:]:
         combined |= condition
