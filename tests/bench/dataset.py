@@ -94,7 +94,7 @@ def analyze() -> None:
 
 def world(size: Size) -> World:
     from accounts.models import Account, User
-    from costs.models import Item, ItemStatus, SupplierRule
+    from costs.models import COST_TYPES, Item, ItemStatus, SupplierRule
     from integrations.models import Connection
 
     with scopes_disabled():
@@ -112,7 +112,9 @@ def world(size: Size) -> World:
             billcom=Connection.objects.get(account=big, provider="billcom"),
             supplier=rule.supplier,
             rule=rule,
-            item=Item.objects.filter(account=big, supplier=rule.supplier, status=ItemStatus.READY)
+            item=Item.objects.filter(
+                account=big, supplier=rule.supplier, status=ItemStatus.READY, type__in=COST_TYPES
+            )
             .order_by("-date", "-id")
             .first(),
         )
