@@ -27,7 +27,15 @@ from .impact import (
 )
 from .models import COST_TYPES, RULE_USES_DEFAULTS, ItemStatus, PaymentMethod, SupplierRule
 from .routing import ROUTE_LOCKED, allowed_connections, effective_integration, load_facts, route_from_row
-from .selectors import SORTS, InboxFilters, get_item_for_account, has_unrouted_items, inbox_items, suppliers
+from .selectors import (
+    SORTS,
+    InboxFilters,
+    get_item_for_account,
+    has_unrouted_items,
+    inbox_items,
+    supplier_choices,
+    suppliers,
+)
 from .services import and_join
 
 PAGE_SIZE = 25
@@ -90,8 +98,10 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
             "filters": filters,
             "show_integration": facts.has_additional,
             "main": facts.main,
-            # Only the chosen supplier, never the account's thousands: choosing one is the supplier
-            # type-ahead's job (issue 9 builds it; the hook is marked in the templates).
+            # Never the account's thousands of suppliers: all of them while there are few, else only
+            # the chosen one (the supplier type-ahead of issue 9 finds the others: the hook is marked
+            # in the templates).
+            "supplier_choices": supplier_choices(account, sales=sales),
             "chosen_supplier": suppliers(account, sales=sales).filter(pk=filters.supplier).first()
             if filters.supplier
             else None,
