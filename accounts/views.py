@@ -55,10 +55,12 @@ def switch(request: HttpRequest) -> HttpResponse:
         "accounts": accounts,
         "q": query,
         "truncated": len(accounts) >= SWITCHER_LIMIT,
-        "total": accessible_accounts(request.user).count(),
     }
     if request.htmx:
+        # The type-ahead's answer: the matching names only (the count of every account the user can
+        # open is on the full page, and is its dearest query among thousands of clients).
         return render(request, "accounts/_switcher_results.html", context)
+    context["total"] = accessible_accounts(request.user).count()
     return render(request, "accounts/account_switch.html", context)
 
 

@@ -15,8 +15,8 @@ from accounts.models import Account
 from accounts.tenancy import in_account_scope
 from integrations.models import Connection
 
-from .models import Item, ItemStatus, SupplierRule
-from .routing import RoutingFacts, annotate_routes, load_facts
+from .models import Item, ItemStatus, ItemType, SupplierRule
+from .routing import RoutingFacts, annotate_routes, default_target, falls_to_defaults, load_facts, routes_to
 
 NO_SOFTWARE = "No accounting software"
 
@@ -45,27 +45,29 @@ def _label(facts: RoutingFacts, connection_id: int | None) -> str:
     return connection.label if connection is not None else NO_SOFTWARE
 
 
-def compare(queryset: QuerySet[Item], before: RoutingFacts, after: RoutingFacts) -> Impact:
-    """Count how the items of `queryset` move from `before` to `after` — one grouped query."""
+def compare(
+    queryset: QuerySet[Item], before: RoutingFacts, after: RoutingFacts, *, unpublished: bool = False
+) -> Impact:
+    """Count how the items of `queryset` move from `before` to `after` — one grouped query.
+    `unpublished=True`: `queryset` holds no published item (routing then skips that step)."""
     rows = (
         annotate_routes(
-            annotate_routes(queryset, before, id_name="before_id", code_name="before_code"),
+            annotate_routes(
+                queryset, before, id_name="before_id", code_name="before_code", unpublished=unpublished
+            ),
             after,
             id_name="after_id",
             code_name="after_code",
+            unpublished=unpublished,
         )
         .order_by()
         .values("before_id", "after_id")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
     )
-    impact = Impact()
-    for row in rows:
-        if row["before_id"] == row["after_id"]:
-            continue
-        impact.items += row["n"]
-        impact.moves.append((_label(before, row["before_id"]), _label(after, row["after_id"]), row["n"]))
-    impact.moves.sort(key=lambda move: (-move[2], move[0], move[1]))
-    return impact
+    moved = {
+        (row["before_id"], row["after_id"]): row["n"] for row in rows if row["before_id"] != row["after_id"]
+    }
+    return _impact(before, after, moved)
 
 
 @in_account_scope
@@ -76,7 +78,32 @@ def default_change_impact(
     Supplier rules do not depend on the defaults, so `rules` stays empty."""
     before = load_facts(account)
     after = before.with_defaults(publishing_id=publishing_id, expense_claims_id=expense_claims_id)
-    return compare(unpublished_items(account), before, after)
+    # Only the items the defaults decide can move, and those go where the default of their kind
+    # sends them (routing.default_target), before and after: one count per type over those items
+    # (an index holds what decides it), not the rule evaluated twice on every unpublished item.
+    rows = (
+        unpublished_items(account)
+        .filter(falls_to_defaults(before, unpublished=True))
+        .order_by()
+        .values("type")
+        .annotate(n=Count("*"))  # not the id: item_open_route_idx alone answers it
+    )
+    moved: dict[tuple[int | None, int | None], int] = {}
+    for row in rows:
+        claim = row["type"] == ItemType.EXPENSE_CLAIM
+        move = (default_target(before, claim=claim), default_target(after, claim=claim))
+        if move[0] != move[1]:
+            moved[move] = moved.get(move, 0) + row["n"]
+    return _impact(before, after, moved)
+
+
+def _impact(before: RoutingFacts, after: RoutingFacts, moved: dict) -> Impact:
+    impact = Impact()
+    for (from_id, to_id), n in moved.items():
+        impact.items += n
+        impact.moves.append((_label(before, from_id), _label(after, to_id), n))
+    impact.moves.sort(key=lambda move: (-move[2], move[0], move[1]))
+    return impact
 
 
 @in_account_scope
@@ -85,7 +112,10 @@ def disconnect_impact(*, account: Account, connection: Connection) -> Impact:
     defaults that fall back to the main software."""
     before = load_facts(account)
     after = before.without(connection.pk)
-    impact = compare(unpublished_items(account), before, after)
+    # Only the items that go to `connection` now can move (the rule's other steps do not depend on
+    # it): counted through routes_to's index-friendly branches, not over every unpublished item.
+    movable = routes_to(before, connection.pk, unpublished=True)
+    impact = compare(unpublished_items(account).filter(movable), before, after, unpublished=True)
     impact.rules = list(
         SupplierRule.objects.filter(account=account, integration_id=connection.pk)
         .order_by("supplier__name")
@@ -103,12 +133,16 @@ def disconnect_impact(*, account: Account, connection: Connection) -> Impact:
 
 
 @in_account_scope
-def rule_change_impact(*, account: Account, supplier_id: int, integration_id: int | None) -> Impact:
+def rule_change_impact(
+    *, account: Account, supplier_id: int, integration_id: int | None, facts: RoutingFacts | None = None
+) -> Impact:
     """Saving (or, with None, removing the integration of) the rule of `supplier_id`: how many of
-    that supplier's unpublished items re-route."""
-    before = load_facts(account)
+    that supplier's unpublished items re-route. `facts`: the account's, when the caller has them."""
+    before = facts if facts is not None and facts.account_id == account.pk else load_facts(account)
     after = before.with_rule(supplier_id=supplier_id, integration_id=integration_id)
-    return compare(unpublished_items(account).filter(supplier_id=supplier_id), before, after)
+    return compare(
+        unpublished_items(account).filter(supplier_id=supplier_id), before, after, unpublished=True
+    )
 
 
 # The fields a supplier rule fills in on its supplier's items (sales items included: the rule's

@@ -55,6 +55,9 @@ class Supplier(models.Model):
         constraints = [
             models.UniqueConstraint("account", Lower("name"), name="supplier_unique_name"),
         ]
+        # Suppliers by name, 20 at a time (the type-ahead): read in this index's order, each
+        # checked with one probe of item_supplier_type_idx, instead of sorting thousands.
+        indexes = [models.Index(fields=["account", "name"], name="supplier_account_name_idx")]
         ordering = ["name"]
 
     def __str__(self) -> str:
@@ -201,9 +204,20 @@ class Item(models.Model):
         ordering = ["-date", "-id"]
         indexes = [
             models.Index(fields=["account", "type", "status", "-date"], name="item_inbox_idx"),
-            models.Index(fields=["account", "supplier"], name="item_supplier_idx"),
-            # The inbox's default order (newest first): the first page is read in index order.
+            # A supplier's items of one kind (cost or sales): "is this a supplier or a customer?" is
+            # one probe of this index per supplier (costs/selectors.suppliers).
+            models.Index(fields=["account", "supplier", "type"], name="item_supplier_type_idx"),
+            # The inbox's orders, read in index order from the page's keyset cursor (costs/paging.py):
+            # newest first (the default), and by total.
             models.Index(fields=["account", "-date", "-id"], name="item_account_date_idx"),
+            models.Index(fields=["account", "total", "id"], name="item_account_total_idx"),
+            # The unpublished items and what decides their route besides the defaults: the previews
+            # count the items a change moves from this index alone (costs/impact.py).
+            models.Index(
+                fields=["account", "type", "integration", "supplier"],
+                condition=~models.Q(status__in=["published", "archived"]),
+                name="item_open_route_idx",
+            ),
         ]
 
     def __str__(self) -> str:

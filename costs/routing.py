@@ -182,6 +182,13 @@ def route_id_and_code(item: Item, facts: RoutingFacts) -> tuple[int | None, str]
     return facts.main_id, MAIN
 
 
+def default_target(facts: RoutingFacts, *, claim: bool) -> int | None:
+    """Where the last steps send an item neither its own setting nor a live rule decides: the
+    default of its kind, else the main software (route_id_and_code's last steps, for a count by kind)."""
+    target = facts.expense_claims_id if claim else facts.publishing_id
+    return target if target is not None else facts.main_id
+
+
 def effective_integration(item: Item, facts: RoutingFacts | None = None) -> Route:
     facts = facts if facts is not None else load_facts(item.account)
     connection_id, code = route_id_and_code(item, facts)
@@ -216,13 +223,15 @@ def rule_route(facts: RoutingFacts, *, integration_id: int | None) -> Route:
 # --- (b) many items, in SQL ---------------------------------------------------------------------
 
 
-def _route_cases(facts: RoutingFacts) -> tuple[Case, Case]:
-    """The same precedence as `route_id_and_code`, as two CASE expressions (id, reason code)."""
+def _route_cases(facts: RoutingFacts, *, unpublished: bool = False) -> tuple[Case, Case]:
+    """The same precedence as `route_id_and_code`, as two CASE expressions (id, reason code).
+    `unpublished`: the caller's rows are never published, so the first step is left out (and the
+    status column need not be read: the previews count from an index that has no status)."""
     live_ids = list(facts.live)
-    steps: list[tuple[Q, object, str]] = [
-        (Q(status=ItemStatus.PUBLISHED), F("published_to_id"), PUBLISHED),
-        (Q(type__in=SALES_TYPES), Value(facts.main_id), SALES),
-    ]
+    steps: list[tuple[Q, object, str]] = (
+        [] if unpublished else [(Q(status=ItemStatus.PUBLISHED), F("published_to_id"), PUBLISHED)]
+    )
+    steps.append((Q(type__in=SALES_TYPES), Value(facts.main_id), SALES))
     if live_ids:  # with nothing live no override can apply (and `IN ()` is not valid SQL)
         steps.append((Q(integration_id__in=live_ids), F("integration_id"), ITEM))
         stored_rule = Q(supplier__rule__integration_id__in=live_ids)
@@ -251,12 +260,97 @@ def _route_cases(facts: RoutingFacts) -> tuple[Case, Case]:
 
 
 def annotate_routes(
-    queryset: QuerySet[Item], facts: RoutingFacts, *, id_name: str = "route_id", code_name: str = "route_code"
+    queryset: QuerySet[Item],
+    facts: RoutingFacts,
+    *,
+    id_name: str = "route_id",
+    code_name: str = "route_code",
+    unpublished: bool = False,
 ) -> QuerySet[Item]:
-    """Annotate each item with its effective integration id and reason code, computed in SQL."""
-    route_id, reason = _route_cases(facts)
+    """Annotate each item with its effective integration id and reason code, computed in SQL.
+    `unpublished=True` only for a queryset that holds no published item (see `_route_cases`)."""
+    route_id, reason = _route_cases(facts, unpublished=unpublished)
     # The facts describe one account: never let them route another account's items.
     return queryset.filter(account_id=facts.account_id).annotate(**{id_name: route_id, code_name: reason})
+
+
+def routes_to(facts: RoutingFacts, connection_id: int | None, *, unpublished: bool = False) -> Q:
+    """The items whose effective integration is `connection_id` (None: no accounting software):
+    the same precedence as `_route_cases`, written as a union (OR) of branches that each name a
+    column an index serves, so the planner can estimate and use them — a filter on the CASE itself
+    is opaque to it and costs a scan of the whole account. The branches:
+      published to X                                  (published_to)
+      a sales item, X the main software               (type)
+      set on the item to X, X live                    (integration)
+      a supplier rule to X, X live, no live override  (supplier: the rule's suppliers, one subquery)
+      a default to X, neither override nor rule       (type)
+      the main software X, nothing else applies       (type)
+    Kept equal to `annotate_routes(...).filter(route_id=X)` by tests/costs/test_routing_agreement.py.
+    `unpublished=True` only for a queryset that holds no published item: the first branch goes."""
+    branches, not_published = [], Q()
+    if not unpublished:
+        published = Q(status=ItemStatus.PUBLISHED)
+        went_there = Q(published_to_id=connection_id) if connection_id else Q(published_to__isnull=True)
+        branches.append(published & went_there)
+        not_published = ~published
+    open_cost = not_published & ~Q(type__in=SALES_TYPES)
+    if facts.main_id == connection_id:
+        branches.append(not_published & Q(type__in=SALES_TYPES))
+    live_ids = list(facts.live)
+    if connection_id in facts.live:
+        branches.append(open_cost & Q(integration_id=connection_id))
+        branches.append(open_cost & ~Q(integration_id__in=live_ids) & _rule_to(facts, [connection_id]))
+    undecided = falls_to_defaults(facts, unpublished=unpublished)
+    is_claim = Q(type=ItemType.EXPENSE_CLAIM)
+    if connection_id is not None and facts.expense_claims_id == connection_id:
+        branches.append(undecided & is_claim)
+    if connection_id is not None and facts.publishing_id == connection_id:
+        branches.append(undecided & ~is_claim)
+    if facts.main_id == connection_id:
+        falls_through = [is_claim] if facts.expense_claims_id is None else []
+        falls_through += [~is_claim] if facts.publishing_id is None else []
+        if falls_through:
+            branches.append(undecided & _any(falls_through))
+    return Q(account_id=facts.account_id) & _any(branches)
+
+
+def falls_to_defaults(facts: RoutingFacts, *, unpublished: bool = False) -> Q:
+    """The items the defaults decide (or the main software after them): not published, not sales,
+    neither a live integration set on the item nor a live supplier rule. Only these move when a
+    default changes (costs/impact.py). `unpublished=True`: the queryset holds no published item."""
+    undecided = (
+        ~Q(type__in=SALES_TYPES)
+        if unpublished
+        else ~Q(status=ItemStatus.PUBLISHED) & ~Q(type__in=SALES_TYPES)
+    )
+    live_ids = list(facts.live)
+    if live_ids:
+        undecided &= ~Q(integration_id__in=live_ids) & ~_rule_to(facts, live_ids)
+    return Q(account_id=facts.account_id) & undecided
+
+
+def _any(conditions: list[Q]) -> Q:
+    if not conditions:
+        return Q(pk__in=[])  # nothing routes there
+    combined = conditions[0]
+    for condition in conditions[1:]:
+        combined |= condition
+    return combined
+
+
+def _rule_to(facts: RoutingFacts, connection_ids: list[int]) -> Q:
+    """Items whose supplier's rule (as `facts` see it: stored, or the hypothetical one of the rule
+    preview) names one of `connection_ids`. The stored rules are one subquery on the account's rules
+    (a few thousand rows at most), not a join per item."""
+    with scope(account=facts.account_id):
+        stored = SupplierRule.objects.filter(account_id=facts.account_id, integration_id__in=connection_ids)
+    condition = Q(supplier_id__in=stored.values("supplier_id"))
+    if facts.rule_override is not None:
+        supplier_id, integration_id = facts.rule_override
+        condition = Q(supplier_id__in=stored.exclude(supplier_id=supplier_id).values("supplier_id"))
+        if integration_id in connection_ids:
+            condition |= Q(supplier_id=supplier_id)
+    return condition
 
 
 def route_from_row(item: Item, facts: RoutingFacts) -> Route:

@@ -11,7 +11,7 @@ from accounts.models import Account, Membership, User
 
 from .ids import parse_id
 from .models import COST_TYPES, SALES_TYPES, Item, ItemStatus, Supplier, SupplierRule
-from .routing import RoutingFacts, annotate_routes
+from .routing import RoutingFacts, annotate_routes, routes_to
 
 SORTS: dict[str, tuple[str, ...]] = {
     "date": ("date", "id"),
@@ -93,12 +93,19 @@ class InboxFilters:
 
 
 def inbox_items(
-    *, account: Account, facts: RoutingFacts, filters: InboxFilters, sales: bool
+    *, account: Account, facts: RoutingFacts, filters: InboxFilters, sales: bool, annotate: bool = True
 ) -> QuerySet[Item]:
     """The inbox rows with their effective integration computed in SQL: filter and sort included,
-    the page is one query whatever its size."""
+    the page is one query whatever its size. `annotate=False`: the same rows bare, for counting (the
+    route's joins would only slow the COUNT down)."""
     items = Item.objects.filter(account=account, type__in=SALES_TYPES if sales else COST_TYPES)
-    items = annotate_routes(items, facts).select_related("supplier", "owner", "published_to")
+    if annotate:
+        items = (
+            annotate_routes(items, facts)
+            .select_related("supplier", "owner", "published_to")
+            # What the rows never show: no password hash, no credentials decrypted per row.
+            .defer("description", "publish_error", "owner__password", "published_to__credentials")
+        )
     if filters.status:
         items = items.filter(status=filters.status)
     else:
@@ -108,10 +115,10 @@ def inbox_items(
         items = items.filter(type=filters.type)
     if filters.supplier:
         items = items.filter(supplier_id=filters.supplier)
-    if filters.integration == "none":
-        items = items.filter(route_id__isnull=True)
-    elif filters.integration:
-        items = items.filter(route_id=int(filters.integration))
+    if filters.integration:
+        # The rule's filter form: branches the indexes serve, not a scan evaluating the CASE.
+        target = None if filters.integration == "none" else int(filters.integration)
+        items = items.filter(routes_to(facts, target))
     return items.order_by(*SORTS[filters.sort])
 
 
@@ -120,7 +127,7 @@ def has_unrouted_items(*, account: Account, facts: RoutingFacts, sales: bool = F
     then does the Integration filter offer "No accounting software". One query."""
     items = Item.objects.filter(account=account, type__in=SALES_TYPES if sales else COST_TYPES)
     items = items.exclude(status=ItemStatus.ARCHIVED)
-    return annotate_routes(items, facts).filter(route_id__isnull=True).exists()
+    return items.filter(routes_to(facts, None)).exists()
 
 
 def suppliers(account: Account, *, sales: bool | None = None) -> QuerySet[Supplier]:
@@ -128,10 +135,35 @@ def suppliers(account: Account, *, sales: bool | None = None) -> QuerySet[Suppli
     customers (sales=True), or both (None). One model holds both, as PRODUCT.md's items do."""
     queryset = Supplier.objects.filter(account=account)
     if sales is not None:
-        of_costs = Exists(Item.objects.filter(supplier=OuterRef("pk"), type__in=COST_TYPES))
-        of_sales = Exists(Item.objects.filter(supplier=OuterRef("pk"), type__in=SALES_TYPES))
-        queryset = queryset.filter(of_sales) if sales else queryset.filter(of_costs | ~of_sales)
+        queryset = queryset.filter(_of_kind(sales))
     return queryset.order_by("name")
+
+
+def _of_kind(sales: bool):
+    # The account in each probe too, so that item_supplier_type_idx answers it in one step.
+    mine = {"account": OuterRef("account"), "supplier": OuterRef("pk")}
+    of_costs = Exists(Item.objects.filter(**mine, type__in=COST_TYPES))
+    of_sales = Exists(Item.objects.filter(**mine, type__in=SALES_TYPES))
+    return of_sales if sales else of_costs | ~of_sales
+
+
+# While an account has no more suppliers than this, the inbox's filter lists them all; past it, the
+# filter names only the chosen one and the supplier type-ahead (issue 9) finds the others.
+SUPPLIER_LIST_LIMIT = 50
+
+
+def supplier_choices(account: Account, *, sales: bool) -> list[Supplier] | None:
+    """The suppliers (or customers) the inbox's filter lists, or None when the account has more than
+    SUPPLIER_LIST_LIMIT. One query that reads at most SUPPLIER_LIST_LIMIT + 1 of them, whatever the
+    account's size: the kind of each is probed for those rows only."""
+    first = list(
+        Supplier.objects.filter(account=account)
+        .annotate(listed=_of_kind(sales))
+        .order_by("name")[: SUPPLIER_LIST_LIMIT + 1]
+    )
+    if len(first) > SUPPLIER_LIST_LIMIT:
+        return None
+    return [supplier for supplier in first if supplier.listed]
 
 
 def members(account: Account) -> QuerySet[User]:

@@ -455,7 +455,10 @@ def save_rule(
         if not (rule.category or rule.tax_rate or payment_method or connection is not None):
             raise DomainError(SET_ONE_VALUE, code="empty_rule")
         rerouted = rule_change_impact(
-            account=account, supplier_id=supplier.pk, integration_id=connection.pk if connection else None
+            account=account,
+            supplier_id=supplier.pk,
+            integration_id=connection.pk if connection else None,
+            facts=facts,
         ).items
         rule.payment_method = payment_method
         rule.integration = connection

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from copy import copy
+from urllib.parse import quote
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,7 +16,7 @@ from accounts.errors import DomainError
 from accounts.tenancy import account_view
 from integrations.models import ListKind
 
-from . import lists, services
+from . import lists, paging, services
 from .forms import ItemForm, RuleForm, integration_choices, parse_integration_choice
 from .ids import parse_id
 from .impact import (
@@ -30,11 +30,13 @@ from .list_views import item_fields, link_fields, rule_fields, rule_probe, suppl
 from .models import COST_TYPES, RULE_USES_DEFAULTS, ItemStatus, PaymentMethod, SupplierRule
 from .routing import ROUTE_LOCKED, allowed_connections, effective_integration, load_facts, route_from_row
 from .selectors import (
+    SORTS,
     InboxFilters,
     get_item_for_account,
     get_rule_for_account,
     has_unrouted_items,
     inbox_items,
+    supplier_choices,
     suppliers,
 )
 from .services import and_join
@@ -60,10 +62,16 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
         page_size = min(max(int(request.GET.get("per_page", PAGE_SIZE)), 10), 200)
     except ValueError:
         page_size = PAGE_SIZE
-    page = Paginator(
-        inbox_items(account=account, facts=facts, filters=filters, sales=sales), page_size
-    ).get_page(request.GET.get("page"))
-    rows = [(item, route_from_row(item, facts)) for item in page.object_list]
+    page = paging.paginate(
+        request.GET,
+        inbox_items(account=account, facts=facts, filters=filters, sales=sales),
+        count_queryset=inbox_items(
+            account=account, facts=facts, filters=filters, sales=sales, annotate=False
+        ),
+        order=SORTS[filters.sort],
+        per_page=page_size,
+    )
+    rows = [(item, route_from_row(item, facts)) for item in page.rows]
     connections = facts.ordered
     kept = request.session.pop(BULK_SELECTION, None) if not sales else None
     kept = kept if isinstance(kept, dict) else {}
@@ -85,11 +93,21 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
         "costs/sales_inbox.html" if sales else "costs/inbox.html",
         {
             "page": page,
+            "page_links": paging.link_queries(request.GET, page),
+            # The inbox's filters, sort and page travel with each item link ("Back" returns here):
+            # encoded once for the page, not once per row.
+            "from_query": f"?from={quote(request.GET.urlencode(), safe='/')}" if request.GET else "",
             "rows": rows,
             "filters": filters,
             "show_integration": facts.has_additional,
             "main": facts.main,
-            "suppliers": suppliers(account, sales=sales),
+            # Never the account's thousands of suppliers: all of them while there are few, else only
+            # the chosen one (the supplier type-ahead of issue 9 finds the others: the hook is marked
+            # in the templates).
+            "supplier_choices": supplier_choices(account, sales=sales),
+            "chosen_supplier": suppliers(account, sales=sales).filter(pk=filters.supplier).first()
+            if filters.supplier
+            else None,
             "statuses": ItemStatus.choices,
             "types": [(t.value, t.label) for t in COST_TYPES],
             "connections": connections,
@@ -109,7 +127,8 @@ def _sort_links(request: HttpRequest, filters: InboxFilters) -> dict[str, str]:
     links = {}
     for key in ("date", "supplier", "total", "status", "type"):
         query = request.GET.copy()
-        query.pop("page", None)
+        for position in ("page", "after", "before"):
+            query.pop(position, None)
         query["sort"] = f"-{key}" if filters.sort == key else key
         links[key] = query.urlencode()
     return links
@@ -309,7 +328,7 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
                 | {"payment_method": data["payment_method"]}
             )
             impact = rule_change_impact(
-                account=account, supplier_id=data["supplier"].pk, integration_id=integration_id
+                account=account, supplier_id=data["supplier"].pk, integration_id=integration_id, facts=facts
             )
             context |= {
                 "impact": impact,

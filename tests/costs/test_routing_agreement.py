@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import pytest
 from django.db import transaction
-from django_scopes import scope
+from django_scopes import scope, scopes_disabled
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from costs.impact import compare, default_change_impact, disconnect_impact, unpublished_items
 from costs.models import Item, ItemStatus, ItemType
-from costs.routing import annotate_routes, effective_integration, load_facts, route_id_and_code
+from costs.routing import (
+    PUBLISHED,
+    annotate_routes,
+    effective_integration,
+    load_facts,
+    route_id_and_code,
+    routes_to,
+)
 from integrations import catalog
 from integrations.models import Connection, IntegrationDefaults
 from tests.factories import (
@@ -116,7 +124,39 @@ def _assert_agree(account, facts) -> int:
     assert set(rows) == {i.pk for i in items}
     for item in items:
         assert route_id_and_code(item, facts) == rows[item.pk], item
+    # The inbox's filter by integration (a union of index-friendly branches) picks exactly the items
+    # the CASE routes there: for every connection of either account, dead or alive, and for none.
+    targets = {None, *Connection.objects.values_list("pk", flat=True)}
+    with scopes_disabled():
+        targets |= set(Connection.objects.values_list("pk", flat=True))
+    for target in targets:
+        chosen = set(Item.objects.filter(routes_to(facts, target)).values_list("pk", flat=True))
+        assert chosen == {pk for pk, (route_id, _) in rows.items() if route_id == target}, target
+    # The forms for rows known to be unpublished (the previews' own) skip the first step, and agree.
+    unpublished = Item.objects.exclude(status=ItemStatus.PUBLISHED)
+    for row in annotate_routes(unpublished, facts, unpublished=True):
+        assert (row.route_id, row.route_code) == rows[row.pk], row
+    for target in targets:
+        chosen = set(
+            unpublished.filter(routes_to(facts, target, unpublished=True)).values_list("pk", flat=True)
+        )
+        assert chosen == {
+            pk for pk, (route_id, code) in rows.items() if route_id == target and code != PUBLISHED
+        }, target
     return len(items)
+
+
+def _assert_previews_prune_nothing_that_moves(account, facts, publishing, expense_claims) -> None:
+    chosen = {
+        "publishing_id": publishing.pk if publishing else None,
+        "expense_claims_id": expense_claims.pk if expense_claims else None,
+    }
+    everything = compare(unpublished_items(account), facts, facts.with_defaults(**chosen))
+    assert default_change_impact(account=account, **chosen) == everything
+    for connection in Connection.objects.filter(account=account):
+        everything = compare(unpublished_items(account), facts, facts.without(connection.pk))
+        assert disconnect_impact(account=account, connection=connection).items == everything.items
+        assert disconnect_impact(account=account, connection=connection).moves == everything.moves
 
 
 @pytest.mark.django_db
@@ -155,6 +195,9 @@ def test_python_and_sql_forms_agree_on_every_item(specs, hypothetical):
                         expense_claims_id=expense_claims.pk if expense_claims else None,
                     ),
                 )
+                # The previews count only the items that can move: the same numbers as comparing
+                # every unpublished item.
+                _assert_previews_prune_nothing_that_moves(account, facts, publishing, expense_claims)
                 for supplier in account.suppliers.all():
                     for target in {None, gone.pk if gone else None, *facts.live}:
                         _assert_agree(
