@@ -58,6 +58,21 @@ class Choose:
         return self.id or f"id_{self.name}"
 
 
+def supplier_filter(request: HttpRequest, supplier_id: int | None, *, sales: bool) -> Choose:
+    """The inbox's Supplier (Customer) filter: the type-ahead over the account's suppliers (its
+    customers in the sales inbox), the chosen one shown; empty is "All"."""
+    chosen = suppliers(request.account, sales=sales).filter(pk=supplier_id).first() if supplier_id else None
+    return Choose(
+        name="supplier",
+        label="Customer" if sales else "Supplier",
+        value=str(chosen.pk) if chosen else "",
+        shown=chosen.name if chosen else "",
+        url=_url(request, "choose_suppliers", sales="1" if sales else ""),
+        placeholder="All customers" if sales else "All suppliers",
+        id="filter-supplier",
+    )
+
+
 def _url(request: HttpRequest, name: str, *args, **params) -> str:
     url = reverse(f"costs:{name}", args=[request.account.slug, *args])
     params = {k: v for k, v in params.items() if v not in (None, "")}

@@ -147,25 +147,6 @@ def _of_kind(sales: bool):
     return of_sales if sales else of_costs | ~of_sales
 
 
-# While an account has no more suppliers than this, the inbox's filter lists them all; past it, the
-# filter names only the chosen one and the supplier type-ahead (issue 9) finds the others.
-SUPPLIER_LIST_LIMIT = 50
-
-
-def supplier_choices(account: Account, *, sales: bool) -> list[Supplier] | None:
-    """The suppliers (or customers) the inbox's filter lists, or None when the account has more than
-    SUPPLIER_LIST_LIMIT. One query that reads at most SUPPLIER_LIST_LIMIT + 1 of them, whatever the
-    account's size: the kind of each is probed for those rows only."""
-    first = list(
-        Supplier.objects.filter(account=account)
-        .annotate(listed=_of_kind(sales))
-        .order_by("name")[: SUPPLIER_LIST_LIMIT + 1]
-    )
-    if len(first) > SUPPLIER_LIST_LIMIT:
-        return None
-    return [supplier for supplier in first if supplier.listed]
-
-
 def members(account: Account) -> QuerySet[User]:
     return User.objects.filter(pk__in=Membership.objects.filter(account=account).values("user_id")).order_by(
         "email"

@@ -26,7 +26,7 @@ from .impact import (
     rule_values,
     rule_values_impact,
 )
-from .list_views import item_fields, link_fields, rule_fields, rule_probe, supplier_field
+from .list_views import item_fields, link_fields, rule_fields, rule_probe, supplier_field, supplier_filter
 from .models import COST_TYPES, RULE_USES_DEFAULTS, ItemStatus, PaymentMethod, SupplierRule
 from .routing import ROUTE_LOCKED, allowed_connections, effective_integration, load_facts, route_from_row
 from .selectors import (
@@ -36,7 +36,6 @@ from .selectors import (
     get_rule_for_account,
     has_unrouted_items,
     inbox_items,
-    supplier_choices,
     suppliers,
 )
 from .services import and_join
@@ -101,13 +100,9 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
             "filters": filters,
             "show_integration": facts.has_additional,
             "main": facts.main,
-            # Never the account's thousands of suppliers: all of them while there are few, else only
-            # the chosen one (the supplier type-ahead of issue 9 finds the others: the hook is marked
-            # in the templates).
-            "supplier_choices": supplier_choices(account, sales=sales),
-            "chosen_supplier": suppliers(account, sales=sales).filter(pk=filters.supplier).first()
-            if filters.supplier
-            else None,
+            # Never the account's thousands of suppliers: the one type-ahead (templates/costs/
+            # _choose.html) asks for 20 at a time; the page holds only the chosen one.
+            "supplier_filter": supplier_filter(request, filters.supplier, sales=sales),
             "statuses": ItemStatus.choices,
             "types": [(t.value, t.label) for t in COST_TYPES],
             "connections": connections,
