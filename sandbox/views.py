@@ -119,7 +119,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "billcom_users": visible.billcom_users(),
             "provider_users": visible.provider_users(),
             "log": list(visible.log()[:200]),
-            "bills": list(visible.bills()[:50]),
+            # Grouped per organisation on the page (regroup needs them in that order), newest first.
+            "bills": list(visible.bills().order_by("provider", "org_id", "-created_at", "-id")[:500]),
             "sandbox_url": settings.SANDBOX_BASE_URL,
         },
     )
