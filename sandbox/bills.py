@@ -741,13 +741,16 @@ def _bill_page(request: HttpRequest, provider: str, bill_id: str) -> HttpRespons
 
 @require_GET
 @login_required
-def xero_go(request: HttpRequest) -> HttpResponse:
-    """https://go.xero.com/organisationlogin/default.aspx?shortcode=…&redirecturl=/AccountsPayable/
-    Edit.aspx?InvoiceID=… (Xero's "Deep link to Xero" guide), played: the document's page."""
-    target = request.GET.get("redirecturl", "")
-    params = {k.lower(): v for k, v in parse_qs(urlsplit(target).query).items()}
-    bill_id = (params.get("invoiceid") or params.get("creditnoteid") or [""])[0]
-    return _bill_page(request, "xero", bill_id)
+def xero_go(request: HttpRequest, page: str) -> HttpResponse:
+    """Xero's web app as a deep link reaches it ("Deep link to Xero"), played: the document's page, from
+    `organisationlogin/default.aspx?shortcode=…&redirecturl=/AccountsPayable/Edit.aspx?InvoiceID=…` or
+    straight from `/AccountsPayable/Edit.aspx?InvoiceID=…` (the organisation selected in Xero)."""
+    query = request.GET
+    if page.lower() == "organisationlogin/default.aspx":
+        query = parse_qs(urlsplit(request.GET.get("redirecturl", "")).query)
+        query = {k: v[0] for k, v in query.items()}  # type: ignore[assignment]
+    params = {k.lower(): v for k, v in query.items()}
+    return _bill_page(request, "xero", params.get("invoiceid") or params.get("creditnoteid") or "")
 
 
 @require_GET

@@ -16,7 +16,7 @@ urlpatterns = [
     path("xero/api.xro/2.0/CreditNotes", bills.xero_credit_notes, name="xero_credit_notes"),
     path("xero/api.xro/2.0/Organisation", bills.xero_organisation, name="xero_organisation"),
     # Xero's web app, as far as a deep link goes (XERO_APP_URL)
-    path("xero/go/organisationlogin/default.aspx", bills.xero_go, name="xero_go"),
+    re_path(r"^xero/go/(?P<page>.+)$", bills.xero_go, name="xero_go"),
     path("xero/api.xro/2.0/Accounts", lists_xero.xero_accounts, name="xero_accounts"),
     path("xero/api.xro/2.0/TaxRates", lists_xero.xero_tax_rates, name="xero_tax_rates"),
     path("xero/api.xro/2.0/Contacts", lists_xero.xero_contacts, name="xero_contacts"),
