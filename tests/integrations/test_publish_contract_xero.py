@@ -36,7 +36,6 @@ from sandbox import bills as sandbox_bills
 from sandbox import clock, faults
 from sandbox.models import SandboxApiCall, SandboxBill
 from tests.integrations.publish_helpers import (
-    _no_fault_left,
     a_bill,
     entry,
     numbers,
