@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import ntpath
 import re
-import time
-import uuid
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
@@ -27,6 +25,7 @@ from django.conf import settings
 from django.urls import reverse
 from lxml import etree
 
+from . import qbdbills
 from .log import log_request
 from .models import SandboxOrganisation
 
@@ -283,12 +282,10 @@ class Computer:
                     answers.append(_status_rs(tag, request_id, code, "Error", text))
                     continue
                 answers.append(self._company_rs(request_id, company, rq.findtext("OwnerID") or ""))
-            elif tag == "BillAddRq":
-                txn = f"{uuid.uuid4().hex[:8].upper()}-{int(time.time())}"  # QuickBooks' TxnID shape
-                answers.append(
-                    f'<BillAddRs requestID="{escape(request_id)}" statusCode="0" statusSeverity="Info" '
-                    f'statusMessage="Status OK"><BillRet><TxnID>{txn}</TxnID></BillRet></BillAddRs>'
-                )
+            elif tag in qbdbills.REQUESTS:
+                # The company file's documents: its organisation's lists and bills (sandbox/qbdbills.py).
+                org_id = getattr(company, "lists_org", "") or company.name[:100]
+                answers.append(qbdbills.answer(tag, rq, org_id))
             else:
                 answers.append(_status_rs(tag, request_id, "0", "Info", "Status OK"))
         return (

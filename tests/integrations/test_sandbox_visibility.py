@@ -61,7 +61,9 @@ def acme_and_globex(tenant, other_tenant):
                     "Type": "ACCPAY",
                     "Contact": {"Name": "Acme Supplies"},
                     "InvoiceNumber": "INV-1",
-                    "LineItems": [{"Description": "Paper", "Quantity": 1, "UnitAmount": 12.5, "AccountCode": "429"}],
+                    "LineItems": [
+                        {"Description": "Paper", "Quantity": 1, "UnitAmount": 12.5, "AccountCode": "429"}
+                    ],
                 }
             ]
         },
