@@ -42,7 +42,7 @@ import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -55,6 +55,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import clock, faults
+from .documents import cents, decimal, parse_day, record_bill
 from .listdata import ensure_lists
 from .models import (
     IssuedToken,
@@ -68,64 +69,6 @@ from .views import _bearer, _unauthorized, logged, read_json, xero_insufficient_
 from .visibility import visible_to
 
 # --- shared by every provider's create endpoints ---------------------------------------------------
-
-
-def record_bill(
-    *,
-    provider: str,
-    org_id: str,
-    kind: str,
-    supplier: str,
-    number: str,
-    on: date | None,
-    total: Decimal | None,
-    currency: str,
-    status: str,
-    key: str,
-    payload: dict,
-    make_id: Callable[[], str] | None,
-) -> SandboxBill:
-    """A created document, listed on /sandbox/. `make_id` None: a number from the row's own key
-    (QuickBooks' ids are numbers; two creates at once never share one)."""
-    bill = SandboxBill.objects.create(
-        provider=provider,
-        org_id=org_id,
-        bill_id=make_id() if make_id is not None else f"pending-{uuid.uuid4()}",
-        kind=kind,
-        supplier=supplier[:300],
-        number=number[:255],
-        date=on,
-        total=total,
-        currency=currency[:3],
-        status=status[:20],
-        idempotency_key=key[:200],
-        payload=payload,
-    )
-    if make_id is None:
-        bill.bill_id = str(1000 + bill.pk)
-        bill.save(update_fields=["bill_id"])
-    return bill
-
-
-def parse_day(value: Any) -> date | None:
-    """A date as the providers take it ("2026-01-05", or with a time after it)."""
-    try:
-        return date.fromisoformat(str(value)[:10])
-    except (TypeError, ValueError):
-        return None
-
-
-def decimal(value: Any) -> Decimal | None:
-    if isinstance(value, bool) or value is None or value == "":
-        return None
-    try:
-        return Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-
-
-def cents(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.01"))
 
 
 def fingerprint(request: HttpRequest) -> str:
@@ -611,12 +554,16 @@ def _xero_find(request: HttpRequest, resource: str, tenant: str) -> HttpResponse
         numbers = _split_list(request.GET.get("InvoiceNumbers", ""))
         contacts = _split_list(request.GET.get("ContactIDs", ""))
         statuses = _split_list(request.GET.get("Statuses", ""))
+        ids = _split_list(request.GET.get("IDs", ""))
+        if ids:
+            bills = bills.filter(bill_id__in=ids)
+            notes.append(f"{len(ids)} ID(s)")
         if numbers:
             bills = bills.filter(number__in=numbers)
             notes.append(f"InvoiceNumbers={','.join(numbers)}")
         if statuses:
             bills = bills.filter(status__in=statuses)
-        found = [b.payload for b in bills]
+        found = [{**b.payload, "Status": b.status} for b in bills]
         if contacts:
             found = [p for p in found if (p.get("Contact") or {}).get("ContactID") in contacts]
             notes.append(f"{len(contacts)} ContactID(s)")

@@ -28,7 +28,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from . import data, faults, listdata
-from .bills import cents, decimal, parse_day, record_bill, with_faults
+from .bills import with_faults
+from .documents import cents, decimal, parse_day, record_bill
 from .lists_billcom import DEFAULT_MAX, MAX, Refused, _filters, _holds, _offset, _token, bill_time
 from .models import BillcomSession, SandboxBill, SandboxListEntry
 from .views import _billcom_error, billcom_api, logged, read_json

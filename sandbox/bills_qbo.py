@@ -28,7 +28,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from . import faults, listdata
-from .bills import cents, decimal, parse_day, record_bill, remember, remembered, replay, with_faults
+from .bills import remember, remembered, replay, with_faults
+from .documents import cents, decimal, parse_day, record_bill
 from .lists_qbo import _company, _now, fault
 from .models import SandboxBill, SandboxListEntry, SandboxOrganisation
 from .views import logged, qbo_request_note, read_json

@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from .bills import decimal, parse_day, record_bill
+from .documents import decimal, parse_day, record_bill
 from .listdata import QBO_US_CUSTOMERS, QBO_US_ITEMS, ensure_lists
 from .models import SandboxBill, SandboxListEntry
 

@@ -404,3 +404,18 @@ def _match(bill: BillData, candidates: list[dict], short_code: str) -> Lookup:
     best = max(same, key=closeness)
     external_id = str(best[_id_field(resource)])
     return Published(external_id, deep_link(bill, external_id, short_code))
+
+
+def statuses(caller: Caller, *, organisation: str, invoice_ids: list[str]) -> dict[str, str]:
+    """The current Status of these invoices (GET /Invoices?IDs=…): e.g. a bill sent for approval is
+    SUBMITTED until ApprovalMax decides (AUTHORISED approved, DRAFT rejected)."""
+    if not invoice_ids:
+        return {}
+    answer = caller.request(
+        "GET",
+        _url("Invoices"),
+        params={"IDs": ",".join(invoice_ids)},
+        headers={"xero-tenant-id": organisation},
+    )
+    rows = (answer or {}).get("Invoices") or [] if isinstance(answer, dict) else []
+    return {str(r.get("InvoiceID")): str(r.get("Status") or "") for r in rows if isinstance(r, dict)}
