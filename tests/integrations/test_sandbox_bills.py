@@ -264,3 +264,20 @@ def test_the_sandbox_page_lists_each_organisations_bills(settings, tenant, conne
     page = client_for(tenant.admin).get("/sandbox/").content.decode()
     for shown in ("Acme Supplies", "INV-1", "15.00", "batch-9", "ACCPAY"):
         assert shown in page, shown
+
+
+def test_the_sandbox_clock_command_speeds_up_moves_on_and_resets():
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    out = StringIO()
+    call_command("sandbox_clock", speed=10, advance=600, stdout=out)
+    assert "(×10.0)" in out.getvalue()
+    assert clock.speed() == 10 and clock.now() - timezone.now() >= timedelta(minutes=10)
+    assert clock.real_seconds(60) == 6
+    call_command("sandbox_clock", reset=True, stdout=out)
+    from sandbox.models import SandboxClock
+
+    assert clock.speed() == 1.0 and not SandboxClock.objects.exists()
