@@ -23,20 +23,22 @@ migrate: install
 demo: migrate
 	$(MANAGE) seed_demo
 
-# Serves the demo at http://127.0.0.1:$(PORT) with the provider sandbox, a task worker and a
-# five-minute token refresher (refresh_tokens renews access tokens before they expire).
+# Serves the demo at http://127.0.0.1:$(PORT) with the provider sandbox and a task worker. The worker
+# also keeps its own schedule (schedule_tasks starts it, integrations/schedules.py): access tokens
+# renewed every five minutes, every connection's lists read nightly.
 # gunicorn runs threaded so the server can answer the sandbox's back-channel calls (token
-# exchange, create bill) while the user's own request waits on them.
+# exchange, create bill, list reads) while the user's own request waits on them.
 run: demo
 	@echo "Serving Dext Connect at http://127.0.0.1:$(PORT)  (Ctrl+C stops the server and the worker)"
 	@echo "E-mail (invitations, password resets) is not delivered: read it at http://127.0.0.1:$(PORT)/sent-mail/ (files in var/outbox/)"
+	@$(MANAGE) schedule_tasks >/dev/null
 	@trap 'kill 0' INT TERM EXIT; \
 	SITE_URL=http://127.0.0.1:$(PORT) $(MANAGE) db_worker --interval 0.5 --no-reload & \
-	(while sleep 300; do SITE_URL=http://127.0.0.1:$(PORT) $(MANAGE) refresh_tokens >/dev/null; done) & \
 	SITE_URL=http://127.0.0.1:$(PORT) $(BIN)/gunicorn dext_connect.wsgi:application \
 		--bind 127.0.0.1:$(PORT) --workers 2 --threads 8 --access-logfile - --log-level warning
 
 worker: install
+	$(MANAGE) schedule_tasks
 	$(MANAGE) db_worker
 
 test: install

@@ -3,7 +3,10 @@ integrations' seed). Deterministic, and idempotent: an account that already has 
 
 Acme Ltd: about 60 cost items across 8 suppliers (5 expense claims, a few credit notes, every status)
 and 10 sales invoices. Published items record Acme's Xero connection as `published_to`; without it
-(no sandbox) they are left Ready instead, since they cannot have been published anywhere.
+(no sandbox) they are left Ready instead, since they cannot have been published anywhere. Their Category
+and Tax rate name accounts and VAT rates of Acme's Xero organisation: where the sandbox seeded its lists,
+the items still open (not published) get those entries and the suppliers their Xero contacts, as after
+a read of the lists.
 """
 
 from __future__ import annotations
@@ -15,24 +18,40 @@ from decimal import Decimal
 from django.db import transaction
 
 from accounts.models import Account, Membership
-from integrations.models import Connection
+from integrations.lists import kinds_of
+from integrations.models import Connection, ListSync, ListSyncState
 
+from . import linking
 from .models import Item, ItemStatus, ItemType, PaymentMethod, Supplier
 
+# (supplier, Category, Tax rate): names from the UK Xero chart of accounts and VAT rates that Acme's Xero
+# organisation keeps (sandbox/listdata.py), so the demo's items match its lists (costs/linking.py).
 ACME_SUPPLIERS = [
-    ("Acme Supplies", "Office supplies"),
-    ("Northwind Traders", "Stock"),
-    ("Contoso Energy", "Utilities"),
-    ("Fabrikam Print", "Printing"),
-    ("Tailspin Travel", "Travel"),
-    ("Litware Software", "Software"),
-    ("Adventure Works Catering", "Meals and entertainment"),
-    ("Proseware Telecom", "Telephone and internet"),
+    ("Acme Supplies", "General Expenses", "20% (VAT on Expenses)"),
+    ("Northwind Traders", "Cost of Goods Sold", "20% (VAT on Expenses)"),
+    ("Contoso Energy", "Light, Power, Heating", "5% (VAT on Expenses)"),
+    ("Fabrikam Print", "Printing & Stationery", "20% (VAT on Expenses)"),
+    ("Tailspin Travel", "Travel - National", "Zero Rated Expenses"),
+    ("Litware Software", "IT Software and Consumables", "20% (VAT on Expenses)"),
+    ("Adventure Works Catering", "Entertainment-100% business", "20% (VAT on Expenses)"),
+    ("Proseware Telecom", "Telephone & Internet", "20% (VAT on Expenses)"),
 ]
+ACME_SALES = ("Sales", "20% (VAT on Income)")
+# The VAT in a total that includes it, by rate name ("20% (VAT on Expenses)" -> 20/120 of the total).
+RATES = {
+    "20% (VAT on Expenses)": 20,
+    "5% (VAT on Expenses)": 5,
+    "Zero Rated Expenses": 0,
+    "20% (VAT on Income)": 20,
+}
 ACME_CUSTOMERS = ["Blue Yonder Airlines", "Coho Winery", "Wingtip Toys", "Lucerne Publishing"]
 OTHER_SUPPLIERS = {
-    "globex": [("Hooli Cloud", "Software"), ("Vandelay Industries", "Stock"), ("Soylent Foods", "Meals")],
-    "initech": [("Chotchkie's", "Meals"), ("Penetrode Paper", "Office supplies")],
+    "globex": [
+        ("Hooli Cloud", "Software", ""),
+        ("Vandelay Industries", "Stock", ""),
+        ("Soylent Foods", "Meals", ""),
+    ],
+    "initech": [("Chotchkie's", "Meals", ""), ("Penetrode Paper", "Office supplies", "")],
 }
 STATUS_CYCLE = [
     ItemStatus.TO_REVIEW,
@@ -55,6 +74,11 @@ def _published_at(status: str, day: date) -> datetime | None:
     return datetime.combine(day + timedelta(days=2), time(10, 0), tzinfo=UTC)
 
 
+def _tax(total: Decimal, tax_rate: str) -> Decimal:
+    rate = RATES.get(tax_rate, 20)
+    return (total * rate / (100 + rate)).quantize(Decimal("0.01"))
+
+
 def _supplier(account: Account, name: str) -> Supplier:
     supplier, _ = Supplier.objects.get_or_create(account=account, name=name)
     return supplier
@@ -63,8 +87,9 @@ def _supplier(account: Account, name: str) -> Supplier:
 def _make_items(
     account: Account,
     *,
-    suppliers: list[tuple[Supplier, str]],
+    suppliers: list[tuple[Supplier, str, str]],
     customers: list[Supplier],
+    sales_values: tuple[str, str],
     costs: int,
     claims: int,
     credit_notes: int,
@@ -91,7 +116,7 @@ def _make_items(
         ]
     )
     for n, kind in enumerate(kinds):
-        supplier, category = suppliers[n % len(suppliers)]
+        supplier, category, tax_rate = suppliers[n % len(suppliers)]
         total = Decimal(rng.randrange(1200, 250000)) / 100
         if kind == ItemType.CREDIT_NOTE:
             total = -total / 4
@@ -107,8 +132,9 @@ def _make_items(
                 supplier=supplier,
                 reference=f"{PREFIX.get(kind, 'INV')}-{1000 + n}",
                 category=category,
+                tax_rate=tax_rate,
                 total=total.quantize(Decimal("0.01")),
-                tax=(total / 6).quantize(Decimal("0.01")),
+                tax=_tax(total, tax_rate),
                 currency="GBP",
                 description=f"{category} from {supplier.name}",
                 owner_id=owners[n % len(owners)] if owners else None,
@@ -135,9 +161,10 @@ def _make_items(
                 due_date=day + timedelta(days=14),
                 supplier=customer,
                 reference=f"SI-{2000 + n}",
-                category="Sales",
+                category=sales_values[0],
+                tax_rate=sales_values[1],
                 total=total,
-                tax=(total / 6).quantize(Decimal("0.01")),
+                tax=_tax(total, sales_values[1]),
                 description=f"Invoice to {customer.name}",
                 owner_id=owners[0] if owners else None,
                 published_to=xero if status == ItemStatus.PUBLISHED else None,
@@ -163,11 +190,24 @@ def seed(accounts: dict[str, Account]) -> None:
         customers = ACME_CUSTOMERS if slug == "acme" else [f"{account.name} customer"]
         _make_items(
             account,
-            suppliers=[(_supplier(account, name), category) for name, category in names],
+            suppliers=[(_supplier(account, name), category, tax_rate) for name, category, tax_rate in names],
             customers=[_supplier(account, name) for name in customers],
+            sales_values=ACME_SALES if slug == "acme" else ("Sales", ""),
             costs=costs,
             claims=claims,
             credit_notes=credit_notes,
             sales=sales,
             seed=index + 1,
+        )
+        _as_after_a_read(account)
+
+
+def _as_after_a_read(account: Account) -> None:
+    """Connections whose lists the demo seeded as read (sandbox/demo.py): what follows a read follows
+    here too, now that the suppliers and items exist — suppliers linked, old text matched."""
+    for sync in ListSync.objects.filter(account=account, state=ListSyncState.DONE).select_related(
+        "connection"
+    ):
+        linking.on_lists_read(
+            sender=ListSync, account=account, connection=sync.connection, kinds=kinds_of(sync.connection)
         )

@@ -71,10 +71,11 @@ class SupplierMatch(models.TextChoices):
 class SupplierLink(models.Model):
     """Which contact or vendor a supplier is in one connection (PRODUCT.md "Suppliers").
 
-    Found after each read of the suppliers list (costs/lists.py link_suppliers): the entry with exactly
+    Found after each read of the suppliers list (costs/linking.py link_suppliers): the entry with exactly
     the same name, else the one with the same normalised name; or chosen by hand on the rule page.
     `entry` empty: no match yet, so the supplier is created in the provider when its first bill is
-    published (with the provider's idempotency key `create_key`, so a retry never makes two)."""
+    published (with the provider's idempotency key `create_key`, so a retry never makes two).
+    An entry archived or deleted in the provider since leaves the link in place (`needs_choosing`)."""
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
     supplier = models.ForeignKey(Supplier, on_delete=models.CASCADE, related_name="links")
@@ -96,6 +97,11 @@ class SupplierLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.supplier} in {self.connection}"
+
+    @property
+    def needs_choosing(self) -> bool:
+        """Its contact or vendor is no longer active in the provider: choose again (reads the entry)."""
+        return self.entry_id is not None and not self.entry.active
 
 
 # What a supplier rule without an Integration does, in the same words on every page and in the log (an

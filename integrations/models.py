@@ -262,3 +262,34 @@ class ListSync(models.Model):
 
     def __str__(self) -> str:
         return f"Lists of {self.connection}: {self.get_state_display()}"
+
+
+class ListReadPage(models.Model):
+    """A page of a list read that arrives in its own request and waits until every page of its kind has
+    arrived: QuickBooks Desktop's iterator pages come one receiveResponseXML call at a time, and a kind
+    is stored only whole (integrations/lists.py `keep_page` / `kept_entries`). `started` is the read's
+    claim (ListSync.started_at), so the pages of an abandoned read never mix with a new read's; they are
+    deleted when their kind is stored or the read ends."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=ListKind.choices)
+    started = models.DateTimeField()
+    number = models.PositiveIntegerField()
+    # The page's entries (EntryData as JSON: rate as text, changed_at as the provider wrote it).
+    entries = models.JSONField(default=list, blank=True)
+    # Where the provider's paging stands after this page (QuickBooks: the iterator and how many remain).
+    iterator_id = models.CharField(max_length=100, blank=True)
+    remaining = models.PositiveIntegerField(default=0)
+
+    objects = ScopedManager(account="account")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "kind", "started", "number"], name="listreadpage_unique_page"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Page {self.number} of the {self.kind} list of {self.connection_id}"

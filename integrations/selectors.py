@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from django.db.models import QuerySet
 
 from accounts.models import Account
 
-from .models import LIVE_STATUSES, Connection, ConnectionStatus, IntegrationDefaults
+from . import catalog
+from .lists import is_on_its_way, source_for, waiting_message, when
+from .models import (
+    LIVE_STATUSES,
+    Connection,
+    ConnectionStatus,
+    IntegrationDefaults,
+    ListKind,
+    ListSync,
+    ListSyncState,
+)
 
 
 def live_connections(account: Account) -> QuerySet[Connection]:
@@ -55,3 +67,86 @@ def connections_on_page(account: Account) -> list[Connection]:
         .exclude(status=ConnectionStatus.DISCONNECTED)
         .select_related("connected_by")
     )
+
+
+# --- the lists of each connection, as the Connections page shows them ------------------------------
+
+PROGRESS_WORDS = {
+    ListKind.ACCOUNT: "Chart of accounts",
+    ListKind.TAX_RATE: "Tax rates",
+    ListKind.SUPPLIER: "Suppliers",
+}
+
+
+@dataclass
+class ListsShown:
+    """One connection's lists on Business settings > Connections (integrations/_lists.html)."""
+
+    connection: Connection
+    own: bool = False  # it keeps lists of its own (Xero, QuickBooks, Bill.com)
+    uses: str = ""  # software without lists of its own: whose lists it uses ("Xero")
+    web_connector: bool = False  # read by the Web Connector on its next run (QuickBooks Desktop)
+    waiting: str = ""  # lists.waiting_message: when the read happens, where it is not at once
+    sync: ListSync | None = None
+    on_its_way: bool = False
+    progress: list[str] = field(default_factory=list)
+
+    @property
+    def last_read(self) -> str:
+        return when(self.sync.last_success_at) if self.sync and self.sync.last_success_at else ""
+
+    @property
+    def state(self) -> str:
+        return self.sync.state if self.sync else ListSyncState.NEVER
+
+    @property
+    def failed(self) -> bool:
+        return self.state == ListSyncState.FAILED and bool(self.sync.message)
+
+    @property
+    def can_refresh(self) -> bool:
+        """Refresh lists is offered (to those who may manage integrations): an active connection with
+        lists of its own whose read is not already on its way."""
+        return self.own and self.connection.status == ConnectionStatus.ACTIVE and not self.on_its_way
+
+    @property
+    def polling(self) -> bool:
+        """The page asks again every few seconds while a read it can watch is on its way; a read
+        waiting for the Web Connector may wait for days, so only its running part is watched."""
+        return self.on_its_way and not (self.web_connector and self.state == ListSyncState.QUEUED)
+
+
+def _progress_lines(connection: Connection, sync: ListSync) -> list[str]:
+    lines = []
+    for kind in catalog.provider_info(connection.provider).lists:
+        step = (sync.progress or {}).get(kind)
+        if step is None:
+            lines.append(f"{PROGRESS_WORDS[kind]}: waiting")
+        elif step.get("done"):
+            lines.append(f"{PROGRESS_WORDS[kind]}: {step.get('read', 0)} read")
+        else:
+            lines.append(f"{PROGRESS_WORDS[kind]}: reading ({step.get('read', 0)} so far)")
+    return lines
+
+
+def lists_shown(account: Account, connections: list[Connection]) -> list[ListsShown]:
+    """What the page says about each connection's lists, in one query for all their ListSync rows."""
+    syncs = {s.connection_id: s for s in ListSync.objects.filter(account=account, connection__in=connections)}
+    shown = []
+    for connection in connections:
+        info = catalog.provider_info(connection.provider)
+        item = ListsShown(connection=connection)
+        if info is not None and info.lists_read == "main":
+            source = source_for(connection)
+            item.uses = source.label if source is not None else "the main accounting software"
+        elif info is not None and info.lists:
+            item.own = True
+            item.web_connector = info.lists_read == "web_connector"
+            item.waiting = waiting_message(connection)
+            item.sync = syncs.get(connection.pk)
+            if item.sync is not None:
+                item.on_its_way = is_on_its_way(item.sync, connection)
+                if item.sync.state == ListSyncState.RUNNING:
+                    item.progress = _progress_lines(connection, item.sync)
+        shown.append(item)
+    return shown

@@ -20,7 +20,7 @@ from accounts.errors import DomainError
 from accounts.models import Account, User
 from accounts.tenancy import in_account_scope
 
-from . import catalog
+from . import catalog, lists
 from .catalog import provider_info
 from .models import LIVE_STATUSES, Connection, ConnectionStatus, IntegrationDefaults
 from .providers import LoginFailed, ProviderMisconfigured, billcom
@@ -213,6 +213,12 @@ def activate_connection(
             _restore_defaults(
                 account=account, connection=connection, fields=was_default_for, acting_user=acting_user
             )
+        info = provider_info(provider)
+        if info.lists and info.lists_read == "api":
+            # Read its lists in the background, on connect as on reconnect (queued after the commit:
+            # a connect rolled back queues nothing). QuickBooks Desktop's wait until its company file is
+            # confirmed (_company_file_confirmed); ApprovalMax uses the main software's.
+            lists.request_sync(account=account, connection=connection)
         return connection
 
 
@@ -293,10 +299,14 @@ def same_company_file(a: str, b: str) -> bool:
 
 def qbwc_work_pending(connection: Connection) -> bool:
     """Does the Web Connector have anything to do? Until the company file is pinned and verified and
-    its company named, yes (identifying it is the work). Otherwise no: `authenticate` answers "none"
-    and the Web Connector does not even open QuickBooks. (Publishing will add its own queue here.)"""
+    its company named, yes (identifying it is the work); so does a list read waiting for it
+    (integrations/qbwc_lists.py). Otherwise no: `authenticate` answers "none" and the Web Connector
+    does not even open QuickBooks. (Publishing will add its own queue here.)"""
+    from . import qbwc_lists  # it builds on this module
+
     credentials = credentials_of(connection)
-    return not (connection.external_id and connection.external_name and credentials.get(QBWC_FILE_VERIFIED))
+    identified = connection.external_id and connection.external_name and credentials.get(QBWC_FILE_VERIFIED)
+    return not identified or qbwc_lists.wanted(connection)
 
 
 @in_account_scope
@@ -392,6 +402,8 @@ def qbwc_company_file_opened(
         credentials[QBWC_OPEN_FILE] = company_file
         verified = bool(file_ids) and _has_file_id(file_ids, file_id)
         if verified:
+            if not credentials.get(QBWC_FILE_VERIFIED):
+                _company_file_confirmed(account=account, connection=current)
             credentials[QBWC_FILE_VERIFIED] = True
         options = {**current.options}
         if qbxml_version:
@@ -415,6 +427,16 @@ def qbwc_company_file_opened(
         # Named only from a company record shown to be this set-up's: otherwise the name waits for
         # our own CompanyQuery (qbwc_company_answered), which checks the FileID first.
         name_connection(account=account, connection=connection, name=company_name)
+
+
+def _company_file_confirmed(*, account: Account, connection: Connection) -> None:
+    """The set-up's company file was just shown to be this set-up's, for the first time: its lists are
+    asked for, and the Web Connector reads them on this run or its next (the qbXML queries wait for
+    it). Never stops the Web Connector's run: a connection that cannot be read now is left as it is."""
+    try:
+        lists.request_sync(account=account, connection=connection)
+    except DomainError as exc:
+        logger.info("QuickBooks Desktop lists of connection %s not asked for: %s", connection.pk, exc.message)
 
 
 def _has_file_id(file_ids: list[str], file_id: str) -> bool:
@@ -442,6 +464,8 @@ def qbwc_company_answered(
     with transaction.atomic():
         current = Connection.objects.select_for_update().get(pk=connection.pk)
         credentials = credentials_of(current)
+        if not credentials.get(QBWC_FILE_VERIFIED):
+            _company_file_confirmed(account=account, connection=current)
         credentials[QBWC_FILE_VERIFIED] = True
         current.credentials = credentials
         current.last_error = ""

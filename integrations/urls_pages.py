@@ -3,7 +3,7 @@ from django.urls import path
 from . import views
 
 # Business settings > Connections: list and defaults (with their preview), the software that can be
-# connected, and the disconnect confirmation.
+# connected, the disconnect confirmation, and each connection's lists (their state, Refresh lists).
 urlpatterns: list = [
     path("a/<slug:account_slug>/settings/connections/", views.connections, name="connections"),
     path(
@@ -16,5 +16,15 @@ urlpatterns: list = [
         "a/<slug:account_slug>/settings/connections/<int:connection_id>/disconnect/",
         views.disconnect,
         name="disconnect",
+    ),
+    path(
+        "a/<slug:account_slug>/settings/connections/<int:connection_id>/lists/",
+        views.lists_status,
+        name="lists_status",
+    ),
+    path(
+        "a/<slug:account_slug>/settings/connections/<int:connection_id>/lists/refresh/",
+        views.lists_refresh,
+        name="lists_refresh",
     ),
 ]

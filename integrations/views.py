@@ -1,5 +1,6 @@
 """Business settings > Connections: the list, the defaults (with their preview), the software that can be
-connected, and the disconnect confirmation.
+connected, the disconnect confirmation, and each connection's lists (their state, polled while a read is
+on its way, and Refresh lists).
 
 Thin views: what may be connected, whether a disconnect is allowed and how defaults fall back are
 decided by integrations/services.py and selectors.py; how many items a change re-routes is counted by
@@ -13,16 +14,16 @@ from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from accounts.errors import DomainError
 from accounts.models import ActivityEntry
 from accounts.tenancy import account_view
 from costs.impact import Impact, default_change_impact, disconnect_impact
 
-from . import catalog, selectors, services
+from . import catalog, lists, selectors, services
 from .forms import DefaultsForm
-from .models import Connection
+from .models import Connection, ConnectionStatus
 from .services import and_join, main_software_names
 
 RECENT_ACTIVITY = 5
@@ -54,6 +55,8 @@ def connections(request: HttpRequest) -> HttpResponse:
     "Save defaults" saves. With JavaScript the preview comes from `defaults_preview` instead."""
     account = request.account
     rows = selectors.connections_on_page(account)
+    for shown in selectors.lists_shown(account, rows):
+        shown.connection.lists = shown
     live = [c for c in rows if c.is_live]
     form, preview = None, None
     if len(live) > 1:
@@ -212,3 +215,50 @@ def disconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
             "main": main,
         },
     )
+
+
+def _listed_connection(request: HttpRequest, connection_id: int) -> Connection:
+    """A connection the Connections page lists (live or still being connected), of this account only:
+    anything else is "does not exist" (404)."""
+    connection = (
+        Connection.objects.filter(account=request.account, pk=connection_id)
+        .exclude(status=ConnectionStatus.DISCONNECTED)
+        .first()
+    )
+    if connection is None:
+        raise Http404("No such connection.")
+    return connection
+
+
+def _lists_partial(request: HttpRequest, connection: Connection, problem: str = "") -> HttpResponse:
+    (connection.lists,) = selectors.lists_shown(request.account, [connection])
+    return render(request, "integrations/_lists.html", {"c": connection, "problem": problem})
+
+
+@require_GET
+@account_view("settings.view")
+def lists_status(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """One connection's lists, as the Connections page shows them: what the page polls while a read is
+    on its way (the answer stops the polling once it is done)."""
+    return _lists_partial(request, _listed_connection(request, connection_id))
+
+
+@require_POST
+@account_view("integrations.manage")
+def lists_refresh(request: HttpRequest, connection_id: int) -> HttpResponse:
+    """Refresh lists: queue a read of the connection's lists. With htmx, answered with the connection's
+    lists (now waiting, and polling); without, back to the page with a message."""
+    connection = _listed_connection(request, connection_id)
+    try:
+        lists.refresh_lists(account=request.account, acting_user=request.user, connection_id=connection.pk)
+    except DomainError as exc:
+        if request.htmx:
+            return _lists_partial(request, connection, problem=exc.message)
+        messages.error(request, exc.message)
+        return redirect(_connections_url(request))
+    if request.htmx:
+        return _lists_partial(request, connection)
+    messages.success(
+        request, lists.waiting_message(connection) or f"{connection.label}'s lists are being read."
+    )
+    return redirect(_connections_url(request))

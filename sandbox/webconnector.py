@@ -11,6 +11,8 @@ receiveResponseXML, "NoOp".
 `Computer` plays QuickBooks on the customer's computer: its company files, which one is open, the
 qbXML versions it speaks, the FileID the Web Connector wrote into the company record when the .qwc
 was added, and the request processor's refusals (HRESULTs, statusCodes) with their documented texts.
+A company file's lists are the sandbox organisation's (SandboxListEntry, provider "qbd"); the list
+queries are answered by sandbox/qbdlists.py.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from django.conf import settings
 from django.urls import reverse
 from lxml import etree
 
-from . import qbdbills
+from . import qbdbills, qbdlists
 from .log import log_request
 from .models import SandboxOrganisation
 
@@ -33,7 +35,9 @@ SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 QBWC_NS = "http://developer.intuit.com/"
 CLIENT_VERSION = "2.3.0.215"
 COMPANY_FOLDER = "C:\\Users\\Public\\Documents\\Intuit\\QuickBooks\\Company Files\\"
-MAX_ROUNDS = 20
+# A guard against a service that never says 100 (the real Web Connector has none): enough rounds for
+# a company file with tens of thousands of vendors, a few hundred per iterator page.
+MAX_ROUNDS = 200
 # The guide: a service should not make the Web Connector retry connectionError "more than a couple
 # of times"; the pretend one stops after this many company files.
 MAX_OPEN_ATTEMPTS = 3
@@ -152,6 +156,13 @@ class CompanyFile:
     name: str
     # Private data extensions on the company record: {OwnerID: {DataExtName: value}}.
     data_ext: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The sandbox organisation whose lists (SandboxListEntry, provider "qbd") the file holds: the Web
+    # Connector user name it is listed under on /sandbox/ (`run` sets it); else its company name.
+    org_id: str = ""
+
+    @property
+    def lists_org(self) -> str:
+        return (self.org_id or self.name)[:100]
 
 
 @dataclass
@@ -159,7 +170,9 @@ class Computer:
     """QuickBooks on the customer's computer. `open_file` is the company file open in QuickBooks (None:
     QuickBooks is not running). Options for tests: `hcp_company=False` leaves the Company answer out of
     strHCPResponse; `company_query_failures` makes the next CompanyQuery requests fail, each with
-    "hresult" (the request processor's 0x80040401) or "status" (statusCode 1010 in the answer)."""
+    "hresult" (the request processor's 0x80040401) or "status" (statusCode 1010 in the answer);
+    `list_query_failures` {"VendorQueryRq": 2} answers the 2nd request of that query statusCode 1000
+    (once). `iterators` are the running list iterators: they end with the QuickBooks session."""
 
     files: dict[str, CompanyFile] = field(default_factory=dict)
     open_file: str | None = None
@@ -168,6 +181,9 @@ class Computer:
     product: str = "QuickBooks Desktop Pro 2024"
     hcp_company: bool = True
     company_query_failures: list[str] = field(default_factory=list)
+    list_query_failures: dict[str, int] = field(default_factory=dict)
+    iterators: dict[str, qbdlists.Iterator] = field(default_factory=dict)
+    _queries_seen: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def with_company(cls, account_name: str, **options) -> Computer:
@@ -203,6 +219,8 @@ class Computer:
             self.open_file = self.files[_key(requested)].path
         if requested and _key(requested) != _key(self.open_file):
             return OTHER_FILE_OPEN
+        # A new QuickBooks session: iterators are "only valid for the current QuickBooks session".
+        self.iterators.clear()
         return self.files[_key(self.open_file)]
 
     def hcp_response(self, company: CompanyFile, owner_id: str) -> str:
@@ -260,9 +278,11 @@ class Computer:
         version = pi.get("version", "") if pi is not None and pi.target == "qbxml" else ""
         if not self._speaks(version):
             return ("", *UNSUPPORTED_VERSION)
-        return self.answer_requests(company, root)
+        return self.answer_requests(company, root, version)
 
-    def answer_requests(self, company: CompanyFile, root: etree._Element) -> tuple[str, str, str]:
+    def answer_requests(
+        self, company: CompanyFile, root: etree._Element, version: str = "16.0"
+    ) -> tuple[str, str, str]:
         """The answers to the requests of a message set the request processor accepted."""
         answers = []
         for rq in root.iter(etree.Element):
@@ -282,10 +302,23 @@ class Computer:
                     answers.append(_status_rs(tag, request_id, code, "Error", text))
                     continue
                 answers.append(self._company_rs(request_id, company, rq.findtext("OwnerID") or ""))
+            elif tag in qbdlists.QUERIES:
+                seen = self._queries_seen[tag] = self._queries_seen.get(tag, 0) + 1
+                if self.list_query_failures.get(tag) == seen:
+                    del self.list_query_failures[tag]
+                    answers.append(_status_rs(tag, request_id, *qbdlists.INTERNAL_ERROR))
+                    continue
+                try:
+                    answers.append(
+                        qbdlists.answer(
+                            tag, rq, org_id=company.lists_org, version=version, iterators=self.iterators
+                        )
+                    )
+                except qbdlists.QbxmlRefused:
+                    return ("", *PARSE_ERROR)
             elif tag in qbdbills.REQUESTS:
-                # The company file's documents: its organisation's lists and bills (sandbox/qbdbills.py).
-                org_id = getattr(company, "lists_org", "") or company.name[:100]
-                answers.append(qbdbills.answer(tag, rq, org_id))
+                # The company file's documents, against its organisation's lists (sandbox/qbdbills.py).
+                answers.append(qbdbills.answer(tag, rq, company.lists_org))
             else:
                 answers.append(_status_rs(tag, request_id, "0", "Info", "Status OK"))
         return (
@@ -439,6 +472,7 @@ def run(
         if isinstance(company, str):
             return stop(company)
         out.company_name = company.name
+        company.org_id = company.org_id or username
         # Signed in and working: the company file is this connection's organisation on /sandbox/
         # (listed for its account, under the Web Connector user name).
         SandboxOrganisation.objects.update_or_create(

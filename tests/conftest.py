@@ -19,7 +19,7 @@ from tests.factories import (
     UserFactory,
 )
 
-pytest_plugins = ["tests.browser.fixtures"]
+pytest_plugins = ["tests.browser.fixtures", "tests.integrations.lists_helpers"]
 
 
 @dataclass

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from django_scopes import scopes_disabled
 
 from accounts.models import ActivityEntry, Invitation, Membership, Practice, PracticeMembership, PracticeRole
-from costs.models import Item, Supplier, SupplierRule
-from integrations.models import Connection, IntegrationDefaults
+from costs.models import Item, Supplier, SupplierLink, SupplierRule
+from integrations.models import Connection, IntegrationDefaults, ListEntry, ListSync
 from tests.factories import (
     ConnectionFactory,
     InvitationFactory,
@@ -29,13 +29,22 @@ class World:
 
 def populate(tenant) -> World:
     """Xero + Bill.com, defaults, a supplier with a rule, a cost item, a sales invoice, activity, and a
-    practice of its own (a practice admin, a bookkeeper assigned to it) that has it as a client."""
+    practice of its own (a practice admin, a bookkeeper assigned to it) that has it as a client. Xero's
+    lists have been read: a contact the supplier is linked to."""
     account = tenant.account
     xero = ConnectionFactory(account=account, provider="xero")
     billcom = ConnectionFactory(account=account, provider="billcom", is_main=False)
     IntegrationDefaults.objects.create(account=account, expense_claims=billcom)
     supplier = SupplierFactory(account=account, name=f"Secret Supplier of {account.name}")
     rule = SupplierRuleFactory(supplier=supplier, integration=billcom)
+    with scopes_disabled():
+        ListSync.objects.create(account=account, connection=xero, state="done")
+        contact = ListEntry.objects.create(
+            account=account, connection=xero, kind="supplier", external_id="c-1", name=supplier.name
+        )
+        SupplierLink.objects.create(
+            account=account, supplier=supplier, connection=xero, entry=contact, matched_by="exact"
+        )
     item = ItemFactory(account=account, supplier=supplier, reference="SECRET-REF")
     sales = ItemFactory(account=account, type="sales_invoice", reference="SECRET-SALE")
     practice = PracticeFactory(name=f"Secret Practice of {account.name}")
@@ -84,6 +93,11 @@ def snapshot() -> tuple:
                     "cancelled_at",
                 )
             ),
+            sorted(
+                ListSync.objects.values_list("pk", "account_id", "connection_id", "state", "requested_at")
+            ),
+            sorted(ListEntry.objects.values_list("pk", "account_id", "connection_id", "name", "active")),
+            sorted(SupplierLink.objects.values_list("pk", "supplier_id", "connection_id", "entry_id")),
             ActivityEntry.objects.count(),
             # Who may open which account through a practice.
             sorted(Practice.clients.through.objects.values_list("practice_id", "account_id")),

@@ -27,8 +27,10 @@ from django_scopes import scopes_disabled
 from lxml import etree
 
 from accounts.errors import DomainError
-from integrations import services
+from integrations import qbwc_lists, services
 from integrations.models import Connection, ConnectionStatus
+
+from . import qbd_lists
 
 if TYPE_CHECKING:
     from accounts.models import Account
@@ -386,18 +388,23 @@ def authenticate(username: str, password: str, *, guard: SignInGuard) -> list[st
     except DomainError:
         # E.g. another main software was connected meanwhile: the connection stays pending.
         return list(NOT_VALID_USER)
+    # The earlier session's ticket no longer works; a list read it left half-way starts again.
+    qbwc_lists.session_started(account=connection.account, connection=connection)
     return [ticket, connection.external_id or USE_OPEN_FILE]
 
 
 def send_request_xml(ticket: str, hcp: str, company_file: str, country: str, major: str, minor: str) -> str:
-    """The next qbXML request: the CompanyQuery that identifies the company file (the one request we
-    have before publishing exists; it is sent even when strHCPResponse already named the company,
-    because the Web Connector treats "" as an error). "" refuses (the Web Connector then calls
-    getLastError and shows its message): an unknown ticket, another company file than this
-    connection's."""
+    """The next qbXML request: first the CompanyQuery that identifies the company file (sent even when
+    strHCPResponse already named the company, because the Web Connector treats "" as an error); then,
+    while a list read runs, its queries one at a time (integrations/qbwc_lists.py). "" refuses (the Web
+    Connector then calls getLastError and shows its message): an unknown ticket, another company file
+    than this connection's."""
     connection = _by_ticket(ticket)
     if connection is None:
         return ""
+    reading = qbwc_lists.current(account=connection.account, connection=connection)
+    if reading is not None:
+        return _list_request(connection, reading, company_file)
     owner_id = services.credentials_of(connection).get("owner_id", "")
     host = host_answers(hcp, owner_id=owner_id, country=country, major=major, minor=minor)
     company = host.company if host.company is not None and host.company.answered else None
@@ -425,12 +432,43 @@ def send_request_xml(ticket: str, hcp: str, company_file: str, country: str, maj
     return company_query(version=version, owner_id=owner_id)
 
 
+def _list_request(connection: Connection, reading: qbwc_lists.Reading, company_file: str) -> str:
+    """The list query the read needs next, to the company file this session was checked against."""
+    version = connection.options.get("qbxml_version", "")
+    problem = ""
+    if not services.same_company_file(connection.external_id, company_file):
+        problem = f"the Web Connector opened {company_file or 'no company file'} in the middle of the read."
+    elif not version:
+        problem = "QuickBooks did not say which qbXML versions it supports."
+    if problem:
+        qbwc_lists.failed(account=connection.account, connection=connection, reading=reading, problem=problem)
+        return ""
+    return qbd_lists.list_query(reading.step, version=version)
+
+
 def receive_response_xml(ticket: str, response: str, hresult: str, message: str) -> int:
-    """100: done (the Web Connector closes the session). Negative: the run stopped on a problem, and
-    the Web Connector calls getLastError for the message."""
+    """The percentage done while a list read has more to ask (the Web Connector calls sendRequestXML
+    again); 100: done (the Web Connector closes the session). Negative: the run stopped on a problem,
+    and the Web Connector calls getLastError for the message."""
     connection = _by_ticket(ticket)
     if connection is None:
         return -1
+    reading = qbwc_lists.current(account=connection.account, connection=connection)
+    if reading is not None:
+        if hresult:
+            return qbwc_lists.failed(
+                account=connection.account,
+                connection=connection,
+                reading=reading,
+                problem=f"QuickBooks could not answer ({hresult}: {message})"[:300] + ".",
+            )
+        return qbwc_lists.answered(
+            account=connection.account,
+            connection=connection,
+            reading=reading,
+            answer=qbd_lists.list_answer_from(response, reading.step),
+            version=connection.options.get("qbxml_version", ""),
+        )
 
     def failed(text: str) -> int:
         services.qbwc_run_failed(account=connection.account, connection=connection, message=text)
@@ -461,7 +499,8 @@ def receive_response_xml(ticket: str, response: str, hresult: str, message: str)
         )
     except DomainError:
         return -1
-    return 100
+    # The company file is confirmed: a queued list read starts now (1: more requests follow).
+    return 1 if qbwc_lists.start(account=connection.account, connection=connection) else 100
 
 
 def last_error(ticket: str) -> str:
@@ -479,6 +518,7 @@ def connection_error(ticket: str, hresult: str, message: str) -> str:
     """The Web Connector could not open QuickBooks or the company file: record why, and stop."""
     connection = _by_ticket(ticket)
     if connection is not None:
+        qbwc_lists.interrupted(account=connection.account, connection=connection)
         hresult, message = hresult.strip()[:20], message.strip()[:300]
         if hresult.lower() == OTHER_FILE_OPEN:
             services.qbwc_other_file_open(
@@ -496,6 +536,8 @@ def connection_error(ticket: str, hresult: str, message: str) -> str:
 def close_connection(ticket: str) -> str:
     connection = _by_ticket(ticket)
     if connection is not None:
+        # A list read still running now ended half-way: it is read again at the next run.
+        qbwc_lists.interrupted(account=connection.account, connection=connection)
         credentials = services.credentials_of(connection)
         credentials.pop("qbwc_ticket", None)
         credentials.pop(services.QBWC_OPEN_FILE, None)

@@ -32,7 +32,6 @@ from .base import (
     OAuthProvider,
     Organisation,
     ProviderError,
-    RateLimited,
     TokenSet,
 )
 from .lists import ACCOUNT, SUPPLIER, TAX_RATE, Caller, EntryData, ListPage
@@ -136,14 +135,9 @@ class QuickBooksOnline(OAuthProvider):
     # --- API errors ----------------------------------------------------------------------------
 
     def _check(self, response: requests.Response, call: str) -> None:
-        """Intuit's throttle (429) is "busy, try later"; a refusal with a Fault body keeps Intuit's
-        code (e.g. 6240) and words for the caller; anything else as every provider (base class)."""
-        if response.status_code == 429:
-            logger.warning("%s %s answered 429: %s", self.label, call, response.text[:300])
-            raise RateLimited(
-                f"{self.label} is busy with our requests, try again in a few minutes.", code="rate_limited"
-            )
-        if 400 <= response.status_code < 500 and response.status_code != 401:
+        """A refusal with a Fault body keeps Intuit's code (e.g. 6240) and words for the caller;
+        anything else, Intuit's throttle (429: RateLimited) included, as every provider (base class)."""
+        if 400 <= response.status_code < 500 and response.status_code not in (401, 429):
             code, words = _fault(response)
             if code:
                 logger.warning(

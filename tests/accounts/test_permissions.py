@@ -60,6 +60,9 @@ STANDARD_USER_REFUSED: dict[str, tuple[bool, bool]] = {
     "integrations:defaults_preview": (True, True),
     "integrations:connect_choose": (True, True),
     "integrations:disconnect": (True, True),
+    # A connection's lists: everyone who sees the page sees their state; only managers refresh them.
+    "integrations:lists_status": (False, False),
+    "integrations:lists_refresh": (True, True),
     "integrations:connect_start": (True, True),
     "integrations:choose_organisation": (True, True),
     "integrations:qwc_download": (True, True),

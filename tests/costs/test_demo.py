@@ -8,8 +8,9 @@ from collections import Counter
 import pytest
 from django.core.management import call_command
 
-from costs.models import Item, Supplier
-from integrations.models import Connection
+from costs.demo import ACME_SUPPLIERS
+from costs.models import Item, Supplier, SupplierLink
+from integrations.models import Connection, ListEntry, ListSync
 
 pytestmark = pytest.mark.django_db
 
@@ -53,3 +54,68 @@ def test_without_xero_nothing_is_marked_published(settings):
     call_command("seed_demo", stdout=io.StringIO())
     assert Item.objects.filter(account__slug="acme").count() == 70
     assert not Item.objects.filter(status="published").exists()
+
+
+# Real commits: the connect's read is enqueued (or not) when the seed's transaction commits.
+@pytest.mark.django_db(transaction=True)
+def test_acme_xero_lists_are_seeded_as_the_sandbox_answers_and_the_items_use_them(settings):
+    from django_tasks_db.models import DBTaskResult
+
+    from sandbox.models import SandboxListEntry
+
+    settings.SANDBOX_ENABLED = True
+    call_command("seed_demo", stdout=io.StringIO())
+    xero = Connection.objects.get(account__slug="acme", provider="xero")
+
+    # The same entries the sandbox organisation answers with: ids, codes and names (the contract a later
+    # read relies on to land on the same rows).
+    seeded = set(ListEntry.objects.filter(connection=xero).values_list("kind", "external_id", "code", "name"))
+    sandbox = set(
+        SandboxListEntry.objects.filter(provider="xero", org_id=xero.external_id).values_list(
+            "kind", "entry_id", "code", "name"
+        )
+    )
+    assert seeded == sandbox and len(seeded) > 80
+    assert ListEntry.objects.get(connection=xero, kind="account", code="429").name == "General Expenses"
+    rate = ListEntry.objects.get(connection=xero, kind="tax_rate", code="INPUT2")
+    assert (rate.name, rate.rate, rate.for_costs, rate.for_sales) == (
+        "20% (VAT on Expenses)",
+        20,
+        True,
+        False,
+    )
+    sync = ListSync.objects.get(connection=xero)
+    assert (sync.state, sync.cursors, sync.message) == ("done", {}, "")
+    assert sync.last_success_at is not None
+    # The connect asked for a read, but at the commit the lists were seeded as read: none is enqueued.
+    assert not DBTaskResult.objects.filter(task_path="integrations.tasks.sync_lists").exists()
+
+    # Every open item's Category and Tax rate is an entry of that chart, its text kept beside it.
+    acme = Item.objects.filter(account__slug="acme")
+    open_items = acme.filter(status__in=["to_review", "ready", "failed"])
+    assert open_items.count() > 30
+    assert not open_items.filter(category_entry__isnull=True).exists()
+    assert not open_items.filter(tax_rate_entry__isnull=True).exists()
+    for item in open_items.select_related("category_entry", "tax_rate_entry"):
+        assert item.category_entry.connection_id == xero.pk and item.category_entry.name == item.category
+        assert item.tax_rate_entry.name == item.tax_rate
+    assert {
+        i.category_entry.code
+        for i in open_items.filter(type="sales_invoice").select_related("category_entry")
+    } == {"200"}
+    # Published and publishing items are not changed.
+    assert not acme.filter(status__in=["published", "publishing"], category_entry__isnull=False).exists()
+    assert set(acme.values_list("category", flat=True)) == {c for _, c, _ in ACME_SUPPLIERS} | {"Sales"}
+
+    # The suppliers are linked to the sandbox organisation's contacts ("Northwind Traders Ltd" by
+    # normalised name); the customers, not Xero suppliers there, are not.
+    links = dict(SupplierLink.objects.filter(connection=xero).values_list("supplier__name", "entry__name"))
+    assert links == {
+        name: {"Northwind Traders": "Northwind Traders Ltd", "Litware Software": "Litware Software Ltd"}.get(
+            name, name
+        )
+        for name, _, _ in ACME_SUPPLIERS
+    }
+    assert SupplierLink.objects.get(supplier__name="Northwind Traders").matched_by == "normalised"
+    # Globex and Initech have nothing connected: their text stays as it is, unmatched.
+    assert not Item.objects.exclude(account__slug="acme").filter(category_entry__isnull=False).exists()

@@ -265,7 +265,9 @@ def test_intuit_s_throttle_is_busy_not_a_refusal(qbo, settings):
                 )
             )
     assert failed.state == ListSyncState.FAILED
-    assert "QuickBooks Online is busy with our requests, try again in a few minutes." in failed.message
+    assert (
+        "QuickBooks Online is busy with our requests right now. Try again in a few minutes." in failed.message
+    )
     assert not ListEntry.objects.filter(connection=qbo).exists()
 
 

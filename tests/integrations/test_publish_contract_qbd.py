@@ -36,7 +36,7 @@ VERSION = "13.0"
 def quickbooks():
     computer = webconnector.Computer.with_company("Acme")
     company = computer.files[webconnector._key(computer.open_file)]
-    org = getattr(company, "lists_org", "") or company.name
+    org = company.lists_org
     ensure_lists("qbd", org)
     return computer, company, org
 
