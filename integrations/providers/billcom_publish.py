@@ -147,21 +147,40 @@ def _bills_of(caller: Caller, vendor: str, since) -> list[dict]:
 
 
 def _match(bill: BillData, rows: list[dict]) -> Lookup:
-    same = [
-        r
-        for r in rows
-        if str((r.get("invoice") or {}).get("invoiceNumber") or "") == bill.number
-        and r.get("archived") is not True
-    ]
-    if not same:
-        return NotFound(f"{LABEL} has no bill numbered {bill.number!r} for this vendor.")
     document_ = document(bill)
-    wanted = (
+    amount = (
         sum((Decimal(str(x["amount"])) for x in document_["billLineItems"]), Decimal("0"))
         if isinstance(document_, dict)
         else None
     )
+    return match_bill(rows, invoice_number=bill.number, amount=amount)
+
+
+def match_bill(rows: list[dict], *, invoice_number: str, amount: Decimal | None = None) -> Lookup:
+    """Of one vendor's bills, the one with exactly this invoice number (not archived; of several, the
+    one with `amount`), or NotFound."""
+    same = [
+        r
+        for r in rows
+        if str((r.get("invoice") or {}).get("invoiceNumber") or "") == invoice_number
+        and r.get("archived") is not True
+    ]
+    if not same:
+        return NotFound(f"{LABEL} has no bill numbered {invoice_number!r} for this vendor.")
     best = next(
-        (r for r in same if wanted is not None and Decimal(str(r.get("amount", "0"))) == wanted), same[0]
+        (r for r in same if amount is not None and Decimal(str(r.get("amount", "0"))) == amount), same[0]
     )
     return Published(str(best["id"]))
+
+
+def find_bill(caller: Caller, *, vendor_id: str, invoice_number: str, since=None) -> Lookup:
+    """The bill BILL has for this vendor and invoice number (the lookup before any resend of a create
+    whose answer was lost), or NotFound; a failed lookup is RetryAfter / AuthExpired / InDoubt."""
+    try:
+        rows = _bills_of(caller, vendor_id, since)
+    except ProviderError as exc:
+        outcome = outcome_of(exc)
+        if isinstance(outcome, Rejected):
+            return InDoubt(f"{LABEL} could not be asked whether it has the bill: {outcome.message}")
+        return outcome  # type: ignore[return-value]
+    return match_bill(rows, invoice_number=invoice_number)

@@ -182,3 +182,7 @@ def test_the_lookup_reads_every_page_and_compares_the_number_exactly(billcom):
     assert isinstance(find(billcom, [bill])[0], NotFound)
     [published] = send(billcom, [bill])
     assert find(billcom, [bill])[0] == published
+    by_number = billcom_publish.find_bill(
+        caller_for(billcom), vendor_id=acme.external_id, invoice_number="INV-b1"
+    )
+    assert by_number == published
