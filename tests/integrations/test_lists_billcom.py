@@ -46,6 +46,7 @@ def billcom_conn(tenant, connect):
 
 
 def sync(connection) -> ListSync:
+    lists.request_sync(account=connection.account, connection=connection)  # as Refresh lists does
     return lists.run_sync(account=connection.account, connection_id=connection.pk)
 
 

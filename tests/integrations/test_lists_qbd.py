@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from costs.models import SupplierLink
 from integrations import lists
 from integrations.models import Connection, ListEntry, ListReadPage, ListSync, ListSyncState
 from integrations.providers import qbd, qbd_lists
@@ -38,7 +39,31 @@ def set_up_qbd(tenant) -> tuple[Connection, str, webconnector.Computer]:
     first = run(conn, password, computer)
     assert first.ok, first.message
     conn.refresh_from_db()
+    # Connecting reads the lists in that first run (test_connecting_reads_the_lists_in_the_first_run);
+    # these tests start from a connection whose lists were never read, as one connected before
+    # Dext Connect read lists: what the first run read is forgotten.
+    assert sync_of(conn).state == ListSyncState.DONE
+    SupplierLink.objects.filter(connection=conn).delete()
+    ListEntry.objects.filter(connection=conn).delete()
+    ListSync.objects.filter(connection=conn).delete()
+    for received in _RECORDING:  # and so is the `lists_read` signal it sent
+        received[:] = [r for r in received if r[0] != conn.pk]
     return conn, password, computer
+
+
+def test_connecting_reads_the_lists_in_the_first_run(tenant, other_tenant):
+    response = client_for(tenant.admin).post(
+        start_url(tenant.account, "qbd"), {"action": "setup"}, follow=True
+    )
+    password = re.search(r'data-testid="qbwc-password">([^<]+)<', response.content.decode()).group(1)
+    conn = Connection.objects.select_related("account").get(account=tenant.account, provider="qbd")
+    result = run(conn, password, computer_for(conn))
+    assert result.ok, result.message
+    sent = requests_sent(result)
+    assert any("<AccountQueryRq" in r for r in sent) and any("<VendorQueryRq" in r for r in sent)
+    assert sync_of(conn).state == ListSyncState.DONE
+    assert entries_of(conn) == expected(conn)
+    assert not ListEntry.objects.filter(account=other_tenant.account).exists()
 
 
 def computer_for(conn, **options) -> webconnector.Computer:
@@ -108,9 +133,13 @@ def small_pages(monkeypatch):
     monkeypatch.setattr(qbd_lists, "PAGE_SIZE", 10)
 
 
+_RECORDING: list[list] = []  # the `signals` fixtures' lists, while they record
+
+
 @pytest.fixture
 def signals():
     received = []
+    _RECORDING.append(received)
 
     def receiver(sender, **kwargs):
         received.append((kwargs["connection"].pk, kwargs["kinds"]))
@@ -118,6 +147,7 @@ def signals():
     lists.lists_read.connect(receiver)
     yield received
     lists.lists_read.disconnect(receiver)
+    _RECORDING.remove(received)
 
 
 def test_refresh_waits_for_the_web_connector_whose_next_run_reads_every_list(

@@ -54,6 +54,7 @@ def qbo(tenant, connect):
 
 
 def sync(connection) -> ListSync:
+    lists.request_sync(account=connection.account, connection=connection)  # as Refresh lists does
     return lists.run_sync(account=connection.account, connection_id=connection.pk)
 
 

@@ -54,6 +54,7 @@ def xero_connection(connect, account, name: str = XERO_ACME, scope: str | None =
 
 
 def read(conn: Connection) -> ListSync:
+    lists.request_sync(account=conn.account, connection=conn)  # as Refresh lists does
     row = lists.run_sync(account=conn.account, connection_id=conn.pk)
     assert row is not None
     return row
