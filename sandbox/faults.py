@@ -35,8 +35,11 @@ class Fault:
     path: str = ""
     retry_after: int = 30
     released: threading.Event = field(default_factory=threading.Event)
+    # Set when the request is held: for "dropped", the work is done and committed by then.
+    reached: threading.Event = field(default_factory=threading.Event)
 
     def hold(self) -> None:
+        self.reached.set()
         self.released.wait(HOLD_LIMIT)
 
 

@@ -4,10 +4,10 @@ and its lists, and what the sandbox received."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
-
-import pytest
 
 from integrations import services
 from integrations.models import Connection
@@ -26,12 +26,24 @@ BILLCOM_ACME = {
 QBO_COMPANY = "Sandbox Company US"
 
 
-@pytest.fixture(autouse=True)
-def _no_fault_left():
-    """A test that injected faults leaves none behind (sandbox/faults.py)."""
-    yield
-    faults.release_all(list(faults.PENDING))
-    faults.PENDING.clear()
+@contextmanager
+def answer_lost(settings, provider: str, kind: str) -> Iterator[faults.Fault]:
+    """The next create of `provider` is held by the sandbox ("timeout": before any work; "dropped":
+    after the work), and our client gives up on it after half a second (only for this call). On the way
+    out the test waits until the sandbox really held it, so a "dropped" document is committed before
+    the test looks."""
+    held = kind in ("timeout", "dropped")  # "500" and "429" answer at once
+    before = settings.PROVIDER_HTTP_TIMEOUT
+    if held:
+        settings.PROVIDER_HTTP_TIMEOUT = 0.5
+    try:
+        with faults.injected(provider, kind) as [fault]:
+            yield fault
+            settings.PROVIDER_HTTP_TIMEOUT = before
+            if held:
+                assert fault.reached.wait(faults.HOLD_LIMIT), "the sandbox never received the request"
+    finally:
+        settings.PROVIDER_HTTP_TIMEOUT = before
 
 
 def xero_connection(connect, account, name: str = XERO_ACME) -> Connection:

@@ -31,8 +31,8 @@ from sandbox import faults
 from sandbox.models import SandboxBill
 from tests.integrations.publish_helpers import (  # noqa: F401
     BILLCOM_ACME,
-    _no_fault_left,
     a_bill,
+    answer_lost,
     billcom_connection,
     entry,
     numbers,
@@ -114,10 +114,9 @@ def test_the_concurrency_limit_is_retry_after(billcom):
 
 
 def test_a_dropped_answer_is_found_by_the_lookup_and_never_sent_again(billcom, settings):
-    settings.PROVIDER_HTTP_TIMEOUT = 0.5
     bill = a_bill("b1", supplier=vendor(), lines=[line()])
     started = timezone.now()
-    with faults.injected("billcom", "dropped"):
+    with answer_lost(settings, "billcom", "dropped"):
         [first] = send(billcom, [bill])
     assert isinstance(first, InDoubt)
     [found] = find(billcom, [bill], since=started - timedelta(minutes=5))
@@ -128,9 +127,8 @@ def test_a_dropped_answer_is_found_by_the_lookup_and_never_sent_again(billcom, s
 
 @pytest.mark.parametrize("fault", ["500", "timeout"])
 def test_a_failed_create_is_not_found_so_it_is_sent_once_more(billcom, settings, fault):
-    settings.PROVIDER_HTTP_TIMEOUT = 0.5
     bill = a_bill("b1", supplier=vendor(), lines=[line()])
-    with faults.injected("billcom", fault):
+    with answer_lost(settings, "billcom", fault):
         [first] = send(billcom, [bill])
     assert isinstance(first, InDoubt)
     assert isinstance(find(billcom, [bill])[0], NotFound)

@@ -25,7 +25,13 @@ from integrations.providers.publishing import (
 from integrations.providers.qbo import request_id
 from sandbox import faults
 from sandbox.models import RequestLogEntry
-from tests.integrations.publish_helpers import _no_fault_left, a_bill, numbers, qbo_connection, received  # noqa: F401
+from tests.integrations.publish_helpers import (  # noqa: F401
+    a_bill,
+    answer_lost,
+    numbers,
+    qbo_connection,
+    received,
+)
 from tests.integrations.sandbox_helpers import other_tenant_untouched, sandbox  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("sandbox", "other_tenant_untouched")
@@ -148,9 +154,8 @@ def test_the_throttle_is_retry_after(qbo):
 
 @pytest.mark.parametrize("fault", ["500", "timeout", "dropped"])
 def test_a_lost_answer_is_in_doubt_and_the_same_requestid_creates_it_once(qbo, settings, fault):
-    settings.PROVIDER_HTTP_TIMEOUT = 0.5
     bill = a_bill("b1", supplier=vendor(), lines=[line()])
-    with faults.injected("qbo", fault):
+    with answer_lost(settings, "qbo", fault):
         [first] = send(qbo, [bill])
     assert isinstance(first, InDoubt)
     assert len(received("qbo", qbo.external_id)) == (1 if fault == "dropped" else 0)

@@ -37,6 +37,7 @@ from sandbox import clock, faults
 from sandbox.models import SandboxApiCall, SandboxBill
 from tests.integrations.publish_helpers import (
     a_bill,
+    answer_lost,
     entry,
     numbers,
     received,
@@ -262,9 +263,8 @@ def test_a_sped_up_clock_shortens_the_wait_in_real_seconds(xero):
 
 @pytest.mark.parametrize("fault", ["500", "timeout"])
 def test_a_500_or_a_timeout_is_in_doubt_and_the_same_batch_resent_is_created_once(xero, settings, fault):
-    settings.PROVIDER_HTTP_TIMEOUT = 0.5
     bills = [a_bill(f"b{n}", supplier=supplier(xero), lines=[line()]) for n in range(3)]
-    with faults.injected("xero", fault):
+    with answer_lost(settings, "xero", fault):
         first = send(xero, bills)
     assert all(isinstance(o, InDoubt) for o in first.outcomes)
     assert not created(xero)
@@ -274,9 +274,8 @@ def test_a_500_or_a_timeout_is_in_doubt_and_the_same_batch_resent_is_created_onc
 
 
 def test_an_answer_dropped_after_the_write_is_replayed_under_the_same_key_within_6_minutes(xero, settings):
-    settings.PROVIDER_HTTP_TIMEOUT = 0.5
     bills = [a_bill(f"b{n}", supplier=supplier(xero), lines=[line()]) for n in range(3)]
-    with faults.injected("xero", "dropped"):
+    with answer_lost(settings, "xero", "dropped"):
         first = send(xero, bills)
     assert all(isinstance(o, InDoubt) for o in first.outcomes)
     assert len(created(xero)) == 3  # Xero made them; we did not hear
@@ -287,10 +286,9 @@ def test_an_answer_dropped_after_the_write_is_replayed_under_the_same_key_within
 
 
 def test_after_6_minutes_the_key_is_forgotten_so_the_bills_are_looked_up_first(xero, settings):
-    settings.PROVIDER_HTTP_TIMEOUT = 0.5
     bills = [a_bill(f"b{n}", supplier=supplier(xero), lines=[line()]) for n in range(2)]
     first_sent = clock.now()
-    with faults.injected("xero", "dropped"):
+    with answer_lost(settings, "xero", "dropped"):
         first = send(xero, bills)
     clock.advance(timedelta(minutes=7))
     assert not xero_publish.resend_is_safe(first_sent, clock.now())
