@@ -112,6 +112,7 @@ def with_faults(provider: str, request: HttpRequest, refuse: Callable[[faults.Fa
         fault = faults.take(provider, request.path)
         if fault is None:
             return work()
+        request.sandbox_fault = fault  # views.logged says when the request is done with
         if fault.kind in ("429", "500"):
             request.sandbox_note = f"fault injected (test): {fault.kind}"
             return refuse(fault)

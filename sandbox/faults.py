@@ -37,6 +37,9 @@ class Fault:
     released: threading.Event = field(default_factory=threading.Event)
     # Set when the request is held: for "dropped", the work is done and committed by then.
     reached: threading.Event = field(default_factory=threading.Event)
+    # Set when the request has finished with the database (logged, views.logged): a test sharing the
+    # live server's SQLite connection must not use it before.
+    done: threading.Event = field(default_factory=threading.Event)
 
     def hold(self) -> None:
         self.reached.set()

@@ -87,6 +87,9 @@ def logged(provider: str) -> Callable:
                 status=response.status_code,
                 org_ids=getattr(request, "sandbox_orgs", []),
             )
+            fault = getattr(request, "sandbox_fault", None)
+            if fault is not None:  # a test's injected fault (sandbox/faults.py): this request is done
+                fault.done.set()
             return response
 
         return inner

@@ -30,8 +30,8 @@ QBO_COMPANY = "Sandbox Company US"
 def answer_lost(settings, provider: str, kind: str) -> Iterator[faults.Fault]:
     """The next create of `provider` is held by the sandbox ("timeout": before any work; "dropped":
     after the work), and our client gives up on it after half a second (only for this call). On the way
-    out the test waits until the sandbox really held it, so a "dropped" document is committed before
-    the test looks."""
+    out the test waits until the sandbox really held it (so a "dropped" document is committed before the
+    test looks) and, once released, finished it."""
     held = kind in ("timeout", "dropped")  # "500" and "429" answer at once
     before = settings.PROVIDER_HTTP_TIMEOUT
     if held:
@@ -42,6 +42,9 @@ def answer_lost(settings, provider: str, kind: str) -> Iterator[faults.Fault]:
             settings.PROVIDER_HTTP_TIMEOUT = before
             if held:
                 assert fault.reached.wait(faults.HOLD_LIMIT), "the sandbox never received the request"
+        # Released: wait until the held request has finished with the database (it may share the
+        # test's SQLite connection).
+        assert fault.done.wait(faults.HOLD_LIMIT), "the sandbox never finished the request"
     finally:
         settings.PROVIDER_HTTP_TIMEOUT = before
 
