@@ -38,15 +38,21 @@ def parse_integration_choice(value: str | None) -> int | None:
 class ItemForm(forms.ModelForm):
     # A free choice field: the service decides whether the id is acceptable and says why not.
     integration = forms.CharField(required=False, label="Integration")
+    # Supplier, Category and Tax rate are chosen with the type-ahead (templates/costs/_choose.html)
+    # from the lists of the software the item publishes to: the posted value is an id (or
+    # lists.KEEP / "entry:<id>"), which the service checks (costs/lists.py). The view reads them from
+    # the POST itself: a field absent from the POST leaves the item's value as it is.
+    supplier = forms.CharField(required=False, label="Supplier")
+    category_entry = forms.CharField(required=False, label="Category")
+    tax_rate_entry = forms.CharField(required=False, label="Tax rate")
     # Declared here, not generated from the model: a generated choice field would query the scoped
-    # managers at import time. Their querysets are this account's, set per request below.
-    supplier = forms.ModelChoiceField(queryset=None, required=False)
+    # managers at import time. Its queryset is this account's, set per request below.
     owner = forms.ModelChoiceField(queryset=None, required=False)
 
     class Meta:
         model = Item
-        # The fields the service writes, less the two declared above (one list: services.ITEM_FIELDS).
-        fields = [f for f in ITEM_FIELDS if f not in ("supplier", "owner")]
+        # The fields the service writes, less the one declared above (one list: services.ITEM_FIELDS).
+        fields = [f for f in ITEM_FIELDS if f != "owner"]
         widgets = {
             "date": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
             "due_date": forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
@@ -56,27 +62,27 @@ class ItemForm(forms.ModelForm):
     def __init__(self, *args, account: Account, sales: bool, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.initial.setdefault("supplier", self.instance.supplier_id)
             self.initial.setdefault("owner", self.instance.owner_id)
         types = SALES_TYPES if sales else COST_TYPES
         self.fields["type"].choices = [(t.value, t.label) for t in types]
-        self.fields["supplier"].queryset = suppliers(account, sales=sales)
         self.fields["supplier"].label = "Customer" if sales else "Supplier"
         self.fields["owner"].queryset = members(account)
         self.fields["owner"].label_from_instance = lambda user: user.email
         self.fields["payment_method"].choices = PaymentMethod.choices
         self.fields["paid"].label = "Paid"
         # Keep the page's field order as PRODUCT.md lists it.
-        self.fields["tax_rate"].label = "Tax rate"
         self.order_fields(
-            ["type", "date", "due_date", "supplier", "reference", "category", "tax_rate", "tax", "total"]
+            ["type", "date", "due_date", "supplier", "reference", "category_entry", "tax_rate_entry", "tax"]
         )
 
 
 class RuleForm(forms.Form):
+    # Chosen with the type-ahead (templates/costs/_choose.html): the page never lists every supplier.
     supplier = forms.ModelChoiceField(queryset=None, empty_label=None)
-    category = forms.CharField(max_length=100, required=False)
-    tax_rate = forms.CharField(max_length=50, required=False, label="Tax rate")
+    # Ids of entries of the lists of the software the rule's items publish to (costs/lists.py); the view
+    # and the service check them.
+    category_entry = forms.CharField(required=False, label="Category")
+    tax_rate_entry = forms.CharField(required=False, label="Tax rate")
     payment_method = forms.ChoiceField(choices=PaymentMethod.choices, required=False, label="Payment method")
     integration = forms.CharField(required=False, label="Integration")
 
@@ -87,12 +93,10 @@ class RuleForm(forms.Form):
         field.queryset = suppliers(account, sales=False)
         # A supplier id that is not this account's fails here, with the field's error.
         field.error_messages["invalid_choice"] = "That supplier is not one of this account's suppliers."
-        if rule is None:
-            # A new rule is offered only for suppliers without one (a supplier has at most one rule;
-            # changing it goes through its edit page). A stale or forged choice is refused in
-            # clean_supplier, and the service refuses it again under a lock.
-            field.choices = [(s.pk, s.name) for s in field.queryset.filter(rule__isnull=True)]
-        else:
+        # A new rule is offered only for suppliers without one (the type-ahead searches those: a
+        # supplier has at most one rule; changing it goes through its edit page). A stale or forged
+        # choice is refused in clean_supplier, and the service refuses it again under a lock.
+        if rule is not None:
             field.disabled = True
 
     def clean_supplier(self):
@@ -103,6 +107,8 @@ class RuleForm(forms.Form):
 
     def clean(self):
         data = super().clean()
-        if not any(data.get(name) for name in ("category", "tax_rate", "payment_method", "integration")):
+        if not any(
+            data.get(name) for name in ("category_entry", "tax_rate_entry", "payment_method", "integration")
+        ):
             raise forms.ValidationError(SET_ONE_VALUE)
         return data

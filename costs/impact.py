@@ -115,6 +115,17 @@ def rule_change_impact(*, account: Account, supplier_id: int, integration_id: in
 # Integration is the only part that never applies to them, and routing sees to that).
 RULE_VALUE_FIELDS = ("category", "tax_rate", "payment_method")
 RULE_VALUE_LABELS = {"category": "category", "tax_rate": "tax rate", "payment_method": "payment method"}
+# Category and Tax rate are chosen from lists (costs/lists.py): the entry, with its name in the text field.
+ENTRY_FIELDS = {"category": "category_entry", "tax_rate": "tax_rate_entry"}
+
+
+def blank(name: str) -> Q:
+    """Items whose `name` (a RULE_VALUE_FIELDS field) is blank: no text and, for Category and Tax
+    rate, no entry either."""
+    condition = Q(**{name: ""})
+    if name in ENTRY_FIELDS:
+        condition &= Q(**{f"{ENTRY_FIELDS[name]}__isnull": True})
+    return condition
 
 
 def rule_values(rule_or_data) -> dict[str, str]:
@@ -130,11 +141,11 @@ def items_missing_rule_values(
     Items being published are left alone: what they publish has already gone out."""
     if not values:
         return Item.objects.none()
-    blank = Q()
+    missing = Q()
     for name in values:
-        blank |= Q(**{name: ""})
+        missing |= blank(name)
     items = unpublished_items(account).exclude(status=ItemStatus.PUBLISHING)
-    return items.filter(supplier_id=supplier_id).filter(blank)
+    return items.filter(supplier_id=supplier_id).filter(missing)
 
 
 @in_account_scope

@@ -16,27 +16,29 @@ name). Neither ever takes away what someone chose or typed:
 from __future__ import annotations
 
 import logging
+import uuid
 
 from django.db import transaction
 from django.db.models import BigIntegerField, Case, Q, Value, When
 from django.utils import timezone
 
+from accounts.errors import DomainError
 from accounts.models import Account
 from accounts.tenancy import in_account_scope
+from integrations import catalog
 from integrations.lists import find_matches, source_for
-from integrations.models import Connection, ConnectionStatus, ListKind
+from integrations.models import Connection, ConnectionStatus, ListEntry, ListKind
 
 from .models import (
     SALES_TYPES,
     Item,
     ItemStatus,
-    ItemType,
     Supplier,
     SupplierLink,
     SupplierMatch,
     SupplierRule,
 )
-from .routing import annotate_routes, load_facts, route_id_and_code
+from .routing import annotate_routes, load_facts, rule_route
 
 logger = logging.getLogger("costs.linking")
 
@@ -150,7 +152,7 @@ def match_free_text(*, account: Account, connection: Connection) -> int:
     and rules among the entries for costs, sales items among those for sales). Returns how many values
     were matched. Items go by their effective integration (costs/routing.py, computed in SQL, so the
     number of queries does not grow with the number of items); a rule by where its supplier's bills go
-    (the same rule, asked about a bill of that supplier)."""
+    (routing.rule_route, as the rule page decides whose lists it offers)."""
     facts = load_facts(account)
     targets = _targets(account, connection, facts)
     if not targets:
@@ -160,16 +162,8 @@ def match_free_text(*, account: Account, connection: Connection) -> int:
     )
     rule_ids = []
     for rule in SupplierRule.objects.filter(account=account).filter(_needs("category") | _needs("tax_rate")):
-        bill = Item(
-            account_id=account.pk,
-            type=ItemType.BILL,
-            status=ItemStatus.TO_REVIEW,
-            supplier_id=rule.supplier_id,
-        )
-        route_id, _ = route_id_and_code(
-            bill, facts.with_rule(supplier_id=rule.supplier_id, integration_id=rule.integration_id)
-        )
-        if route_id in targets:
+        route = rule_route(facts, integration_id=rule.integration_id)  # where its supplier's bills go
+        if route.connection is not None and route.connection.pk in targets:
             rule_ids.append(rule.pk)
     rules = SupplierRule.objects.filter(account=account, pk__in=rule_ids)
 
@@ -188,3 +182,61 @@ def match_free_text(*, account: Account, connection: Connection) -> int:
     if matched:
         logger.info("Account %s: %s old values matched to %s's lists", account.pk, matched, connection.label)
     return matched
+
+
+# --- a supplier the provider does not have yet -----------------------------------------------------
+
+
+@in_account_scope
+def supplier_in(*, account: Account, supplier: Supplier, connection: Connection) -> SupplierLink:
+    """The supplier's contact or vendor in the software whose lists `connection` uses (lists.source_for:
+    ApprovalMax's are the main software's), creating it there when it has none — what publishing calls
+    before a supplier's first bill (PRODUCT.md "Suppliers").
+
+    In order: the link's entry when it is still active; else the matching rule (same name, then
+    normalised name) over the lists as last read; else a create through the provider's adapter, under
+    an idempotency key kept on the link from the first attempt (`create_key`: Xero's Idempotency-Key,
+    QuickBooks Online's requestid; Bill.com has none, its adapter looks the name up first), so a retry
+    after a lost answer never makes a second contact. QuickBooks Desktop's vendors are added through
+    the Web Connector with the bill (issue 10), not here. Raises the provider's errors (ProviderError
+    and its kinds) and DomainError for software without lists."""
+    from integrations import lists
+    from integrations.provider_calls import caller_for
+
+    source = source_for(connection)
+    info = catalog.provider_info(source.provider) if source is not None else None
+    if source is None or info is None or ListKind.SUPPLIER not in info.lists or info.lists_read != "api":
+        raise DomainError(
+            f"{connection.label} cannot have suppliers created by Dext Connect.", code="no_supplier_create"
+        )
+    if source.status != ConnectionStatus.ACTIVE:
+        raise DomainError(f"{source.label} is not connected.", code="not_active")
+    link, _ = SupplierLink.objects.get_or_create(account=account, supplier=supplier, connection=source)
+    if link.entry_id and link.entry.active:
+        return link
+    found = lists.find_match(connection=source, kind=ListKind.SUPPLIER, name=supplier.name)
+    if found is not None:
+        exact = found.name.lower() == supplier.name.lower()
+        SupplierLink.objects.filter(pk=link.pk).update(
+            entry=found,
+            matched_by=SupplierMatch.EXACT if exact else SupplierMatch.NORMALISED,
+            linked_at=timezone.now(),
+        )
+        link.refresh_from_db()
+        return link
+    # One key for every attempt: of two attempts at once, both use the one the first UPDATE stored.
+    SupplierLink.objects.filter(pk=link.pk, create_key="").update(create_key=uuid.uuid4().hex)
+    link.refresh_from_db()
+    adapter = info.load_adapter()
+    adapter = adapter() if isinstance(adapter, type) else adapter
+    created = adapter.create_supplier(
+        caller_for(source), organisation=source.external_id, name=supplier.name, key=link.create_key
+    )
+    lists.store_entries(connection=source, kind=ListKind.SUPPLIER, entries=[created], complete=False)
+    entry = ListEntry.objects.get(connection=source, kind=ListKind.SUPPLIER, external_id=created.external_id)
+    SupplierLink.objects.filter(pk=link.pk).update(
+        entry=entry, matched_by=SupplierMatch.CREATED, linked_at=timezone.now()
+    )
+    link.refresh_from_db()
+    logger.info("Supplier %s created in %s as %s", supplier.pk, source.label, created.external_id)
+    return link

@@ -193,6 +193,26 @@ def effective_integration(item: Item, facts: RoutingFacts | None = None) -> Rout
     return Route(connection=connection, code=code, supplier_name=supplier_name)
 
 
+# A supplier id no row has (ids start at 1): the probe item of `rule_route` stands for "an item of
+# the rule's supplier" without reading any supplier.
+_RULE_PROBE = 0
+
+
+def rule_route(facts: RoutingFacts, *, integration_id: int | None) -> Route:
+    """Where the items of a supplier rule with Integration `integration_id` publish, by the rule above:
+    asked for a bill of that supplier with no integration of its own, so the rule's Integration when it
+    is live, else the default publishing integration, else the main software. The supplier rule page
+    offers the Category and Tax rate of that software's lists (costs/lists.py); an item of the
+    supplier that goes elsewhere (an expense claim sent by its own default, an item's override) gets
+    the rule's values carried over when they are filled in."""
+    probe = Item(type=ItemType.BILL, status=ItemStatus.READY, supplier_id=_RULE_PROBE)
+    connection_id, code = route_id_and_code(
+        probe, facts.with_rule(supplier_id=_RULE_PROBE, integration_id=integration_id)
+    )
+    connection = facts.live.get(connection_id) if connection_id else None
+    return Route(connection=connection, code=code)
+
+
 # --- (b) many items, in SQL ---------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from django.http import Http404
 from accounts.models import Account, Membership, User
 
 from .ids import parse_id
-from .models import COST_TYPES, SALES_TYPES, Item, ItemStatus, Supplier
+from .models import COST_TYPES, SALES_TYPES, Item, ItemStatus, Supplier, SupplierRule
 from .routing import RoutingFacts, annotate_routes
 
 SORTS: dict[str, tuple[str, ...]] = {
@@ -35,12 +35,31 @@ def get_item_for_account(*, account: Account, id: int, sales: bool) -> Item:
         raise Http404("No such item.")
     item = (
         Item.objects.filter(account=account, pk=id, type__in=types)
-        .select_related("supplier__rule", "owner", "published_to", "integration")
+        .select_related(
+            "supplier__rule",
+            "owner",
+            "published_to",
+            "integration",
+            "category_entry__connection",
+            "tax_rate_entry__connection",
+        )
         .first()
     )
     if item is None:
         raise Http404("No such item.")
     return item
+
+
+def get_rule_for_account(*, account: Account, id: int) -> SupplierRule:
+    """The supplier rule `id` of `account`; else 404."""
+    rule = (
+        SupplierRule.objects.filter(account=account, pk=parse_id(id) or 0)
+        .select_related("supplier", "integration")
+        .first()
+    )
+    if rule is None:
+        raise Http404("No such supplier rule.")
+    return rule
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ words. Ids from a request are parsed by costs.ids.parse_id.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from copy import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +19,22 @@ from accounts.activity import record
 from accounts.errors import DomainError
 from accounts.models import Account, User
 from accounts.tenancy import in_account_scope
-from integrations.models import Connection
+from integrations.lists import source_for
+from integrations.models import Connection, ListEntry, ListKind
 from integrations.services import and_join
 
+from . import lists
 from .ids import parse_id
-from .impact import RULE_VALUE_LABELS, items_missing_rule_values, rule_change_impact, rule_values
+from .impact import (
+    ENTRY_FIELDS,
+    RULE_VALUE_LABELS,
+    blank,
+    items_missing_rule_values,
+    rule_change_impact,
+    rule_values,
+)
 from .models import COST_TYPES, RULE_USES_DEFAULTS, SALES_TYPES, Item, ItemStatus, Supplier, SupplierRule
-from .routing import ROUTE_LOCKED, RoutingFacts, allowed_connections, load_facts
+from .routing import ROUTE_LOCKED, RoutingFacts, allowed_connections, annotate_routes, load_facts
 
 USE_RULE_OR_DEFAULT = "Use rule/default"
 CHOOSE_CONNECTED = "Choose one of the integrations connected to this account."
@@ -220,11 +230,8 @@ ITEM_FIELDS = (
     "type",
     "date",
     "due_date",
-    "supplier",
     "reference",
-    "category",
     "tax",
-    "tax_rate",
     "total",
     "currency",
     "description",
@@ -232,6 +239,11 @@ ITEM_FIELDS = (
     "paid",
     "payment_method",
 )
+# Chosen from the lists of the software the item publishes to (costs/lists.py), posted as ids and
+# checked by lists.choice_to_store / lists.supplier_choice.
+LIST_FIELDS = ("supplier", "category_entry", "tax_rate_entry")
+# What the activity log calls them.
+LIST_FIELD_NAMES = {"supplier": "supplier", "category_entry": "category", "tax_rate_entry": "tax rate"}
 
 
 @in_account_scope
@@ -243,41 +255,102 @@ def update_item(
     data: dict[str, Any],
     connection_id: int | None = None,
     change_integration: bool = False,
+    chosen: Mapping[str, str | None] | None = None,
 ) -> Item:
-    """Save the item's fields (`data`, already cleaned by the form) and, when `change_integration`,
-    its integration — in one transaction: a refused integration changes nothing else either."""
+    """Save the item's fields (`data`, already cleaned by the form), its Supplier, Category and Tax rate
+    (`chosen`: the posted values of LIST_FIELDS, absent = unchanged; checked here, against the lists
+    of the software the item publishes to) and, when `change_integration`, its integration — in one
+    transaction: a refused integration or choice changes nothing else either.
+
+    A change of Integration (or of supplier, whose rule may route it) that moves the item to software
+    with other lists carries its Category and Tax rate over by the one rule (costs/lists.py): the
+    entries of the same code or name, else kept and named on the page as needing a choice."""
+    chosen = chosen or {}
     with transaction.atomic():
-        item = Item.objects.select_for_update().get(account=account, pk=item_id)
+        item = (
+            Item.objects.select_for_update(of=("self",))
+            .select_related("category_entry__connection", "tax_rate_entry__connection")
+            .get(account=account, pk=item_id)
+        )
         if item.status == ItemStatus.PUBLISHED:
             raise DomainError(f"{item_name(item)} is already published and can no longer be changed.")
         facts = load_facts(account)
+        old_source = lists.source_of(item, facts)
         new_type = data.get("type", item.type)
         allowed_types = SALES_TYPES if item.type in SALES_TYPES else COST_TYPES
         if new_type not in allowed_types:
             raise DomainError("A cost item cannot become a sales item, nor the other way round.")
-        supplier = data.get("supplier")
-        if supplier is not None and supplier.account_id != account.pk:
-            raise DomainError("Choose one of this account's suppliers.")
         if change_integration:
             # Validate against the item as it will be (its new type decides what it may go to).
             item.type = new_type
             connection = validate_integration_choice(facts=facts, connection_id=connection_id, item=item)
+        # The lists the page offered: those of the item with its new type and Integration (the page
+        # follows the Integration field), and those it had before.
+        page = copy(item)
+        page.type = new_type
+        if change_integration:
+            page.integration_id = _stored_id(page, connection)
+        page_source = lists.source_of(page, facts)
+        offered = (page_source, old_source)
+        picked = lists.supplier_choice(
+            chosen.get("supplier"), account=account, offered=offered, sales=item.type in SALES_TYPES
+        )
+        linked = ""
+        if picked is not None and picked.entry is not None:
+            supplier, created = lists.link_chosen(account=account, entry=picked.entry)
+            picked = lists.SupplierChoice(supplier, entry=picked.entry)
+            linked = (
+                f"; {'added' if created else 'linked'} {supplier.name}, "
+                f"chosen from {picked.entry.connection.label}'s suppliers"
+            )
         changed = [name for name in ITEM_FIELDS if name in data and getattr(item, name) != data[name]]
         for name in changed:
             setattr(item, name, data[name])
+        if picked is not None and (picked.supplier.pk if picked.supplier else None) != item.supplier_id:
+            item.supplier = picked.supplier
+            changed.append("supplier")
+        # Where the item publishes now (type, Integration and supplier as saved): its lists decide.
+        probe = copy(item)
+        if change_integration:
+            probe.integration_id = _stored_id(item, connection)
+        source = lists.source_of(probe, facts)
+        use = lists.use_of(item)
+        for field_name, kind in (("category_entry", ListKind.ACCOUNT), ("tax_rate_entry", ListKind.TAX_RATE)):
+            text_name = field_name.removesuffix("_entry")
+            stored = lists.choice_to_store(
+                chosen.get(field_name),
+                kind=kind,
+                source=source,
+                offered=offered,
+                use=use,
+                stored=getattr(item, field_name),
+                typed=getattr(item, text_name),
+            )
+            if stored is None:
+                continue
+            if (getattr(item, f"{field_name}_id"), getattr(item, text_name)) != (
+                stored.entry.pk if stored.entry else None,
+                stored.text,
+            ):
+                setattr(item, field_name, stored.entry)
+                setattr(item, text_name, stored.text)
+                changed.append(field_name)
         from_rule: list[str] = []
         if "supplier" in changed and item.supplier_id is not None and item.status not in ROUTE_LOCKED:
             # A new supplier: its rule fills in what the item leaves blank (never its integration on a
             # sales item: routing ignores rules for sales; never on an item being published: what it
-            # publishes has already gone out).
-            new_rule = SupplierRule.objects.filter(account=account, supplier_id=item.supplier_id).first()
-            for name, value in rule_values(new_rule).items() if new_rule else ():
-                if not getattr(item, name):
-                    setattr(item, name, value)
-                    from_rule.append(name)
+            # publishes has already gone out). Category and Tax rate are carried over to the item's
+            # lists by the one rule.
+            new_rule = (
+                SupplierRule.objects.filter(account=account, supplier_id=item.supplier_id)
+                .select_related("category_entry__connection", "tax_rate_entry__connection")
+                .first()
+            )
+            from_rule = _fill_item_from_rule(item, new_rule, source=source, use=use) if new_rule else []
         item.save()
-        if changed:
-            summary = f"Edited {item_name(item)}: {', '.join(f.replace('_', ' ') for f in changed)}"
+        if changed or linked:
+            names = [LIST_FIELD_NAMES.get(f, f.replace("_", " ")) for f in changed] or ["supplier's link"]
+            summary = f"Edited {item_name(item)}: {', '.join(names)}{linked}"
             if from_rule:
                 summary += (
                     f"; filled in the {and_join([RULE_VALUE_LABELS[f] for f in from_rule])} "
@@ -291,11 +364,34 @@ def update_item(
         return item
 
 
+def _fill_item_from_rule(item: Item, rule: SupplierRule, *, source, use: str) -> list[str]:
+    """Give `item` the rule's values where its own are blank; Category and Tax rate carried over to
+    `source`'s lists (or kept as the rule's entry, named on the page for choosing). Returns the fields
+    filled."""
+    filled = []
+    for name, value in rule_values(rule).items():
+        entry_field = ENTRY_FIELDS.get(name)
+        if getattr(item, name) or (entry_field and getattr(item, f"{entry_field}_id")):
+            continue
+        entry = getattr(rule, entry_field) if entry_field else None
+        if entry is not None:
+            kept = (lists.carry(entry, to=source, use=use) if source is not None else None) or entry
+            setattr(item, entry_field, kept)
+            value = kept.name[:100]
+        setattr(item, name, value)
+        filled.append(name)
+    return filled
+
+
 @dataclass(frozen=True)
 class RuleSaved:
     rule: SupplierRule
     filled: int  # unpublished items that got the rule's category, tax rate or payment method
     rerouted: int  # unpublished items whose effective integration changed
+
+
+def _raw(value: str | int | None) -> str | None:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 @in_account_scope
@@ -305,8 +401,8 @@ def save_rule(
     acting_user: User,
     supplier_id: int,
     rule_id: int | None = None,
-    category: str = "",
-    tax_rate: str = "",
+    category_entry: str | int | None = None,
+    tax_rate_entry: str | int | None = None,
     payment_method: str = "",
     integration_id: int | None = None,
 ) -> RuleSaved:
@@ -314,21 +410,19 @@ def save_rule(
     already) or change the rule `rule_id` of that supplier, and apply it: the supplier's unpublished,
     non-archived items (not those being published) get the rule's category, tax rate and payment
     method wherever theirs are blank; its Integration re-routes them (through the routing rule,
-    nothing stored). A rule must set at least one value."""
-    if not (category or tax_rate or payment_method or integration_id is not None):
-        raise DomainError(SET_ONE_VALUE, code="empty_rule")
+    nothing stored). A rule must set at least one value.
+
+    Category and Tax rate are entries of the lists of the software the rule's items publish to
+    (costs/lists.py, `rule_source`), posted as ids (lists.choice_to_store: None or KEEP leaves the
+    stored value, "" clears it); a change of the rule's Integration carries them over by the one rule."""
     with transaction.atomic():
         # Lock the supplier: two tabs saving its first rule at once must not both try to create it.
-        supplier = Supplier.objects.select_for_update().filter(account=account, pk=supplier_id).first()
-        if supplier is None:
-            raise DomainError(
-                "That supplier is not one of this account's suppliers.", code="unknown_supplier"
-            )
+        supplier = _locked_supplier(account, supplier_id)
         facts = load_facts(account)
         connection = validate_integration_choice(facts=facts, connection_id=integration_id)
         rule = (
             SupplierRule.objects.select_for_update(of=("self",))
-            .select_related("integration")
+            .select_related("integration", "category_entry__connection", "tax_rate_entry__connection")
             .filter(supplier=supplier)
             .first()
         )
@@ -338,17 +432,36 @@ def save_rule(
             raise DomainError(RULE_GONE, code="not_found")
         before = rule.integration_label if rule else "No rule"
         created = rule is None
+        old_source = lists.rule_source(facts, rule.integration_id) if rule else None
+        rule = rule or SupplierRule(account=account, supplier=supplier)
+        source = lists.rule_source(facts, connection.pk if connection else None)
+        for field_name, raw, kind in (
+            ("category_entry", category_entry, ListKind.ACCOUNT),
+            ("tax_rate_entry", tax_rate_entry, ListKind.TAX_RATE),
+        ):
+            text_name = field_name.removesuffix("_entry")
+            stored = lists.choice_to_store(
+                _raw(raw),
+                kind=kind,
+                source=source,
+                offered=(old_source,),
+                use=lists.COSTS,
+                stored=getattr(rule, field_name),
+                typed=getattr(rule, text_name),
+            )
+            if stored is not None:
+                setattr(rule, field_name, stored.entry)
+                setattr(rule, text_name, stored.text)
+        if not (rule.category or rule.tax_rate or payment_method or connection is not None):
+            raise DomainError(SET_ONE_VALUE, code="empty_rule")
         rerouted = rule_change_impact(
             account=account, supplier_id=supplier.pk, integration_id=connection.pk if connection else None
         ).items
-        rule = rule or SupplierRule(account=account, supplier=supplier)
-        rule.category = category
-        rule.tax_rate = tax_rate
         rule.payment_method = payment_method
         rule.integration = connection
         rule.updated_at = timezone.now()
         rule.save()
-        filled = _fill_from_rule(account=account, rule=rule)
+        filled = _fill_from_rule(account=account, rule=rule, facts=facts)
         record(
             account=account,
             actor=acting_user,
@@ -375,16 +488,33 @@ def _count(n: int) -> str:
     return f"{n} unpublished item{'s' if n != 1 else ''}"
 
 
-def _fill_from_rule(*, account: Account, rule: SupplierRule) -> int:
+def _fill_from_rule(*, account: Account, rule: SupplierRule, facts: RoutingFacts) -> int:
     """Give the supplier's unpublished items the rule's values where theirs are blank. Returns how
-    many items got at least one value. One count and one UPDATE per field, whatever the number."""
+    many items got at least one value. Category and Tax rate are carried over to the lists of the
+    software each item publishes to (lists.carry: same code, then name), or stored as the rule's entry
+    for the item page to name as needing a choice. A fixed number of statements whatever the number
+    of items: one count, then one UPDATE per field (per software and cost/sales for the entries)."""
     values = rule_values(rule)
     missing = items_missing_rule_values(account=account, supplier_id=rule.supplier_id, values=values)
     filled = missing.count()
-    if filled:
-        now = timezone.now()
-        for name, value in values.items():
-            missing.filter(**{name: ""}).update(**{name: value, "updated_at": now})
+    if not filled:
+        return 0
+    now = timezone.now()
+    for name, value in values.items():
+        targets = missing.filter(blank(name))
+        entry = getattr(rule, ENTRY_FIELDS[name]) if name in ENTRY_FIELDS else None
+        if entry is None:  # payment method, or a value typed before the lists existed
+            targets.update(**{name: value, "updated_at": now})
+            continue
+        for use, types in ((lists.COSTS, COST_TYPES), (lists.SALES, SALES_TYPES)):
+            routed = annotate_routes(targets.filter(type__in=types), facts)
+            for route_id in routed.order_by().values_list("route_id", flat=True).distinct():
+                source = source_for(facts.live.get(route_id)) if route_id else None
+                kept = (lists.carry(entry, to=source, use=use) if source is not None else None) or entry
+                group = routed.filter(route_id=route_id) if route_id else routed.filter(route_id__isnull=True)
+                Item.objects.filter(pk__in=group.values("pk")).update(
+                    **{ENTRY_FIELDS[name]: kept, name: kept.name[:100], "updated_at": now}
+                )
     return filled
 
 
@@ -409,3 +539,65 @@ def delete_rule(*, account: Account, acting_user: User, rule_id: int) -> None:
             before=before,
             after="No rule",
         )
+
+
+# The Supplier-link choice "create it there when its first bill is published" (rather than an entry).
+CREATE_AT_PUBLISH = "new"
+
+
+def _locked_supplier(account: Account, supplier_id) -> Supplier:
+    """The account's supplier `supplier_id`, its row locked for the rest of the transaction (two tabs
+    changing it at once go one after the other); another account's or a forged id is refused."""
+    supplier = Supplier.objects.select_for_update().filter(account=account, pk=supplier_id).first()
+    if supplier is None:
+        raise DomainError("That supplier is not one of this account's suppliers.", code="unknown_supplier")
+    return supplier
+
+
+@in_account_scope
+def link_supplier(
+    *, account: Account, acting_user: User, supplier_id: int, connection_id: int | str | None, entry: str
+) -> lists.SupplierValue:
+    """Link a supplier to a contact/vendor of a live connection by hand (the supplier rule page):
+    `entry` is the id of an active entry of that connection's suppliers (for software without lists of
+    its own, ApprovalMax, the main software's), or CREATE_AT_PUBLISH. Anything else — another account's
+    or connection's entry, an archived one, a connection that is not live — is refused, nothing changes."""
+    with transaction.atomic():
+        supplier = _locked_supplier(account, supplier_id)
+        facts = load_facts(account)
+        connection = facts.live.get(parse_id(connection_id)) if parse_id(connection_id) else None
+        if connection is None:
+            raise DomainError(CHOOSE_CONNECTED, code="unknown")
+        source = source_for(connection)
+        if source is None or ListKind.SUPPLIER not in lists.provider_lists.kinds_of(source):
+            raise DomainError(f"{connection.label} keeps no suppliers of its own.", code="not_kept")
+        chosen = None
+        if entry != CREATE_AT_PUBLISH:
+            entry_id = parse_id(entry)
+            chosen = (
+                ListEntry.objects.filter(account=account, pk=entry_id, kind=ListKind.SUPPLIER).first()
+                if entry_id is not None
+                else None
+            )
+            if chosen is None or chosen.connection_id != source.pk:
+                raise DomainError(
+                    f"That supplier is not in {source.label}'s suppliers: choose one from the list.",
+                    code="not_in_list",
+                )
+            if not chosen.active:
+                raise DomainError(
+                    f"‘{chosen.name}’ is archived in {source.label} and can no longer be chosen.",
+                    code="archived",
+                )
+        before = lists.supplier_value(supplier, source)
+        lists.set_link(account=account, supplier=supplier, connection=source, entry=chosen)
+        after = lists.supplier_value(supplier, source)
+        record(
+            account=account,
+            actor=acting_user,
+            action="supplier.linked",
+            summary=f"Chose {supplier.name}'s supplier in {source.label}",
+            before=before.message,
+            after=after.message,
+        )
+        return after

@@ -7,15 +7,16 @@ from copy import copy
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from accounts.errors import DomainError
 from accounts.tenancy import account_view
+from integrations.models import ListKind
 
-from . import services
+from . import lists, services
 from .forms import ItemForm, RuleForm, integration_choices, parse_integration_choice
 from .ids import parse_id
 from .impact import (
@@ -25,9 +26,17 @@ from .impact import (
     rule_values,
     rule_values_impact,
 )
+from .list_views import item_fields, link_fields, rule_fields, rule_probe, supplier_field
 from .models import COST_TYPES, RULE_USES_DEFAULTS, ItemStatus, PaymentMethod, SupplierRule
 from .routing import ROUTE_LOCKED, allowed_connections, effective_integration, load_facts, route_from_row
-from .selectors import InboxFilters, get_item_for_account, has_unrouted_items, inbox_items, suppliers
+from .selectors import (
+    InboxFilters,
+    get_item_for_account,
+    get_rule_for_account,
+    has_unrouted_items,
+    inbox_items,
+    suppliers,
+)
 from .services import and_join
 
 PAGE_SIZE = 25
@@ -161,19 +170,21 @@ def _item_detail(request: HttpRequest, item_id: int, *, sales: bool) -> HttpResp
     origin = request.GET.get("from", "")
     here = _url(request, "sales_item_detail" if sales else "item_detail", item.pk)
     here += f"?{urlencode({'from': origin})}" if origin else ""
-    form = ItemForm(request.POST or None, instance=item, account=account, sales=sales)
+    form = ItemForm(request.POST or None, instance=copy(item), account=account, sales=sales)
     if request.method == "POST" and not published and form.is_valid():
         # The Integration field is only on the page while an additional integration is connected;
-        # without it in the POST the item's setting stays as it is.
+        # without it in the POST the item's setting stays as it is. The same for the list fields
+        # (Supplier, Category, Tax rate): absent means unchanged.
         change = "integration" in request.POST
         try:
             services.update_item(
                 account=account,
                 acting_user=request.user,
                 item_id=item.pk,
-                data={k: v for k, v in form.cleaned_data.items() if k != "integration"},
+                data={k: v for k, v in form.cleaned_data.items() if k in services.ITEM_FIELDS},
                 connection_id=parse_integration_choice(request.POST.get("integration")),
                 change_integration=change,
+                chosen={k: request.POST.get(k) for k in services.LIST_FIELDS if k in request.POST},
             )
         except DomainError as error:
             messages.error(request, error.message)
@@ -191,10 +202,13 @@ def _item_detail(request: HttpRequest, item_id: int, *, sales: bool) -> HttpResp
         unset.integration_id = None
         fallback = effective_integration(unset, facts)
         choices[0] = (choices[0][0], f"{choices[0][1]} ({fallback.label} — {fallback.reason})")
+    values = lists.values_for(item, facts)
     return render(
         request,
         "costs/item_detail.html",
         {
+            **item_fields(request, item, values, locked=published),
+            "lists_url": _url(request, "item_lists", item.pk) if not sales and not routing_locked else "",
             "item": item,
             "form": form,
             "sales": sales,
@@ -247,12 +261,16 @@ def rules(request: HttpRequest) -> HttpResponse:
 def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
     account = request.account
     facts = load_facts(account)
+    # The rule as the form has it now (what was posted, else what is stored): its Category and Tax
+    # rate offered from the lists of the software its items publish to (costs/lists.py).
+    probe = rule_probe(request, rule, facts, request.POST if request.method == "POST" else {})
+    values = lists.values_for_rule(probe, facts)
     initial = {}
     if rule is not None:
         initial = {
             "supplier": rule.supplier_id,
-            "category": rule.category,
-            "tax_rate": rule.tax_rate,
+            "category_entry": values.category.form_value,
+            "tax_rate_entry": values.tax_rate.form_value,
             "payment_method": rule.payment_method,
             "integration": str(rule.integration_id or ""),
         }
@@ -267,6 +285,12 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
         "form": form,
         "rule": rule,
         "choices": [("", RULE_USES_DEFAULTS)] + integration_choices(connections, with_default=False),
+        **rule_fields(request, probe, values),
+        "supplier_field": supplier_field(request, form, rule),
+        "lists_url": _url(request, "rule_lists", rule.pk) if rule else _url(request, "rule_lists_new"),
+        "links": link_fields(request, rule.supplier, facts, known=values.supplier)
+        if rule is not None
+        else [],
     }
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -277,18 +301,23 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
             services.validate_integration_choice(facts=facts, connection_id=integration_id)
         except DomainError as error:
             form.add_error("integration", error.message)
+        chosen = _rule_choices(request, form, rule, facts, integration_id) if form.is_valid() else {}
         if form.is_valid() and request.POST.get("confirm") != "1":
             # Step 2: what the rule re-routes, before anything is saved.
+            values = rule_values(
+                {name: text for name, (text, _) in chosen.items()}
+                | {"payment_method": data["payment_method"]}
+            )
             impact = rule_change_impact(
                 account=account, supplier_id=data["supplier"].pk, integration_id=integration_id
             )
             context |= {
                 "impact": impact,
-                "filled": rule_values_impact(
-                    account=account, supplier_id=data["supplier"].pk, values=rule_values(data)
-                ),
-                "value_names": _value_names(rule_values(data)),
+                "filled": rule_values_impact(account=account, supplier_id=data["supplier"].pk, values=values),
+                "value_names": _value_names(values),
                 "supplier": data["supplier"],
+                "category_label": chosen["category"][1],
+                "tax_rate_label": chosen["tax_rate"][1],
                 "integration_label": facts.live[integration_id].label
                 if integration_id
                 else RULE_USES_DEFAULTS,
@@ -304,8 +333,8 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
                     acting_user=request.user,
                     supplier_id=data["supplier"].pk,
                     rule_id=rule.pk if rule is not None else None,
-                    category=data["category"],
-                    tax_rate=data["tax_rate"],
+                    category_entry=request.POST.get("category_entry"),
+                    tax_rate_entry=request.POST.get("tax_rate_entry"),
                     payment_method=data["payment_method"],
                     integration_id=integration_id,
                 )
@@ -320,6 +349,38 @@ def _rule_form(request: HttpRequest, rule: SupplierRule | None) -> HttpResponse:
                 )
             return redirect(_url(request, "rules"))
     return render(request, "costs/rule_form.html", context)
+
+
+def _rule_choices(
+    request: HttpRequest, form: RuleForm, rule: SupplierRule | None, facts, integration_id: int | None
+) -> dict[str, tuple[str, str]]:
+    """The rule form's Category and Tax rate as saving will store them: {"category": (text, label)},
+    checked the way the service checks them (lists.choice_to_store); a refusal is the field's error."""
+    source = lists.rule_source(facts, integration_id)
+    old_source = lists.rule_source(facts, rule.integration_id) if rule is not None else None
+    chosen = {}
+    for name, kind in (("category_entry", ListKind.ACCOUNT), ("tax_rate_entry", ListKind.TAX_RATE)):
+        text_name = name.removesuffix("_entry")
+        stored_entry = getattr(rule, name) if rule is not None else None
+        typed = getattr(rule, text_name) if rule is not None else ""
+        try:
+            stored = lists.choice_to_store(
+                request.POST.get(name),
+                kind=kind,
+                source=source,
+                offered=(old_source,),
+                use=lists.COSTS,
+                stored=stored_entry,
+                typed=typed,
+            )
+        except DomainError as error:
+            form.add_error(name, error.message)
+            continue
+        if stored is None:  # left as stored
+            chosen[text_name] = (typed, lists.named(stored_entry) if stored_entry else typed)
+        else:
+            chosen[text_name] = (stored.text, lists.named(stored.entry) if stored.entry else stored.text)
+    return chosen
 
 
 def _value_names(values: dict[str, str]) -> str:
@@ -338,18 +399,14 @@ def rule_create(request: HttpRequest) -> HttpResponse:
 
 @account_view("rules.manage")
 def rule_edit(request: HttpRequest, rule_id: int) -> HttpResponse:
-    rule = get_object_or_404(
-        SupplierRule.objects.select_related("supplier"), account=request.account, pk=rule_id
-    )
+    rule = get_rule_for_account(account=request.account, id=rule_id)
     return _rule_form(request, rule)
 
 
 @require_POST
 @account_view("rules.manage")
 def rule_delete(request: HttpRequest, rule_id: int) -> HttpResponse:
-    rule = get_object_or_404(
-        SupplierRule.objects.select_related("supplier", "integration"), account=request.account, pk=rule_id
-    )
+    rule = get_rule_for_account(account=request.account, id=rule_id)
     if request.POST.get("confirm") != "1":
         # Step 1: what deleting the rule re-routes (the supplier's items then follow the defaults),
         # from the same impact module as the rule form's preview. Nothing is deleted yet.

@@ -149,8 +149,11 @@ def is_on_its_way(row: ListSync, connection: Connection) -> bool:
     return ListSync.objects.filter(pk=row.pk).filter(_on_its_way(connection, timezone.now())).exists()
 
 
-def _queue(account: Account, connection: Connection) -> tuple[ListSync, bool]:
-    """request_sync's body: (the row, whether this call queued the read)."""
+def _queue(account: Account, connection: Connection, *, full: bool = False) -> tuple[ListSync, bool]:
+    """request_sync's body: (the row, whether this call queued the read). `full`: forget the
+    incremental markers, so every list is read whole and what the provider no longer has becomes
+    inactive (an incremental read cannot learn of deletions everywhere: Xero's deleted accounts, and
+    QuickBooks Desktop's deleted list entries, are not in "changed since" answers)."""
     info = catalog.provider_info(connection.provider)
     if info is None or not info.lists or info.lists_read == "main":
         raise DomainError(f"{connection.label} has no lists of its own to read.", code="no_lists")
@@ -166,7 +169,9 @@ def _queue(account: Account, connection: Connection) -> tuple[ListSync, bool]:
     queued = (
         ListSync.objects.filter(pk=row.pk)
         .exclude(_on_its_way(connection, now))
-        .update(state=ListSyncState.QUEUED, requested_at=now, progress={})
+        .update(
+            state=ListSyncState.QUEUED, requested_at=now, progress={}, **({"cursors": {}} if full else {})
+        )
     )
     row.refresh_from_db()
     if queued and info.lists_read == "api":
@@ -223,7 +228,8 @@ def refresh_lists(*, account: Account, acting_user: User, connection_id: int) ->
     if connection is None:
         raise DomainError("That integration is not connected to this account.", code="not_found")
     with transaction.atomic():
-        row, queued = _queue(account, connection)
+        # Someone asked: read everything again, not only what changed.
+        row, queued = _queue(account, connection, full=True)
         if queued:
             info = catalog.provider_info(connection.provider)
             later = info.lists_read == "web_connector"
@@ -237,9 +243,17 @@ def refresh_lists(*, account: Account, acting_user: User, connection_id: int) ->
     return row
 
 
+def full_tonight(connection: Connection, today) -> bool:
+    """Each connection's nightly read is a full one once a week, on its own night (its id modulo 7), so
+    deletions are learned within a week and the full reads are spread over the week."""
+    return connection.pk % 7 == today.weekday()
+
+
 def request_every_night() -> int:
     """The nightly read (integrations.tasks.nightly_lists): ask every active connection with lists of
-    its own, in every account, for its lists. Returns how many were queued."""
+    its own, in every account, for its lists (incremental, and once a week in full: `full_tonight`).
+    Returns how many were queued."""
+    today = timezone.localdate()
     # A maintenance job across tenants: the named escape, to find the connections; each request then
     # runs in its own account's scope.
     with scopes_disabled():
@@ -254,7 +268,9 @@ def request_every_night() -> int:
         try:
             with scope(account=connection.account):
                 with transaction.atomic():
-                    _, now_queued = _queue(connection.account, connection)
+                    _, now_queued = _queue(
+                        connection.account, connection, full=full_tonight(connection, today)
+                    )
         except DomainError as exc:  # changed since it was listed: not active any more
             logger.info("Nightly lists of connection %s: %s", connection.pk, exc.message)
             continue

@@ -195,15 +195,22 @@ def main() -> None:
     vendor = connection.vendor
     out = ROOT / "docs" / "benchmarks.md"
     out.parent.mkdir(exist_ok=True)
-    section = (
-        f"## {vendor}\n\n"
+    machine = (
         f"Written by `make bench` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: "
-        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}. "
+        f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}."
+    )
+    section = (
+        f"## {vendor}\n\n{machine} "
         f"Each page is requested {REPEAT} times through the whole Django stack (test client, signed in "
         "as a practice admin).\n\n"
         "| page | median ms | max ms | queries |\n| --- | --- | --- | --- |\n" + "\n".join(rows) + "\n"
     )
-    out.write_text(_merge(out.read_text() if out.exists() else "", vendor, section))
+    text = _merge(out.read_text() if out.exists() else "", vendor, section)
+    # The lists' pages and searches (issue 9): their own section, their own data (tests/bench_lists.py).
+    from tests import bench_lists
+
+    name, lists_section = bench_lists.section(vendor, bench_lists.measure(client, world["big"]), machine)
+    out.write_text(_merge(text, name, lists_section))
     print(f"Wrote {out}")
 
 

@@ -148,3 +148,51 @@ class ItemFactory(factory.django.DjangoModelFactory):
     category = "Office supplies"
     total = factory.Sequence(lambda n: 100 + n)
     tax = factory.LazyAttribute(lambda o: (Decimal(o.total) / 6).quantize(Decimal("0.01")))
+
+
+class ListEntryFactory(factory.django.DjangoModelFactory):
+    """An active entry of a connection's lists (account = chart of accounts by default), as a read of the
+    provider would store it; the account comes from the connection."""
+
+    class Meta:
+        model = "integrations.ListEntry"
+
+    connection = factory.SubFactory(ConnectionFactory)
+    account = factory.LazyAttribute(lambda o: o.connection.account)
+    kind = "account"
+    external_id = factory.Sequence(lambda n: f"entry-{n}")
+    code = ""
+    name = factory.Sequence(lambda n: f"Entry {n}")
+    match_name = factory.LazyAttribute(lambda o: __import__("integrations.lists").lists.normalise(o.name))
+
+
+class AccountEntryFactory(ListEntryFactory):
+    """An account of the chart of accounts, with a code."""
+
+    kind = "account"
+    code = factory.Sequence(lambda n: str(400 + n))
+
+
+class TaxRateEntryFactory(ListEntryFactory):
+    kind = "tax_rate"
+    code = factory.Sequence(lambda n: f"TAX{n}")
+
+
+class SupplierEntryFactory(ListEntryFactory):
+    """A contact (Xero) or vendor (QuickBooks, Bill.com) of the provider."""
+
+    kind = "supplier"
+
+
+class SupplierLinkFactory(factory.django.DjangoModelFactory):
+    """A supplier linked to a provider's contact/vendor in one connection (entry None: created at first
+    publish)."""
+
+    class Meta:
+        model = "costs.SupplierLink"
+
+    supplier = factory.SubFactory(SupplierFactory)
+    account = factory.LazyAttribute(lambda o: o.supplier.account)
+    connection = factory.SubFactory(ConnectionFactory, account=factory.SelfAttribute("..account"))
+    entry = None
+    matched_by = "exact"

@@ -4,7 +4,7 @@ every tenant table to prove a request changed nothing."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django_scopes import scopes_disabled
 
@@ -12,19 +12,25 @@ from accounts.models import ActivityEntry, Invitation, Membership, Practice, Pra
 from costs.models import Item, Supplier, SupplierLink, SupplierRule
 from integrations.models import Connection, IntegrationDefaults, ListEntry, ListSync
 from tests.factories import (
+    AccountEntryFactory,
     ConnectionFactory,
     InvitationFactory,
     ItemFactory,
     PracticeFactory,
     PracticeMembershipFactory,
+    SupplierEntryFactory,
     SupplierFactory,
+    SupplierLinkFactory,
     SupplierRuleFactory,
+    TaxRateEntryFactory,
 )
 
 
 @dataclass
 class World:
     ids: dict[str, int]
+    # Values for the routes' other parameters (`<slug:kind>` of the lists' search).
+    params: dict[str, str] = field(default_factory=lambda: {"kind": "account"})
 
 
 def populate(tenant) -> World:
@@ -36,16 +42,29 @@ def populate(tenant) -> World:
     billcom = ConnectionFactory(account=account, provider="billcom", is_main=False)
     IntegrationDefaults.objects.create(account=account, expense_claims=billcom)
     supplier = SupplierFactory(account=account, name=f"Secret Supplier of {account.name}")
-    rule = SupplierRuleFactory(supplier=supplier, integration=billcom)
+    # Lists read from Xero and Bill.com, chosen on the item and the rule, and the supplier's link.
     with scopes_disabled():
         ListSync.objects.create(account=account, connection=xero, state="done")
-        contact = ListEntry.objects.create(
-            account=account, connection=xero, kind="supplier", external_id="c-1", name=supplier.name
-        )
-        SupplierLink.objects.create(
-            account=account, supplier=supplier, connection=xero, entry=contact, matched_by="exact"
-        )
-    item = ItemFactory(account=account, supplier=supplier, reference="SECRET-REF")
+    category = AccountEntryFactory(connection=xero, name=f"Secret Category of {account.name}")
+    tax_rate = TaxRateEntryFactory(connection=xero, name=f"Secret Tax of {account.name}")
+    contact = SupplierEntryFactory(connection=xero, name=f"Secret Supplier of {account.name}")
+    billcom_category = AccountEntryFactory(connection=billcom, name=f"Secret Category of {account.name}")
+    SupplierLinkFactory(supplier=supplier, connection=xero, entry=contact)
+    rule = SupplierRuleFactory(
+        supplier=supplier,
+        integration=billcom,
+        category_entry=billcom_category,
+        category=billcom_category.name,
+    )
+    item = ItemFactory(
+        account=account,
+        supplier=supplier,
+        reference="SECRET-REF",
+        category_entry=category,
+        category=category.name,
+        tax_rate_entry=tax_rate,
+        tax_rate=tax_rate.name,
+    )
     sales = ItemFactory(account=account, type="sales_invoice", reference="SECRET-SALE")
     practice = PracticeFactory(name=f"Secret Practice of {account.name}")
     practice.clients.add(account)
@@ -75,10 +94,36 @@ def snapshot() -> tuple:
             sorted(Connection.objects.values_list("pk", "account_id", "provider", "status", "credentials")),
             sorted(IntegrationDefaults.objects.values_list("pk", "publishing_id", "expense_claims_id")),
             sorted(Supplier.objects.values_list("pk", "account_id", "name")),
-            sorted(SupplierRule.objects.values_list("pk", "supplier_id", "integration_id", "category")),
+            sorted(
+                SupplierRule.objects.values_list(
+                    "pk",
+                    "supplier_id",
+                    "integration_id",
+                    "category",
+                    "category_entry_id",
+                    "tax_rate_entry_id",
+                )
+            ),
             sorted(
                 Item.objects.values_list(
-                    "pk", "account_id", "status", "integration_id", "supplier_id", "category", "total"
+                    "pk",
+                    "account_id",
+                    "status",
+                    "integration_id",
+                    "supplier_id",
+                    "category",
+                    "total",
+                    "category_entry_id",
+                    "tax_rate_entry_id",
+                    "tax_rate",
+                )
+            ),
+            sorted(
+                ListEntry.objects.values_list("pk", "account_id", "connection_id", "kind", "name", "active")
+            ),
+            sorted(
+                SupplierLink.objects.values_list(
+                    "pk", "supplier_id", "connection_id", "entry_id", "matched_by"
                 )
             ),
             sorted(
@@ -96,8 +141,6 @@ def snapshot() -> tuple:
             sorted(
                 ListSync.objects.values_list("pk", "account_id", "connection_id", "state", "requested_at")
             ),
-            sorted(ListEntry.objects.values_list("pk", "account_id", "connection_id", "name", "active")),
-            sorted(SupplierLink.objects.values_list("pk", "supplier_id", "connection_id", "entry_id")),
             ActivityEntry.objects.count(),
             # Who may open which account through a practice.
             sorted(Practice.clients.through.objects.values_list("practice_id", "account_id")),
@@ -109,11 +152,16 @@ def snapshot() -> tuple:
         )
 
 
-def ids_for(route, world) -> dict[str, int]:
-    """Real ids for the route's int parameters. A new kind of id fails here until it is mapped."""
-    ids = {}
+def ids_for(route, world) -> dict[str, int | str]:
+    """Real ids for the route's int parameters, and real values for its other parameters (a list's
+    kind), so the walk reaches the view itself. A new kind of id fails here until it is mapped."""
+    ids: dict[str, int | str] = {}
     for name in re.findall(r"<int:(\w+)>", route.pattern):
         key = "sales_item_id" if name == "item_id" and route.name.startswith("costs:sales") else name
         assert key in world.ids, f"{route}: map <int:{name}> to an object in tests/tenant_world.py"
         ids[name] = world.ids[key]
+    for name in re.findall(r"<slug:(\w+)>", route.pattern):
+        if name not in ("account_slug", "practice_slug"):
+            assert name in world.params, f"{route}: map <slug:{name}> to a value in tests/tenant_world.py"
+            ids[name] = world.params[name]
     return ids

@@ -75,6 +75,14 @@ STANDARD_USER_REFUSED: dict[str, tuple[bool, bool]] = {
     "costs:rule_create": (True, True),
     "costs:rule_edit": (True, True),
     "costs:rule_delete": (True, True),
+    # Lists: the item page's choices follow its Integration (GET only: a POST is 405, not refused); the
+    # rule page's are for those who manage rules; the type-ahead searches serve every page (GET only).
+    "costs:item_lists": (False, False),
+    "costs:rule_lists_new": (True, True),
+    "costs:rule_lists": (True, True),
+    "costs:rule_link": (True, True),
+    "costs:choose_suppliers": (False, False),
+    "costs:choose_entries": (False, False),
 }
 
 

@@ -52,6 +52,8 @@ def test_stranger_gets_404_and_sees_nothing(route, method, tenant, other_tenant)
         "SECRET-ACME-ACTIVITY",
         "SECRET-REF",
         "Secret Supplier",
+        "Secret Category",
+        "Secret Tax",
         "Secret Practice",
     ):
         assert secret not in body
@@ -72,6 +74,28 @@ def test_ids_of_another_account_change_nothing_and_show_nothing(route, method, t
     assert snapshot() == before
     body = response.content.decode()
     assert other_tenant.account.name not in body and "SECRET-REF" not in body
+
+
+# The lists' endpoints answer the account's own ids (so the walks above reach their views, not a 404 of
+# a badly filled address) and nothing else.
+LIST_ROUTES = [
+    r for r in ACCOUNT_ROUTES if r.name in ("costs:choose_entries", "costs:item_lists", "costs:rule_lists")
+]
+
+
+def test_the_walk_covers_the_lists_endpoints():
+    assert {r.name for r in LIST_ROUTES} == {"costs:choose_entries", "costs:item_lists", "costs:rule_lists"}
+
+
+@pytest.mark.parametrize("route", LIST_ROUTES, ids=str)
+def test_lists_endpoints_answer_own_ids_and_404_another_accounts(route, tenant, other_tenant):
+    own = populate(tenant)
+    foreign = populate(other_tenant)
+    client = client_for(tenant.admin)
+    assert client.get(fill(route, account_slug=tenant.account.slug, **ids_for(route, own))).status_code == 200
+    response = client.get(fill(route, account_slug=tenant.account.slug, **ids_for(route, foreign)))
+    assert response.status_code == 404
+    assert other_tenant.account.name not in response.content.decode()
 
 
 @pytest.mark.parametrize("method", ["get", "post"])

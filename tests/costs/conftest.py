@@ -11,8 +11,13 @@ from django_scopes import scope
 from accounts.models import Account
 from costs.models import Item
 from costs.routing import annotate_routes, effective_integration, load_facts
-from integrations.models import Connection
-from tests.factories import ConnectionFactory
+from integrations.models import Connection, ListEntry
+from tests.factories import (
+    AccountEntryFactory,
+    ConnectionFactory,
+    SupplierEntryFactory,
+    TaxRateEntryFactory,
+)
 
 
 @dataclass
@@ -38,6 +43,62 @@ def acme(account) -> Setup:
 @pytest.fixture
 def other(other_account) -> Setup:
     return _setup(other_account)
+
+
+@dataclass
+class Charts:
+    """Some of Xero's and Bill.com's lists for one account: code 461 and the name "General Expenses" in
+    both (different codes), names only one of them has, a sales-only account and archived entries."""
+
+    stationery: ListEntry  # Xero 461 Printing & Stationery
+    general: ListEntry  # Xero 429 General Expenses
+    travel: ListEntry  # Xero 493 Travel - National (not in Bill.com)
+    sales: ListEntry  # Xero 200 Sales: sales items only
+    archived: ListEntry  # Xero 404 Bank Fees, archived in Xero
+    vat: ListEntry  # Xero tax rate INPUT2 20% (VAT on Expenses)
+    zero: ListEntry  # Xero tax rate ZERORATEDINPUT Zero Rated Expenses
+    vat_income: ListEntry  # Xero tax rate OUTPUT2: sales only
+    billcom_stationery: ListEntry  # Bill.com 461 Printing & Stationery
+    billcom_general: ListEntry  # Bill.com 6000 General Expenses
+    billcom_freight: ListEntry  # Bill.com 5100 Freight In (not in Xero)
+    british_gas: ListEntry  # Xero contact
+    billcom_british_gas: ListEntry  # Bill.com vendor
+
+
+def charts(setup: Setup) -> Charts:
+    xero, billcom = setup.xero, setup.billcom
+
+    def account(connection, code, name, **kw):
+        return AccountEntryFactory(connection=connection, code=code, name=name, **kw)
+
+    def tax(connection, code, name, **kw):
+        return TaxRateEntryFactory(connection=connection, code=code, name=name, **kw)
+
+    return Charts(
+        stationery=account(xero, "461", "Printing & Stationery"),
+        general=account(xero, "429", "General Expenses"),
+        travel=account(xero, "493", "Travel - National"),
+        sales=account(xero, "200", "Sales", for_costs=False),
+        archived=account(xero, "404", "Bank Fees", active=False),
+        vat=tax(xero, "INPUT2", "20% (VAT on Expenses)", for_sales=False),
+        zero=tax(xero, "ZERORATEDINPUT", "Zero Rated Expenses", for_sales=False),
+        vat_income=tax(xero, "OUTPUT2", "20% (VAT on Income)", for_costs=False),
+        billcom_stationery=account(billcom, "461", "Printing & Stationery"),
+        billcom_general=account(billcom, "6000", "General Expenses"),
+        billcom_freight=account(billcom, "5100", "Freight In"),
+        british_gas=SupplierEntryFactory(connection=xero, name="British Gas"),
+        billcom_british_gas=SupplierEntryFactory(connection=billcom, name="British Gas"),
+    )
+
+
+@pytest.fixture
+def acme_lists(acme) -> Charts:
+    return charts(acme)
+
+
+@pytest.fixture
+def other_lists(other) -> Charts:
+    return charts(other)
 
 
 @pytest.fixture(autouse=True)

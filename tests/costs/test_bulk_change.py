@@ -145,12 +145,14 @@ def test_item_page_shows_routing_read_only_while_publishing(acme, other, admin_c
     assert snapshot() == before
 
 
-def test_item_page_still_saves_other_fields_while_publishing(acme, other, admin_client_):
+def test_item_page_still_saves_other_fields_while_publishing(acme, other, acme_lists, admin_client_):
     item = ItemFactory(account=acme.account, status="publishing", reference="FLY-1")
-    response = admin_client_.post(item_url(item), form_data(item, category="Travel"), follow=True)
+    response = admin_client_.post(
+        item_url(item), form_data(item, category_entry=acme_lists.travel.pk), follow=True
+    )
     assert "Saved." in text(response)
     item.refresh_from_db()
-    assert (item.category, item.integration_id) == ("Travel", None)
+    assert (item.category, item.integration_id) == ("Travel - National", None)
 
 
 # --- the confirmation's grammar ---------------------------------------------------------------------
@@ -178,25 +180,35 @@ def test_bulk_confirmation_for_use_rule_default(acme, other, admin_client_):
 # --- supplier rules leave items being published alone ---------------------------------------------
 
 
-def test_a_rule_does_not_fill_in_items_being_published(acme, other, admin_user):
+def test_a_rule_does_not_fill_in_items_being_published(acme, other, acme_lists, admin_user):
     supplier = SupplierFactory(account=acme.account, name="Acme Supplies")
     flying = ItemFactory(account=acme.account, supplier=supplier, status="publishing", category="")
     ready = ItemFactory(account=acme.account, supplier=supplier, status="ready", category="")
     saved = services.save_rule(
-        account=acme.account, acting_user=admin_user, supplier_id=supplier.pk, category="Stationery"
+        account=acme.account,
+        acting_user=admin_user,
+        supplier_id=supplier.pk,
+        category_entry=acme_lists.stationery.pk,
     )
     flying.refresh_from_db()
     ready.refresh_from_db()
-    assert (flying.category, ready.category, saved.filled) == ("", "Stationery", 1)
+    assert (flying.category, ready.category, saved.filled) == ("", "Printing & Stationery", 1)
+    assert (flying.category_entry, ready.category_entry) == (None, acme_lists.stationery)
 
 
 def test_changing_the_supplier_of_an_item_being_published_does_not_fill_rule_values(acme, other, admin_user):
     supplier = SupplierFactory(account=acme.account)
-    services.save_rule(account=acme.account, acting_user=admin_user, supplier_id=supplier.pk, category="Fuel")
+    services.save_rule(
+        account=acme.account, acting_user=admin_user, supplier_id=supplier.pk, payment_method="card"
+    )
     item = ItemFactory(account=acme.account, status="publishing", category="")
     services.update_item(
-        account=acme.account, acting_user=admin_user, item_id=item.pk, data={"supplier": supplier}
+        account=acme.account,
+        acting_user=admin_user,
+        item_id=item.pk,
+        data={},
+        chosen={"supplier": str(supplier.pk)},
     )
     item.refresh_from_db()
-    assert (item.supplier_id, item.category) == (supplier.pk, "")
+    assert (item.supplier_id, item.payment_method) == (supplier.pk, "")
     assert not ActivityEntry.objects.filter(summary__contains="from the supplier rule").exists()

@@ -72,14 +72,14 @@ def test_bulk_change_from_different_settings_logs_mixed(acme, other, admin_user)
 def test_rule_log_names_a_rule_without_integration_consistently(acme, other, admin_user):
     supplier = SupplierFactory(account=acme.account)
     rule = services.save_rule(
-        account=acme.account, acting_user=admin_user, supplier_id=supplier.pk, category="Fuel"
+        account=acme.account, acting_user=admin_user, supplier_id=supplier.pk, payment_method="card"
     ).rule
     services.save_rule(
         account=acme.account,
         acting_user=admin_user,
         supplier_id=supplier.pk,
         rule_id=rule.pk,
-        category="Fuel",
+        payment_method="card",
         integration_id=acme.billcom.pk,
     )
     services.save_rule(
@@ -87,7 +87,7 @@ def test_rule_log_names_a_rule_without_integration_consistently(acme, other, adm
         acting_user=admin_user,
         supplier_id=supplier.pk,
         rule_id=rule.pk,
-        category="Fuel",
+        payment_method="card",
     )
     services.delete_rule(account=acme.account, acting_user=admin_user, rule_id=rule.pk)
     assert log(acme.account) == [
@@ -106,7 +106,7 @@ def test_rule_log_names_a_disconnected_integration(acme, other, admin_user):
         acting_user=admin_user,
         supplier_id=rule.supplier_id,
         rule_id=rule.pk,
-        category="X",
+        payment_method="cash",
     )
     assert log(acme.account)[0][1:] == ("Bill.com", RULE_NONE)
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from accounts.models import ActivityEntry
@@ -74,7 +76,11 @@ def test_new_rule_form_offers_only_suppliers_without_a_rule(acme, other, admin_c
     SupplierRuleFactory(supplier__account=acme.account, supplier__name="Fabrikam Print", category="Printing")
     SupplierFactory(account=acme.account, name="Contoso Energy")
     SupplierFactory(account=other.account, name="Foreign Co")
-    body = admin_client_.get(new_url(acme.account)).content.decode()
+    page = admin_client_.get(new_url(acme.account)).content.decode()
+    # The page lists no supplier: its Supplier field searches those without a rule.
+    assert "Contoso Energy" not in page and "Fabrikam Print" not in page
+    search = re.search(r'id="id_supplier"[^>]*data-url="([^"]+)"', page).group(1).replace("&amp;", "&")
+    body = admin_client_.get(search).content.decode()
     assert "Contoso Energy" in body
     assert "Fabrikam Print" not in body and "Foreign Co" not in body
 
@@ -125,11 +131,11 @@ def test_the_service_refuses_a_second_rule_for_a_supplier(acme, other, admin_use
         account=acme.account,
         acting_user=admin_user,
         supplier_id=rule.supplier_id,
-        category="Other",
+        payment_method="cash",
     )
 
 
-def test_editing_goes_through_the_rule(acme, other, admin_user):
+def test_editing_goes_through_the_rule(acme, other, acme_lists, admin_user):
     rule = SupplierRuleFactory(
         supplier__account=acme.account, supplier__name="Fabrikam Print", category="Printing"
     )
@@ -139,11 +145,11 @@ def test_editing_goes_through_the_rule(acme, other, admin_user):
         acting_user=admin_user,
         supplier_id=rule.supplier_id,
         rule_id=rule.pk,
-        category="Print",
+        category_entry=acme_lists.billcom_stationery.pk,
         integration_id=acme.billcom.pk,
     )
     rule.refresh_from_db()
-    assert (rule.category, rule.integration_id) == ("Print", acme.billcom.pk)
+    assert (rule.category, rule.integration_id) == ("Printing & Stationery", acme.billcom.pk)
     assert SupplierRule.objects.filter(supplier=rule.supplier).count() == 1
     # Another account's rule cannot be edited through this account, nor a rule under another supplier.
     refused(
@@ -153,18 +159,18 @@ def test_editing_goes_through_the_rule(acme, other, admin_user):
         acting_user=admin_user,
         supplier_id=rule.supplier_id,
         rule_id=foreign.pk,
-        category="Hijack",
+        payment_method="cash",
     )
     assert ActivityEntry.objects.filter(account=other.account).count() == 0
 
 
-def test_edit_page_saves_the_rule_it_shows(acme, other, admin_client_):
+def test_edit_page_saves_the_rule_it_shows(acme, other, acme_lists, admin_client_):
     rule = SupplierRuleFactory(supplier__account=acme.account, category="Printing", integration=acme.billcom)
     response = admin_client_.post(
         f"/a/{acme.account.slug}/rules/{rule.pk}/",
-        {"category": "Print", "integration": acme.billcom.pk, "confirm": "1"},
+        {"category_entry": acme_lists.billcom_freight.pk, "integration": acme.billcom.pk, "confirm": "1"},
         follow=True,
     )
     assert f"Saved the supplier rule for {rule.supplier.name}." in text(response)
     rule.refresh_from_db()
-    assert rule.category == "Print"
+    assert (rule.category, rule.category_entry) == ("Freight In", acme_lists.billcom_freight)

@@ -223,14 +223,15 @@ def test_update_item_refuses_another_accounts_supplier(acme, other, admin_user):
         account=acme.account,
         acting_user=admin_user,
         item_id=item.pk,
-        data={"supplier": SupplierFactory(account=other.account)},
+        data={},
+        chosen={"supplier": str(SupplierFactory(account=other.account).pk)},
     )
 
 
 # --- rules ----------------------------------------------------------------------------------------
 
 
-def test_save_rule_creates_then_changes_and_logs(acme, other, admin_user):
+def test_save_rule_creates_then_changes_and_logs(acme, other, acme_lists, admin_user):
     supplier = SupplierFactory(account=acme.account, name="Acme Supplies")
     rule = services.save_rule(
         account=acme.account, acting_user=admin_user, supplier_id=supplier.pk, integration_id=acme.billcom.pk
@@ -240,10 +241,10 @@ def test_save_rule_creates_then_changes_and_logs(acme, other, admin_user):
         acting_user=admin_user,
         supplier_id=supplier.pk,
         rule_id=rule.pk,
-        category="Stationery",
+        category_entry=acme_lists.stationery.pk,
     )
     rule.refresh_from_db()
-    assert (rule.category, rule.integration_id) == ("Stationery", None)
+    assert (rule.category, rule.integration_id) == ("Printing & Stationery", None)
     log = list(
         ActivityEntry.objects.filter(account=acme.account)
         .order_by("id")

@@ -195,14 +195,16 @@ def test_item_page_has_no_integration_field_without_an_additional_integration(ac
     assert "Publishes to <strong>Xero</strong>" in body
 
 
-def test_standard_user_sets_the_integration_on_the_item_page(acme, other, staff_client):
+def test_standard_user_sets_the_integration_on_the_item_page(acme, other, acme_lists, staff_client):
     item = ItemFactory(account=acme.account)
     response = staff_client.post(
-        item_url(item), form_data(item, integration=acme.billcom.pk, category="Rent"), follow=True
+        item_url(item),
+        form_data(item, integration=acme.billcom.pk, category_entry=acme_lists.billcom_freight.pk),
+        follow=True,
     )
     assert "Publishes to Bill.com — Set on this item" in text(response)
     item.refresh_from_db()
-    assert (item.integration_id, item.category) == (acme.billcom.pk, "Rent")
+    assert (item.integration_id, item.category) == (acme.billcom.pk, "Freight In")
 
 
 def test_item_page_of_another_account_is_404(acme, other, admin_client_):
@@ -288,14 +290,14 @@ def test_rules_page_marks_rules_naming_a_disconnected_integration_inactive(acme,
     assert "New supplier rule" not in body and "Only Admins and your accountant" in body
 
 
-def test_creating_a_rule_previews_the_reroute_then_saves(acme, other, admin_client_):
+def test_creating_a_rule_previews_the_reroute_then_saves(acme, other, acme_lists, admin_client_):
     supplier = SupplierFactory(account=acme.account, name="Acme Supplies")
     ItemFactory.create_batch(3, account=acme.account, supplier=supplier)
     url = f"/a/{acme.account.slug}/rules/new/"
     data = {
         "supplier": supplier.pk,
-        "category": "Stationery",
-        "tax_rate": "20%",
+        "category_entry": acme_lists.billcom_stationery.pk,
+        "payment_method": "card",
         "integration": acme.billcom.pk,
     }
     preview = text(admin_client_.post(url, data))
@@ -305,7 +307,11 @@ def test_creating_a_rule_previews_the_reroute_then_saves(acme, other, admin_clie
     response = admin_client_.post(url, {**data, "confirm": "1"}, follow=True)
     assert "Saved the supplier rule for Acme Supplies." in text(response)
     rule = SupplierRule.objects.get()
-    assert (rule.integration_id, rule.category, rule.tax_rate) == (acme.billcom.pk, "Stationery", "20%")
+    assert (rule.integration_id, rule.category_entry, rule.payment_method) == (
+        acme.billcom.pk,
+        acme_lists.billcom_stationery,
+        "card",
+    )
 
 
 def test_rule_for_another_accounts_supplier_is_refused(acme, other, admin_client_):
@@ -330,13 +336,13 @@ def test_rule_naming_another_accounts_connection_is_refused(acme, other, admin_c
     assert snapshot() == before
 
 
-def test_editing_and_deleting_a_rule(acme, other, admin_client_):
+def test_editing_and_deleting_a_rule(acme, other, acme_lists, admin_client_):
     rule = SupplierRuleFactory(supplier__account=acme.account, integration=acme.billcom)
     url = f"/a/{acme.account.slug}/rules/{rule.pk}/"
     assert f'value="{acme.billcom.pk}" selected' in admin_client_.get(url).content.decode()
-    admin_client_.post(url, {"integration": "", "category": "Fuel", "confirm": "1"})
+    admin_client_.post(url, {"integration": "", "category_entry": acme_lists.travel.pk, "confirm": "1"})
     rule.refresh_from_db()
-    assert (rule.integration_id, rule.category) == (None, "Fuel")
+    assert (rule.integration_id, rule.category) == (None, "Travel - National")
     admin_client_.post(f"{url}delete/", {"confirm": "1"})
     assert not SupplierRule.objects.filter(pk=rule.pk).exists()
 

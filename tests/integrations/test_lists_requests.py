@@ -5,12 +5,14 @@ for every active connection with lists of its own, in every account."""
 from __future__ import annotations
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from accounts.errors import DomainError
 from accounts.models import ActivityEntry
 from integrations import lists, services
-from integrations.models import ConnectionStatus, ListSync, ListSyncState
+from integrations.models import ConnectionStatus, ListEntry, ListSync, ListSyncState
+from integrations.providers.lists import ListPage
 from tests.factories import AccountFactory, ConnectionFactory
 from tests.integrations.lists_helpers import books_connection, fresh_token_credentials
 from tests.integrations.test_lists_sync import enqueued
@@ -137,3 +139,53 @@ def test_the_nightly_read_asks_every_active_connection_with_lists_in_every_accou
     assert {state_of(c) for c in (xero, billcom, qbd, busy)} == {ListSyncState.QUEUED}
     assert state_of(broken) is None and state_of(gone) is None
     assert sorted(k["connection_id"] for k in enqueued()) == sorted([xero.pk, billcom.pk])
+
+
+def test_refresh_lists_reads_everything_again_and_learns_of_deletions(account, other_account):
+    """An incremental read cannot learn that an entry was deleted (Xero's deleted accounts, QuickBooks
+    Desktop's deleted list entries are not in "changed since" answers): Refresh lists forgets the
+    markers, the read is full, and what the provider no longer has becomes inactive."""
+    from tests.integrations.lists_helpers import BooksLists, account_
+
+    connection = books_connection(account)
+    theirs = books_connection(other_account)
+    BooksLists.pages = {
+        "account": [ListPage([account_("400", "Advertising"), account_("429", "General")], True, True, "c1")]
+    }
+    lists.request_sync(account=account, connection=connection)
+    lists.run_sync(account=account, connection_id=connection.pk)
+    # The provider deleted 400; an incremental answer says nothing about it.
+    BooksLists.pages = {"account": [ListPage([account_("429", "General")], True, False, "c2")]}
+    lists.request_sync(account=account, connection=connection)
+    lists.run_sync(account=account, connection_id=connection.pk)
+    assert BooksLists.calls[-3][1:] == ("account", "c1")
+    assert ListEntry.objects.get(connection=connection, code="400").active
+
+    BooksLists.pages = {"account": [ListPage([account_("429", "General")], True, True, "c3")]}
+    lists.refresh_lists(account=account, acting_user=account.owner, connection_id=connection.pk)
+    lists.run_sync(account=account, connection_id=connection.pk)
+    assert BooksLists.calls[-3][1:] == ("account", "")  # asked for everything
+    assert not ListEntry.objects.get(connection=connection, code="400").active  # kept, no longer chosen
+    assert ListEntry.objects.get(connection=connection, code="429").active
+    assert ListSync.objects.get(connection=connection).cursors["account"] == "c3"
+    assert not ListEntry.objects.filter(connection=theirs).exists()
+
+
+def test_each_connection_s_nightly_read_is_full_once_a_week_on_its_own_night(account):
+    connection = books_connection(account)
+    monday = timezone.datetime(2026, 11, 30).date()
+    nights = [monday + timezone.timedelta(days=n) for n in range(7)]
+    full = [night for night in nights if lists.full_tonight(connection, night)]
+    assert len(full) == 1 and full[0].weekday() == connection.pk % 7
+
+    ListSync.objects.create(account=account, connection=connection, cursors={"account": "c1"})
+    with time_machine.travel(timezone.datetime.combine(full[0], timezone.datetime.min.time()), tick=False):
+        lists.request_every_night()
+    assert ListSync.objects.get(connection=connection).cursors == {}
+    ListSync.objects.filter(connection=connection).update(state=ListSyncState.DONE, cursors={"account": "c1"})
+    other_night = nights[(nights.index(full[0]) + 1) % 7]
+    with time_machine.travel(
+        timezone.datetime.combine(other_night, timezone.datetime.min.time()), tick=False
+    ):
+        lists.request_every_night()
+    assert ListSync.objects.get(connection=connection).cursors == {"account": "c1"}
