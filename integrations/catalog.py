@@ -167,6 +167,8 @@ XERO = ProviderInfo(
                 "{sandbox}/xero/identity/connect/revocation",
                 "https://identity.xero.com/connect/revocation",
             ),
+            # Xero's web app, for a published document's deep link (Xero's "Deep link to Xero" guide).
+            ProviderSetting("APP_URL", "{sandbox}/xero/go", "https://go.xero.com"),
         ),
         api=("{sandbox}/xero/api.xro/2.0", "https://api.xero.com/api.xro/2.0"),
     ),
@@ -218,6 +220,9 @@ QBO = ProviderInfo(
                 "{sandbox}/qbo/v2/oauth2/tokens/revoke",
                 "https://developer.api.intuit.com/v2/oauth2/tokens/revoke",
             ),
+            # QuickBooks Online's web app, for a published document's link (docs/providers.md says
+            # where the form comes from; Intuit's sandbox companies use app.sandbox.qbo.intuit.com).
+            ProviderSetting("APP_URL", "{sandbox}/qbo/app", "https://app.qbo.intuit.com/app"),
         ),
         api=("{sandbox}/qbo/v3", "https://quickbooks.api.intuit.com/v3"),
     ),

@@ -143,7 +143,15 @@ QBO_US_ACCOUNTS = [
     ("31", "Inventory Asset", "Other Current Asset", "Inventory", "1300"),
     ("32", "Accounts Payable (A/P)", "Accounts Payable", "AccountsPayable", "2000"),
     ("33", "Furniture and Equipment", "Fixed Asset", "FurnitureAndFixtures", "1500"),
+    # What a paid receipt (Purchase) is paid from: a bank and a credit card account.
+    ("35", "Checking", "Bank", "Checking", "1010"),
+    ("41", "Mastercard", "Credit Card", "CreditCard", "2100"),
 ]
+# QuickBooks Online sales: the customers and the products/services a sales invoice line posts to (not
+# lists Dext Connect keeps yet: the sandbox checks a sales invoice's CustomerRef and ItemRef against
+# these). Ids and names as in Intuit's sample company.
+QBO_US_CUSTOMERS = {"1": "Amy's Bird Sanctuary", "2": "Bill's Windsurf Shop", "3": "Cool Cars"}
+QBO_US_ITEMS = {"1": "Services", "2": "Hours"}
 # QuickBooks Online US: sales-tax codes (TaxCode) and the agency rates behind them (TaxRate).
 # (Id, Name, Description, taxable)
 QBO_US_TAX_CODES = [
@@ -299,7 +307,13 @@ def entries_for(provider: str, org_id: str) -> list[dict]:
         accounts = (
             [(code, name, type_) for code, name, type_, _ in XERO_UK_ACCOUNTS]
             if chart == "uk"
-            else [(number, name, type_) for _, name, type_, _, number in QBO_US_ACCOUNTS]
+            else [
+                (number, name, type_)
+                for _, name, type_, _, number in QBO_US_ACCOUNTS
+                # The sandbox's Bill.com mirror keeps the chart a bill is coded to, as before the
+                # QuickBooks chart gained its bank and credit card accounts.
+                if type_ not in ("Bank", "Credit Card")
+            ]
         )
         for n, (code, name, type_) in enumerate(accounts, start=1):
             rows.append(

@@ -58,6 +58,16 @@ FILTERS = {
         "createdTime": _TIME_OPS,
         "updatedTime": _TIME_OPS,
     },
+    # GET /v3/bills (sandbox/bills_billcom.py): the fields publishing's lookup relies on. Whether
+    # invoice.invoiceNumber can be filtered on is not in the stored documentation, so it is refused
+    # (BDC_1130) and the adapter compares the number itself.
+    "bills": {
+        "id": _ID_OPS,
+        "archived": frozenset({"eq", "ne"}),
+        "vendorId": frozenset({"eq", "ne", "in", "nin"}),
+        "createdTime": _TIME_OPS,
+        "updatedTime": _TIME_OPS,
+    },
 }
 SORTABLE = frozenset({"name", "createdTime", "updatedTime"})
 KINDS = {"vendors": "supplier", "chart-of-accounts": "account"}

@@ -162,25 +162,33 @@ class RequestLogOrg(models.Model):
 
 
 class SandboxBill(models.Model):
-    """A bill a sandboxed provider received (Xero ACCPAY invoice, QBO Bill, Bill.com bill, ApprovalMax
-    bill for approval). The idempotency key makes a retried create return the first bill."""
+    """A document a sandboxed provider received and created: a Xero invoice or credit note, a QuickBooks
+    Online Bill / VendorCredit / Purchase / Invoice, a Bill.com bill, a QuickBooks Desktop BillAdd /
+    VendorCreditAdd / InvoiceAdd. What /sandbox/ lists per organisation: the supplier (or customer),
+    number, date, total and the key the request came with (Xero Idempotency-Key, QuickBooks Online
+    requestid, qbXML requestID; "" where the provider takes none, as Bill.com). Not unique by key:
+    Xero forgets a key after 6 minutes, and Bill.com has none, so a resend can make a second one; a
+    test counting duplicates counts these rows."""
 
     provider = models.CharField(max_length=20)
     org_id = models.CharField(max_length=100)
     bill_id = models.CharField(max_length=100, unique=True)
+    # The document type as the provider names it (ACCPAY, ACCPAYCREDIT, ACCREC, Bill, VendorCredit,
+    # Purchase, Invoice, bill, BillAdd, ...).
+    kind = models.CharField(max_length=30, blank=True)
+    supplier = models.CharField(max_length=300, blank=True)
+    number = models.CharField(max_length=255, blank=True)
+    date = models.DateField(null=True, blank=True)
+    total = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    status = models.CharField(max_length=20, blank=True)
     idempotency_key = models.CharField(max_length=200, blank=True)
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["provider", "org_id", "idempotency_key"],
-                condition=~models.Q(idempotency_key=""),
-                name="sandbox_bill_idempotent",
-            )
-        ]
+        indexes = [models.Index(fields=["provider", "org_id", "number"], name="sandbox_bill_number")]
 
     def __str__(self) -> str:
         return f"{self.provider} bill {self.bill_id}"
@@ -217,3 +225,53 @@ class SandboxListEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.kind} {self.name}"
+
+
+class SandboxClock(models.Model):
+    """The sandbox's clock (sandbox/clock.py), one row when set: sandbox time runs `speed` times as fast
+    as real time from (real_anchor, sandbox_anchor). Kept in the database so every process serving the
+    sandbox (gunicorn's workers) reads the same time."""
+
+    speed = models.FloatField(default=1.0)
+    real_anchor = models.DateTimeField()
+    sandbox_anchor = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"sandbox clock ×{self.speed}"
+
+
+class SandboxApiCall(models.Model):
+    """One API call a rate-limited sandbox provider is serving or served (Xero's limits per
+    organisation: calls a minute, a day, and at once), in sandbox time. In the database, so the limits
+    hold across processes."""
+
+    provider = models.CharField(max_length=20)
+    org_id = models.CharField(max_length=100)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["provider", "org_id", "started_at"], name="sandbox_call_window")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.org_id} {self.started_at}"
+
+
+class SandboxIdempotentAnswer(models.Model):
+    """The answer a provider keeps for an idempotency key (Xero `Idempotency-Key`, per app, for 6
+    minutes; QuickBooks Online `requestid`, per company): a repeat of the key gets this answer back
+    instead of a second create. `fingerprint` identifies the request it answered (method, path, body)."""
+
+    provider = models.CharField(max_length=20)
+    scope = models.CharField(max_length=100)
+    key = models.CharField(max_length=200)
+    fingerprint = models.CharField(max_length=64)
+    status = models.PositiveSmallIntegerField()
+    body = models.TextField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["provider", "scope", "key"], name="sandbox_idempotent_key")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.key}"

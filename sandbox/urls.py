@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from . import bills, lists_billcom, lists_qbo, lists_xero, views
+from . import approvalmax_reads, bills, bills_billcom, bills_qbo, lists_billcom, lists_qbo, lists_xero, views
 
 app_name = "sandbox"
 urlpatterns = [
@@ -13,6 +13,10 @@ urlpatterns = [
     path("xero/connections", views.xero_connections, name="xero_connections"),
     path("xero/connections/<str:connection_id>", views.xero_connections, name="xero_connection"),
     path("xero/api.xro/2.0/Invoices", bills.xero_invoices, name="xero_invoices"),
+    path("xero/api.xro/2.0/CreditNotes", bills.xero_credit_notes, name="xero_credit_notes"),
+    path("xero/api.xro/2.0/Organisation", bills.xero_organisation, name="xero_organisation"),
+    # Xero's web app, as far as a deep link goes (XERO_APP_URL)
+    re_path(r"^xero/go/(?P<page>.+)$", bills.xero_go, name="xero_go"),
     path("xero/api.xro/2.0/Accounts", lists_xero.xero_accounts, name="xero_accounts"),
     path("xero/api.xro/2.0/TaxRates", lists_xero.xero_tax_rates, name="xero_tax_rates"),
     path("xero/api.xro/2.0/Contacts", lists_xero.xero_contacts, name="xero_contacts"),
@@ -25,7 +29,11 @@ urlpatterns = [
         views.qbo_company_info,
         name="qbo_company_info",
     ),
-    path("qbo/v3/company/<str:realm_id>/bill", bills.qbo_bill, name="qbo_bill"),
+    re_path(
+        r"^qbo/v3/company/(?P<realm_id>[^/]+)/(?P<entity>bill|vendorcredit|purchase|invoice)$",
+        bills_qbo.qbo_create,
+        name="qbo_create",
+    ),
     path("qbo/v3/company/<str:realm_id>/query", lists_qbo.qbo_query, name="qbo_query"),
     path("qbo/v3/company/<str:realm_id>/vendor", lists_qbo.qbo_vendor, name="qbo_vendor"),
     # ApprovalMax
@@ -38,9 +46,14 @@ urlpatterns = [
     path("approvalmax/connect/token", views.token, {"provider": "approvalmax"}, name="approvalmax_token"),
     path("approvalmax/api/v1/companies", views.approvalmax_companies, name="approvalmax_companies"),
     path(
-        "approvalmax/api/v1/companies/<str:company_id>/bills",
-        bills.approvalmax_bills,
+        "approvalmax/api/v1/companies/<str:company_id>/xero/bills",
+        approvalmax_reads.approvalmax_bills,
         name="approvalmax_bills",
+    ),
+    path(
+        "approvalmax/api/v1/companies/<str:company_id>/xero/bills/<str:request_id>",
+        approvalmax_reads.approvalmax_bills,
+        name="approvalmax_bill",
     ),
     # Bill.com API v3
     path("billcom/connect/v3/login", views.billcom_login, name="billcom_login"),
@@ -55,13 +68,15 @@ urlpatterns = [
         views.billcom_organisation,
         name="billcom_organisation",
     ),
-    path("billcom/connect/v3/bills", bills.billcom_bills, name="billcom_bills"),
+    path("billcom/connect/v3/bills", bills_billcom.billcom_bills, name="billcom_bills"),
     path(
         "billcom/connect/v3/classifications/chart-of-accounts",
         lists_billcom.billcom_chart_of_accounts,
         name="billcom_chart_of_accounts",
     ),
     path("billcom/connect/v3/vendors", lists_billcom.billcom_vendors, name="billcom_vendors"),
+    # QuickBooks Online's web app, as far as a deep link goes (QBO_APP_URL)
+    path("qbo/app/<str:entity>", bills.qbo_app, name="qbo_app"),
     # QuickBooks Web Connector (drives our /qbwc/)
     path("webconnector/run/", views.webconnector_run, name="webconnector_run"),
 ]

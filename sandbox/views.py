@@ -87,6 +87,9 @@ def logged(provider: str) -> Callable:
                 status=response.status_code,
                 org_ids=getattr(request, "sandbox_orgs", []),
             )
+            fault = getattr(request, "sandbox_fault", None)
+            if fault is not None:  # a test's injected fault (sandbox/faults.py): this request is done
+                fault.done.set()
             return response
 
         return inner
@@ -119,7 +122,8 @@ def home(request: HttpRequest) -> HttpResponse:
             "billcom_users": visible.billcom_users(),
             "provider_users": visible.provider_users(),
             "log": list(visible.log()[:200]),
-            "bills": list(visible.bills()[:50]),
+            # Grouped per organisation on the page (regroup needs them in that order), newest first.
+            "bills": list(visible.bills().order_by("provider", "org_id", "-created_at", "-id")[:500]),
             "sandbox_url": settings.SANDBOX_BASE_URL,
         },
     )

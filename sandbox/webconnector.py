@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import ntpath
 import re
-import time
-import uuid
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
@@ -29,7 +27,7 @@ from django.conf import settings
 from django.urls import reverse
 from lxml import etree
 
-from . import qbdlists
+from . import qbdbills, qbdlists
 from .log import log_request
 from .models import SandboxOrganisation
 
@@ -318,12 +316,9 @@ class Computer:
                     )
                 except qbdlists.QbxmlRefused:
                     return ("", *PARSE_ERROR)
-            elif tag == "BillAddRq":
-                txn = f"{uuid.uuid4().hex[:8].upper()}-{int(time.time())}"  # QuickBooks' TxnID shape
-                answers.append(
-                    f'<BillAddRs requestID="{escape(request_id)}" statusCode="0" statusSeverity="Info" '
-                    f'statusMessage="Status OK"><BillRet><TxnID>{txn}</TxnID></BillRet></BillAddRs>'
-                )
+            elif tag in qbdbills.REQUESTS:
+                # The company file's documents, against its organisation's lists (sandbox/qbdbills.py).
+                answers.append(qbdbills.answer(tag, rq, company.lists_org))
             else:
                 answers.append(_status_rs(tag, request_id, "0", "Info", "Status OK"))
         return (

@@ -39,3 +39,16 @@ def connect() -> Callable[..., Connection]:
         )
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _no_sandbox_fault_left():
+    """A test that injected sandbox faults (sandbox/faults.py) leaves none behind, held or pending."""
+    yield
+    from django.conf import settings
+
+    if "sandbox" in settings.INSTALLED_APPS:
+        from sandbox import faults
+
+        faults.release_all(list(faults.PENDING))
+        faults.PENDING.clear()

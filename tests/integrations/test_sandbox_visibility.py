@@ -54,7 +54,19 @@ def acme_and_globex(tenant, other_tenant):
     access = IssuedToken.objects.latest("pk").access_token
     created = requests.put(
         f"{data.settings.SANDBOX_BASE_URL}/xero/api.xro/2.0/Invoices",
-        json={"Invoices": [{"Type": "ACCPAY", "Contact": {"Name": "Acme Supplies"}, "LineItems": [{}]}]},
+        params={"summarizeErrors": "false"},
+        json={
+            "Invoices": [
+                {
+                    "Type": "ACCPAY",
+                    "Contact": {"Name": "Acme Supplies"},
+                    "InvoiceNumber": "INV-1",
+                    "LineItems": [
+                        {"Description": "Paper", "Quantity": 1, "UnitAmount": 12.5, "AccountCode": "429"}
+                    ],
+                }
+            ]
+        },
         headers={"Authorization": f"Bearer {access}", "xero-tenant-id": org_ids("xero", XERO_ACME)[0]},
         timeout=10,
     )
