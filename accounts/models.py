@@ -80,6 +80,9 @@ class Account(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_accounts"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # "Standard users may publish" (the Users page): off by default; Admins and practice users always
+    # may (accounts/permissions.py, "items.publish").
+    standard_users_may_publish = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["name"]

@@ -47,6 +47,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "practices.manage": frozenset({ADMIN}),
 }
 
+# Permissions a Standard user has only while the account says so: the Account field that decides
+# ("Standard users may publish", on the Users page, off by default, as Dext makes it a permission).
+STANDARD_ONLY_WHEN: dict[str, str] = {"items.publish": "standard_users_may_publish"}
+
 # Which way in wins when a user has more than one (see the module docstring).
 RANK = {STANDARD: 1, PRACTICE: 2, ADMIN: 3}
 
@@ -65,7 +69,11 @@ class AccountAccess:
     label: str
 
     def can(self, permission: str) -> bool:
-        return self.kind in PERMISSIONS[permission]
+        if self.kind not in PERMISSIONS[permission]:
+            return False
+        if self.kind == STANDARD and permission in STANDARD_ONLY_WHEN:
+            return bool(getattr(self.account, STANDARD_ONLY_WHEN[permission]))
+        return True
 
 
 def _opens(account) -> Q:
@@ -90,6 +98,12 @@ def accessible_accounts(user: User, permission: str = "account.view") -> QuerySe
     with scopes_disabled():
         member = Membership.objects.filter(user=user, account=OuterRef("pk"), role__in=roles)
         route = Q(Exists(member))
+        if Role.STANDARD in roles and permission in STANDARD_ONLY_WHEN:
+            # A Standard user has it only where the account's setting is on.
+            as_admin = Membership.objects.filter(user=user, account=OuterRef("pk"), role=Role.ADMIN)
+            as_standard = Membership.objects.filter(user=user, account=OuterRef("pk"), role=Role.STANDARD)
+            setting_on = Q(**{STANDARD_ONLY_WHEN[permission]: True})
+            route = Q(Exists(as_admin)) | (Q(Exists(as_standard)) & setting_on)
         if PRACTICE in allowed:
             route |= _practice_route(user)
         return Account.objects.filter(route)

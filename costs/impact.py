@@ -15,7 +15,7 @@ from accounts.models import Account
 from accounts.tenancy import in_account_scope
 from integrations.models import Connection
 
-from .models import Item, ItemStatus, ItemType, SupplierRule
+from .models import NOT_CHANGEABLE_STATUSES, Item, ItemType, SupplierRule
 from .routing import RoutingFacts, annotate_routes, default_target, falls_to_defaults, load_facts, routes_to
 
 NO_SOFTWARE = "No accounting software"
@@ -34,10 +34,10 @@ class Impact:
 
 
 def unpublished_items(account: Account) -> QuerySet[Item]:
-    """Items whose route can still change: not published (frozen) and not archived."""
-    return Item.objects.filter(account=account).exclude(
-        status__in=[ItemStatus.PUBLISHED, ItemStatus.ARCHIVED]
-    )
+    """Items whose route can still change: the changeable ones (models.is_changeable). Published,
+    being published (frozen while in flight) and archived items are left out of every preview and
+    count."""
+    return Item.objects.filter(account=account).exclude(status__in=NOT_CHANGEABLE_STATUSES)
 
 
 def _label(facts: RoutingFacts, connection_id: int | None) -> str:
@@ -178,7 +178,7 @@ def items_missing_rule_values(
     missing = Q()
     for name in values:
         missing |= blank(name)
-    items = unpublished_items(account).exclude(status=ItemStatus.PUBLISHING)
+    items = unpublished_items(account)
     return items.filter(supplier_id=supplier_id).filter(missing)
 
 

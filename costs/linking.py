@@ -30,9 +30,9 @@ from integrations.lists import find_matches, source_for
 from integrations.models import Connection, ConnectionStatus, ListEntry, ListKind
 
 from .models import (
+    CHANGEABLE_STATUSES,
     SALES_TYPES,
     Item,
-    ItemStatus,
     Supplier,
     SupplierLink,
     SupplierMatch,
@@ -42,8 +42,9 @@ from .routing import annotate_routes, load_facts, rule_route
 
 logger = logging.getLogger("costs.linking")
 
-# Items whose values may still change: matching old text never touches the others.
-CHANGEABLE = (ItemStatus.TO_REVIEW, ItemStatus.READY, ItemStatus.FAILED)
+# Items whose values may still change (the one definition, models.CHANGEABLE_STATUSES): matching old
+# text never touches the others.
+CHANGEABLE = CHANGEABLE_STATUSES
 # Links the matching rule made, and may make again differently.
 AUTOMATIC = (SupplierMatch.EXACT, SupplierMatch.NORMALISED)
 _CHUNK = 500

@@ -31,8 +31,8 @@ from integrations import lists as provider_lists
 from integrations.models import Connection, ListEntry, ListKind
 
 from . import lists, services
-from .models import Item, ItemStatus, Supplier, SupplierRule
-from .routing import ROUTE_LOCKED, RoutingFacts, allowed_connections, load_facts
+from .models import Item, ItemStatus, Supplier, SupplierRule, is_changeable
+from .routing import RoutingFacts, allowed_connections, load_facts
 from .selectors import get_item_for_account, get_rule_for_account, suppliers
 
 # --- the widget's view of a field ------------------------------------------------------------------
@@ -261,7 +261,7 @@ def item_probe(request: HttpRequest, item: Item, facts: RoutingFacts, query) -> 
     Category and Tax rate. Values that are not this account's are ignored (the page only asks)."""
     probe = _with_form_values(request, item, query)
     raw = query.get("integration")
-    if raw is not None and item.status not in ROUTE_LOCKED and not item.is_sales:
+    if raw is not None and is_changeable(item) and not item.is_sales:
         connection_id = parse_id(raw)
         if raw == "":
             probe.integration_id = None

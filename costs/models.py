@@ -35,6 +35,21 @@ class ItemStatus(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+# THE definition of "changeable item" (issue 10): its fields, its Integration and its route may change
+# (routing, previews and counts, forms and services all ask `is_changeable` / CHANGEABLE_STATUSES).
+# Publishing (in flight), Published and Archived items are not changeable.
+CHANGEABLE_STATUSES = (ItemStatus.TO_REVIEW, ItemStatus.READY, ItemStatus.FAILED)
+# The rest, derived (written as an exclusion so the partial index item_open_route_idx still serves it).
+NOT_CHANGEABLE_STATUSES = tuple(s for s in ItemStatus if s not in CHANGEABLE_STATUSES)
+# Items whose route is frozen to `published_to`: published, or being published (then `published_to` is
+# the open publish attempt's connection, written with it in one transaction: costs/publishing.py).
+FROZEN_ROUTE_STATUSES = (ItemStatus.PUBLISHING, ItemStatus.PUBLISHED)
+
+
+def is_changeable(item: Item) -> bool:
+    return item.status in CHANGEABLE_STATUSES
+
+
 class PaymentMethod(models.TextChoices):
     NONE = "", "—"
     CASH = "cash", "Cash"
@@ -188,12 +203,15 @@ class Item(models.Model):
     integration = models.ForeignKey(
         Connection, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # Frozen record of where the item was published.
+    # Frozen record of where the item was published, or (while it is Publishing) of where its open
+    # publish attempt sends it: PublishAttempt.connection.
     published_to = models.ForeignKey(
         Connection, null=True, blank=True, on_delete=models.PROTECT, related_name="published_items"
     )
     published_at = models.DateTimeField(null=True, blank=True)
     external_id = models.CharField(max_length=200, blank=True)
+    # A link to the document in that software, where the provider has one.
+    published_url = models.URLField(max_length=500, blank=True)
     publish_error = models.CharField(max_length=1000, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -226,3 +244,76 @@ class Item(models.Model):
     @property
     def is_sales(self) -> bool:
         return self.type in SALES_TYPES
+
+
+class AttemptState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    PUBLISHED = "published", "Published"
+    FAILED = "failed", "Failed"
+    # The answer was lost: the provider may have created it. Looked up before it is ever sent again.
+    IN_DOUBT = "in_doubt", "In doubt"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_ATTEMPT_STATES = (AttemptState.QUEUED, AttemptState.SENDING, AttemptState.IN_DOUBT)
+
+
+class PublishAttempt(models.Model):
+    """One publish of one item to one connection (the target frozen when it was queued), under one
+    idempotency key that every retry of this attempt reuses (costs/publishing.py). At most one open
+    attempt per item (a constraint): two requests or two workers can never send one item twice.
+
+    A worker claims it with a conditional UPDATE that sets `lease_until`; a worker killed mid-publish
+    leaves the lease to expire, and the sweeper hands the attempt to another worker with the same key.
+    `sent_at`: when the document was first handed to the provider; from then on any resend looks it up
+    first (or, for Xero within its key's 6 minutes, resends `sent_body` under `sent_key` exactly)."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="publish_attempts")
+    connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="+")
+    key = models.CharField(max_length=64, unique=True)
+    state = models.CharField(max_length=12, choices=AttemptState.choices, default=AttemptState.QUEUED)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    tries = models.PositiveIntegerField(default=0)
+    next_try_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    sent_key = models.CharField(max_length=128, blank=True)
+    sent_body = models.JSONField(null=True, blank=True)
+    external_id = models.CharField(max_length=200, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    message = models.CharField(max_length=1000, blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(account="account")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item"],
+                condition=models.Q(state__in=["queued", "sending", "in_doubt"]),
+                name="publishattempt_one_open_per_item",
+            ),
+        ]
+        indexes = [
+            # The sweeper: open attempts whose lease ran out (or never was taken).
+            models.Index(
+                fields=["lease_until"],
+                condition=models.Q(state__in=["queued", "sending", "in_doubt"]),
+                name="publishattempt_open_idx",
+            ),
+            # In flight per connection (the disconnect guard).
+            models.Index(fields=["connection", "state"], name="publishattempt_conn_state_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Publish of item {self.item_id} to {self.connection_id} ({self.state})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_ATTEMPT_STATES

@@ -2,6 +2,8 @@
 
 Precedence (PRODUCT.md, "Effective integration"):
   published item        -> frozen to `published_to`
+  item being published  -> frozen to `published_to`, its open publish attempt's connection (issue 10:
+                           a default change, a rule or a disconnect can no longer move it)
   sales item            -> the main software (item, rule and default never apply)
   integration on item   -> if live
   supplier rule         -> if live
@@ -31,10 +33,19 @@ from accounts.models import Account
 from integrations.models import Connection
 from integrations.selectors import effective_defaults, live_connections
 
-from .models import SALES_TYPES, Item, ItemStatus, ItemType, SupplierRule
+from .models import (
+    FROZEN_ROUTE_STATUSES,
+    SALES_TYPES,
+    Item,
+    ItemStatus,
+    ItemType,
+    SupplierRule,
+    is_changeable,
+)
 
 # Reason codes: what the SQL form yields; REASON_TEXT turns them into the words on the screen.
 PUBLISHED = "published"
+PUBLISHING = "publishing"
 SALES = "sales"
 ITEM = "item"
 RULE = "rule"
@@ -44,6 +55,7 @@ MAIN = "main"
 
 REASON_TEXT = {
     PUBLISHED: "Published — kept where it was published",
+    PUBLISHING: "Being published — kept where it is being published",
     SALES: "Sales items can only be published to your main accounting software",
     ITEM: "Set on this item",
     RULE: "Supplier rule: {supplier}",
@@ -167,6 +179,8 @@ def route_id_and_code(item: Item, facts: RoutingFacts) -> tuple[int | None, str]
     """The rule itself, on one item: (connection id, reason code)."""
     if item.status == ItemStatus.PUBLISHED:
         return item.published_to_id, PUBLISHED
+    if item.status == ItemStatus.PUBLISHING:
+        return item.published_to_id, PUBLISHING
     if item.type in SALES_TYPES:
         return facts.main_id, SALES
     if facts.is_live(item.integration_id):
@@ -192,7 +206,7 @@ def default_target(facts: RoutingFacts, *, claim: bool) -> int | None:
 def effective_integration(item: Item, facts: RoutingFacts | None = None) -> Route:
     facts = facts if facts is not None else load_facts(item.account)
     connection_id, code = route_id_and_code(item, facts)
-    if code == PUBLISHED:
+    if code in (PUBLISHED, PUBLISHING):
         connection = item.published_to
     else:
         connection = facts.live.get(connection_id) if connection_id else None
@@ -225,11 +239,17 @@ def rule_route(facts: RoutingFacts, *, integration_id: int | None) -> Route:
 
 def _route_cases(facts: RoutingFacts, *, unpublished: bool = False) -> tuple[Case, Case]:
     """The same precedence as `route_id_and_code`, as two CASE expressions (id, reason code).
-    `unpublished`: the caller's rows are never published, so the first step is left out (and the
-    status column need not be read: the previews count from an index that has no status)."""
+    `unpublished`: the caller's rows are never published nor being published (changeable items only),
+    so the frozen steps are left out (and the status column need not be read: the previews count
+    from an index that has no status)."""
     live_ids = list(facts.live)
     steps: list[tuple[Q, object, str]] = (
-        [] if unpublished else [(Q(status=ItemStatus.PUBLISHED), F("published_to_id"), PUBLISHED)]
+        []
+        if unpublished
+        else [
+            (Q(status=ItemStatus.PUBLISHED), F("published_to_id"), PUBLISHED),
+            (Q(status=ItemStatus.PUBLISHING), F("published_to_id"), PUBLISHING),
+        ]
     )
     steps.append((Q(type__in=SALES_TYPES), Value(facts.main_id), SALES))
     if live_ids:  # with nothing live no override can apply (and `IN ()` is not valid SQL)
@@ -289,7 +309,7 @@ def routes_to(facts: RoutingFacts, connection_id: int | None, *, unpublished: bo
     `unpublished=True` only for a queryset that holds no published item: the first branch goes."""
     branches, not_published = [], Q()
     if not unpublished:
-        published = Q(status=ItemStatus.PUBLISHED)
+        published = Q(status__in=FROZEN_ROUTE_STATUSES)
         went_there = Q(published_to_id=connection_id) if connection_id else Q(published_to__isnull=True)
         branches.append(published & went_there)
         not_published = ~published
@@ -321,7 +341,7 @@ def falls_to_defaults(facts: RoutingFacts, *, unpublished: bool = False) -> Q:
     undecided = (
         ~Q(type__in=SALES_TYPES)
         if unpublished
-        else ~Q(status=ItemStatus.PUBLISHED) & ~Q(type__in=SALES_TYPES)
+        else ~Q(status__in=FROZEN_ROUTE_STATUSES) & ~Q(type__in=SALES_TYPES)
     )
     live_ids = list(facts.live)
     if live_ids:
@@ -356,7 +376,7 @@ def _rule_to(facts: RoutingFacts, connection_ids: list[int]) -> Q:
 def route_from_row(item: Item, facts: RoutingFacts) -> Route:
     """The Route of an item that came out of `annotate_routes` (no query; the rule ran in SQL).
     For published items `published_to` should be select_related by the caller."""
-    if item.route_code == PUBLISHED:
+    if item.route_code in (PUBLISHED, PUBLISHING):
         connection = item.published_to if item.published_to_id else None
     else:
         connection = facts.live.get(item.route_id) if item.route_id else None
@@ -367,15 +387,11 @@ def route_from_row(item: Item, facts: RoutingFacts) -> Route:
 # --- what an item may be set to -----------------------------------------------------------------
 
 
-# Where these items publish can no longer be changed by a user: published (frozen) and publishing (in
-# flight: the publish already went out to its integration).
-ROUTE_LOCKED = (ItemStatus.PUBLISHED, ItemStatus.PUBLISHING)
-
-
 def allowed_connections(item: Item, facts: RoutingFacts) -> list[Connection]:
     """The live connections this item may be routed to: any for a cost item, only the main software
-    for a sales item, none for a published item (its route is frozen) or one being published."""
-    if item.status in ROUTE_LOCKED:
+    for a sales item, none for an item that is not changeable (models.is_changeable: published,
+    being published, archived)."""
+    if not is_changeable(item):
         return []
     if item.type in SALES_TYPES:
         return [facts.main] if facts.main is not None else []

@@ -33,8 +33,17 @@ from .impact import (
     rule_change_impact,
     rule_values,
 )
-from .models import COST_TYPES, RULE_USES_DEFAULTS, SALES_TYPES, Item, ItemStatus, Supplier, SupplierRule
-from .routing import ROUTE_LOCKED, RoutingFacts, allowed_connections, annotate_routes, load_facts
+from .models import (
+    COST_TYPES,
+    RULE_USES_DEFAULTS,
+    SALES_TYPES,
+    Item,
+    ItemStatus,
+    Supplier,
+    SupplierRule,
+    is_changeable,
+)
+from .routing import RoutingFacts, allowed_connections, annotate_routes, load_facts
 
 USE_RULE_OR_DEFAULT = "Use rule/default"
 CHOOSE_CONNECTED = "Choose one of the integrations connected to this account."
@@ -51,6 +60,19 @@ def item_name(item: Item) -> str:
     return f"{item.get_type_display()} {item.reference}" if item.reference else f"Item #{item.pk}"
 
 
+def not_changeable_reason(item: Item) -> str:
+    """Why the item's fields cannot be edited ("" when they can: models.is_changeable)."""
+    if is_changeable(item):
+        return ""
+    if item.status == ItemStatus.PUBLISHING:
+        return (
+            f"{item_name(item)} is being published: it cannot be changed until that finishes or is cancelled."
+        )
+    if item.status == ItemStatus.ARCHIVED:
+        return f"{item_name(item)} is archived and cannot be changed."
+    return f"{item_name(item)} is already published and can no longer be changed."
+
+
 def validate_integration_choice(
     *, facts: RoutingFacts, connection_id: int | None, item: Item | None = None
 ) -> Connection | None:
@@ -61,7 +83,7 @@ def validate_integration_choice(
     locked, whatever was picked)."""
     if item is not None:
         allowed = allowed_connections(item, facts)
-        frozen = not allowed and item.status in ROUTE_LOCKED
+        frozen = not allowed and not is_changeable(item)
     else:
         allowed, frozen = facts.ordered, False  # a rule may name any live connection
     if connection_id is None and not frozen:
@@ -80,6 +102,10 @@ def _refusal(
         return DomainError(
             f"{item_name(item)} is being published: where it publishes cannot change now.",
             code="publishing",
+        )
+    if frozen and item.status == ItemStatus.ARCHIVED:
+        return DomainError(
+            f"{item_name(item)} is archived: where it publishes cannot change.", code="archived"
         )
     if frozen:
         return DomainError(
@@ -178,7 +204,7 @@ def bulk_set_integration(
         if len(items) != len(ids):
             raise DomainError(NOT_IN_INBOX, code="unknown_item")
         facts = load_facts(account)
-        blocked: dict[str, list[str]] = {"published": [], "publishing": []}
+        blocked: dict[str, list[str]] = {"published": [], "publishing": [], "archived": []}
         connection = None
         for item in items:
             try:
@@ -213,7 +239,7 @@ def bulk_set_integration(
 
 def _bulk_blocked(blocked: dict[str, list[str]]) -> DomainError:
     """All or nothing: which selected items stopped the change, and what to do about it."""
-    wording = {"published": "already published", "publishing": "being published"}
+    wording = {"published": "already published", "publishing": "being published", "archived": "archived"}
     parts = [
         f"{and_join(names)} {'is' if len(names) == 1 else 'are'} {wording[code]}"
         for code, names in blocked.items()
@@ -222,7 +248,7 @@ def _bulk_blocked(blocked: dict[str, list[str]]) -> DomainError:
     one = sum(len(names) for names in blocked.values()) == 1
     return DomainError(
         f"Nothing changed: {'; '.join(parts)}. Unselect {'it' if one else 'them'} and try again.",
-        code="published" if blocked["published"] else "publishing",
+        code=next(code for code, names in blocked.items() if names),
     )
 
 
@@ -272,8 +298,9 @@ def update_item(
             .select_related("category_entry__connection", "tax_rate_entry__connection")
             .get(account=account, pk=item_id)
         )
-        if item.status == ItemStatus.PUBLISHED:
-            raise DomainError(f"{item_name(item)} is already published and can no longer be changed.")
+        refused = not_changeable_reason(item)
+        if refused:
+            raise DomainError(refused, code=item.status)
         facts = load_facts(account)
         old_source = lists.source_of(item, facts)
         new_type = data.get("type", item.type)
@@ -336,7 +363,7 @@ def update_item(
                 setattr(item, text_name, stored.text)
                 changed.append(field_name)
         from_rule: list[str] = []
-        if "supplier" in changed and item.supplier_id is not None and item.status not in ROUTE_LOCKED:
+        if "supplier" in changed and item.supplier_id is not None:
             # A new supplier: its rule fills in what the item leaves blank (never its integration on a
             # sales item: routing ignores rules for sales; never on an item being published: what it
             # publishes has already gone out). Category and Tax rate are carried over to the item's

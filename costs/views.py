@@ -27,8 +27,8 @@ from .impact import (
     rule_values_impact,
 )
 from .list_views import item_fields, link_fields, rule_fields, rule_probe, supplier_field, supplier_filter
-from .models import COST_TYPES, RULE_USES_DEFAULTS, ItemStatus, PaymentMethod, SupplierRule
-from .routing import ROUTE_LOCKED, allowed_connections, effective_integration, load_facts, route_from_row
+from .models import COST_TYPES, RULE_USES_DEFAULTS, ItemStatus, PaymentMethod, SupplierRule, is_changeable
+from .routing import allowed_connections, effective_integration, load_facts, route_from_row
 from .selectors import (
     SORTS,
     InboxFilters,
@@ -178,8 +178,8 @@ def _item_detail(request: HttpRequest, item_id: int, *, sales: bool) -> HttpResp
     item = get_item_for_account(account=account, id=item_id, sales=sales)
     facts = load_facts(account)
     published = item.status == ItemStatus.PUBLISHED
-    # Published or being published: where it publishes is shown, not offered (routing.ROUTE_LOCKED).
-    routing_locked = item.status in ROUTE_LOCKED
+    # Not changeable (published, being published, archived): where it publishes is shown, not offered.
+    routing_locked = not is_changeable(item)
     # The inbox's filters, sort and page travel with the item so "Back" returns to the same list.
     origin = request.GET.get("from", "")
     here = _url(request, "sales_item_detail" if sales else "item_detail", item.pk)

@@ -1,5 +1,6 @@
-"""Work the task worker does by itself, on a schedule: renew OAuth access tokens every five minutes, and
-read every connection's lists every night.
+"""Work the task worker does by itself, on a schedule: renew OAuth access tokens every five minutes, read
+every connection's lists every night, and every minute hand stale publish attempts to a worker again
+(costs/publishing.py sweep).
 
 No cron and no shell loop: each scheduled task is a django-tasks task that, when it runs, first enqueues
 its own next run (`run_after`) and then does its work. The database backend's task results table
@@ -29,6 +30,7 @@ from django_tasks.base import Task
 logger = logging.getLogger("integrations.schedules")
 
 TOKENS_EVERY = timedelta(minutes=5)
+SWEEP_EVERY = timedelta(minutes=1)
 # Lists are read at night, in the server's time zone (TIME_ZONE), when nobody is waiting for them.
 NIGHTLY_AT = time(2, 0)
 # Finished runs of a scheduled task are deleted when it schedules its next one (one a day would still be
@@ -73,6 +75,8 @@ class Schedule:
 SCHEDULES = {
     "refresh_access_tokens": Schedule("integrations.tasks.refresh_access_tokens", every(TOKENS_EVERY), True),
     "nightly_lists": Schedule("integrations.tasks.nightly_lists", nightly(NIGHTLY_AT), False),
+    # Publish attempts whose worker died (lease expired) or lost their task: re-enqueued, same key.
+    "sweep_publishing": Schedule("costs.tasks.sweep_publishing", every(SWEEP_EVERY), True),
 }
 
 

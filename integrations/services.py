@@ -118,7 +118,22 @@ def approvalmax_organisation_check(*, account: Account, name: str, linked_to: st
 
 
 def disconnect_guard(*, account: Account, connection: Connection) -> None:
-    """The main software cannot be disconnected while an additional integration is still active."""
+    """A connection with items in flight (open publish attempts to it) cannot be disconnected until
+    they finish or are cancelled; the main software cannot be disconnected while an additional
+    integration is still active."""
+    from costs.models import OPEN_ATTEMPT_STATES, PublishAttempt  # costs builds on integrations
+
+    in_flight = PublishAttempt.objects.filter(
+        account=account, connection=connection, state__in=OPEN_ATTEMPT_STATES
+    ).count()
+    if in_flight:
+        being = "item is" if in_flight == 1 else "items are"
+        raise DomainError(
+            f"{in_flight} {being} being published to {connection.label}: wait until "
+            f"{'it finishes' if in_flight == 1 else 'they finish'}, or cancel "
+            f"{'it' if in_flight == 1 else 'them'}.",
+            code="in_flight",
+        )
     if not connection.is_main:
         return
     additional = [c.label for c in live_additional(account)]

@@ -12,7 +12,8 @@ EXPECTED = {
     # permission: (admin, standard user, practice user inside the client)
     "account.view": (True, True, True),
     "items.edit": (True, True, True),
-    "items.publish": (True, True, True),
+    # Standard users only while the account's "Standard users may publish" is on (off by default).
+    "items.publish": (True, False, True),
     "settings.view": (True, True, True),
     "users.manage": (True, False, False),  # direct users are the client's own decision
     "integrations.manage": (True, False, True),
@@ -128,3 +129,25 @@ def test_accessible_accounts_by_permission_agrees_with_the_matrix(
             if (access := access_for(user, a)) is not None and access.can(permission)
         }
         assert set(accessible_accounts(user, permission).values_list("pk", flat=True)) == expected
+
+
+def test_standard_users_may_publish_only_where_the_account_says_so(tenant, other_tenant, practice_setup):
+    """The per-account setting turns "items.publish" on for that account's Standard users only; the
+    SQL form follows it; every other permission and the other tenant are unchanged."""
+    staff, other_staff = tenant.staff, other_tenant.staff
+    other_tenant.account.standard_users_may_publish = True
+    other_tenant.account.save()
+    assert not access_for(staff, tenant.account).can("items.publish")
+    assert tenant.account.pk not in set(
+        accessible_accounts(staff, "items.publish").values_list("pk", flat=True)
+    )
+    tenant.account.standard_users_may_publish = True
+    tenant.account.save()
+    assert access_for(staff, tenant.account).can("items.publish")
+    assert not access_for(staff, tenant.account).can("rules.manage")
+    assert set(accessible_accounts(staff, "items.publish").values_list("pk", flat=True)) == {
+        tenant.account.pk
+    }
+    assert set(accessible_accounts(other_staff, "items.publish").values_list("pk", flat=True)) == {
+        other_tenant.account.pk
+    }

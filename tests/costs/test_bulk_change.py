@@ -79,7 +79,7 @@ def test_a_successful_bulk_change_selects_nothing_afterwards(acme, other, admin_
 
 
 def test_allowed_connections_is_empty_while_publishing(acme, other):
-    item = ItemFactory(account=acme.account, status="publishing")
+    item = ItemFactory(account=acme.account, status="publishing", published_to=acme.xero)
     with scope(account=acme.account):
         assert allowed_connections(item, load_facts(acme.account)) == []
 
@@ -87,8 +87,14 @@ def test_allowed_connections_is_empty_while_publishing(acme, other):
 @pytest.mark.parametrize("target", ["billcom", None])
 def test_bulk_change_refuses_items_being_published(acme, other, admin_user, target):
     fine = ItemFactory(account=acme.account)
-    flying = ItemFactory(account=acme.account, status="publishing", reference="FLY-1", integration=acme.xero)
-    ItemFactory(account=other.account, status="publishing")
+    flying = ItemFactory(
+        account=acme.account,
+        status="publishing",
+        published_to=acme.xero,
+        reference="FLY-1",
+        integration=acme.xero,
+    )
+    ItemFactory(account=other.account, status="publishing", published_to=other.xero)
     refused(
         services.bulk_set_integration,
         "Nothing changed: Bill / invoice FLY-1 is being published. Unselect it and try again.",
@@ -102,8 +108,10 @@ def test_bulk_change_refuses_items_being_published(acme, other, admin_user, targ
 def test_bulk_refusal_names_published_and_publishing_items(acme, other, admin_client_):
     fine = ItemFactory(account=acme.account)
     done = ItemFactory(account=acme.account, status="published", published_to=acme.xero, reference="P-1")
-    flying = ItemFactory(account=acme.account, status="publishing", reference="FLY-1")
-    flying2 = ItemFactory(account=acme.account, status="publishing", reference="FLY-2")
+    flying = ItemFactory(account=acme.account, status="publishing", published_to=acme.xero, reference="FLY-1")
+    flying2 = ItemFactory(
+        account=acme.account, status="publishing", published_to=acme.xero, reference="FLY-2"
+    )
     before = snapshot()
     response = admin_client_.post(
         bulk_url(acme.account),
@@ -118,7 +126,7 @@ def test_bulk_refusal_names_published_and_publishing_items(acme, other, admin_cl
 
 
 def test_one_item_being_published_cannot_be_rerouted(acme, other, admin_user):
-    item = ItemFactory(account=acme.account, status="publishing", reference="FLY-1")
+    item = ItemFactory(account=acme.account, status="publishing", published_to=acme.xero, reference="FLY-1")
     for connection_id in (acme.billcom.pk, None):
         refused(
             services.set_item_integration,
@@ -131,7 +139,7 @@ def test_one_item_being_published_cannot_be_rerouted(acme, other, admin_user):
 
 
 def test_item_page_shows_routing_read_only_while_publishing(acme, other, admin_client_):
-    item = ItemFactory(account=acme.account, status="publishing", reference="FLY-1")
+    item = ItemFactory(account=acme.account, status="publishing", published_to=acme.xero, reference="FLY-1")
     body = admin_client_.get(item_url(item)).content.decode()
     assert '<select name="integration"' not in body
     assert 'id="id_integration" value="Xero" readonly' in body
@@ -145,14 +153,15 @@ def test_item_page_shows_routing_read_only_while_publishing(acme, other, admin_c
     assert snapshot() == before
 
 
-def test_item_page_still_saves_other_fields_while_publishing(acme, other, acme_lists, admin_client_):
-    item = ItemFactory(account=acme.account, status="publishing", reference="FLY-1")
+def test_item_page_refuses_any_edit_while_publishing(acme, other, acme_lists, admin_client_):
+    # Frozen while in flight (issue 10): what publishes has gone out, so no field changes.
+    item = ItemFactory(account=acme.account, status="publishing", published_to=acme.xero, reference="FLY-1")
+    before = snapshot()
     response = admin_client_.post(
-        item_url(item), form_data(item, category_entry=acme_lists.travel.pk), follow=True
+        item_url(item), form_data(item, category_entry=acme_lists.travel.pk, total="999.00"), follow=True
     )
-    assert "Saved." in text(response)
-    item.refresh_from_db()
-    assert (item.category, item.integration_id) == ("Travel - National", None)
+    assert "Bill / invoice FLY-1 is being published: it cannot be changed" in text(response)
+    assert snapshot() == before
 
 
 # --- the confirmation's grammar ---------------------------------------------------------------------
@@ -182,7 +191,9 @@ def test_bulk_confirmation_for_use_rule_default(acme, other, admin_client_):
 
 def test_a_rule_does_not_fill_in_items_being_published(acme, other, acme_lists, admin_user):
     supplier = SupplierFactory(account=acme.account, name="Acme Supplies")
-    flying = ItemFactory(account=acme.account, supplier=supplier, status="publishing", category="")
+    flying = ItemFactory(
+        account=acme.account, supplier=supplier, status="publishing", published_to=acme.xero, category=""
+    )
     ready = ItemFactory(account=acme.account, supplier=supplier, status="ready", category="")
     saved = services.save_rule(
         account=acme.account,
@@ -196,13 +207,15 @@ def test_a_rule_does_not_fill_in_items_being_published(acme, other, acme_lists, 
     assert (flying.category_entry, ready.category_entry) == (None, acme_lists.stationery)
 
 
-def test_changing_the_supplier_of_an_item_being_published_does_not_fill_rule_values(acme, other, admin_user):
+def test_the_supplier_of_an_item_being_published_cannot_change(acme, other, admin_user):
     supplier = SupplierFactory(account=acme.account)
     services.save_rule(
         account=acme.account, acting_user=admin_user, supplier_id=supplier.pk, payment_method="card"
     )
-    item = ItemFactory(account=acme.account, status="publishing", category="")
-    services.update_item(
+    item = ItemFactory(account=acme.account, status="publishing", published_to=acme.xero, category="")
+    refused(
+        services.update_item,
+        "is being published: it cannot be changed",
         account=acme.account,
         acting_user=admin_user,
         item_id=item.pk,
@@ -210,5 +223,5 @@ def test_changing_the_supplier_of_an_item_being_published_does_not_fill_rule_val
         chosen={"supplier": str(supplier.pk)},
     )
     item.refresh_from_db()
-    assert (item.supplier_id, item.payment_method) == (supplier.pk, "")
+    assert item.supplier_id != supplier.pk and item.payment_method == ""
     assert not ActivityEntry.objects.filter(summary__contains="from the supplier rule").exists()

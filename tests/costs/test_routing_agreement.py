@@ -15,9 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from costs.impact import compare, default_change_impact, disconnect_impact, unpublished_items
-from costs.models import Item, ItemStatus, ItemType
+from costs.models import FROZEN_ROUTE_STATUSES, Item, ItemStatus, ItemType
 from costs.routing import (
     PUBLISHED,
+    PUBLISHING,
     annotate_routes,
     effective_integration,
     load_facts,
@@ -114,7 +115,8 @@ def _populate(spec: dict, account, pools, index: int) -> None:
             status=item["status"],
             supplier=suppliers[item["supplier"]] if item["supplier"] is not None else None,
             integration=conn(item["integration"]),
-            published_to=conn(item["published_to"]) if item["status"] == ItemStatus.PUBLISHED else None,
+            # Published, or being published: frozen to where it went (or is going: the open attempt's).
+            published_to=conn(item["published_to"]) if item["status"] in FROZEN_ROUTE_STATUSES else None,
         )
 
 
@@ -132,8 +134,9 @@ def _assert_agree(account, facts) -> int:
     for target in targets:
         chosen = set(Item.objects.filter(routes_to(facts, target)).values_list("pk", flat=True))
         assert chosen == {pk for pk, (route_id, _) in rows.items() if route_id == target}, target
-    # The forms for rows known to be unpublished (the previews' own) skip the first step, and agree.
-    unpublished = Item.objects.exclude(status=ItemStatus.PUBLISHED)
+    # The forms for rows known to be neither published nor being published (the previews' own) skip
+    # the frozen steps, and agree.
+    unpublished = Item.objects.exclude(status__in=FROZEN_ROUTE_STATUSES)
     for row in annotate_routes(unpublished, facts, unpublished=True):
         assert (row.route_id, row.route_code) == rows[row.pk], row
     for target in targets:
@@ -141,7 +144,9 @@ def _assert_agree(account, facts) -> int:
             unpublished.filter(routes_to(facts, target, unpublished=True)).values_list("pk", flat=True)
         )
         assert chosen == {
-            pk for pk, (route_id, code) in rows.items() if route_id == target and code != PUBLISHED
+            pk
+            for pk, (route_id, code) in rows.items()
+            if route_id == target and code not in (PUBLISHED, PUBLISHING)
         }, target
     return len(items)
 

@@ -1,0 +1,640 @@
+"""Publishing (issue 10): Ready items go to their effective integration through a durable queue.
+
+Requests (services, in the account's scope, permission "items.publish" via accounts/permissions.py):
+- `request_publish`: only Ready items. Each accepted item becomes Publishing, with a PublishAttempt that
+  freezes its target (routing's answer at that moment; `Item.published_to` holds the same connection
+  while it is in flight, so routing answers it whatever changes) and an idempotency key every retry of
+  that attempt reuses. The others are reported as skipped, with the reason; nothing is sent for them.
+- `retry`: a Failed item gets a new attempt to where it publishes NOW (re-routed).
+- `cancel`: an attempt that was never handed to the provider goes back to Ready.
+
+The worker (`run_attempt`, run by the django-tasks task costs.tasks.publish_attempt, enqueued on commit):
+1. claims the attempt with one conditional UPDATE (open, lease free or expired, due) that takes a lease;
+   a worker that loses the race does nothing: two workers never send one attempt at once;
+2. builds the BillData from the lists (costs/lists.values_for) and, where the supplier is not in the
+   software yet, creates it (costs/linking.supplier_in, idempotently);
+3. if the document may already have reached the provider (`sent_at`: a killed worker, a lost answer),
+   looks it up first (the adapter's `find`), or for Xero, within its key's 6 minutes, resends exactly the
+   same body under the same key; QuickBooks Online's requestid covers any resend;
+4. calls the adapter through integrations.provider_calls.caller_for and records the outcome:
+   Published → item Published; Rejected → item Failed with the provider's words; RetryAfter → queued
+   again after the wait (task `run_after`); AuthExpired (the caller already refreshed once) → the
+   connection "Needs reconnecting", the item waits (not failed); InDoubt (5xx, timeout, lost answer) →
+   retried in the call with capped, jittered exponential backoff (stamina), always looking up first,
+   then left in doubt for a later run.
+The sweeper (`sweep`, on a schedule: integrations/schedules.py) re-enqueues open attempts whose lease
+expired (the worker died) or that no task carries any more, with the same key: never stuck, never
+duplicated.
+
+One document per provider call here (Xero takes up to 50 a call: batching them is not built yet).
+QuickBooks Desktop publishes through the Web Connector's queue, which is not built yet: refused clearly.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import stamina
+from django.db import transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from accounts.activity import record
+from accounts.errors import DomainError
+from accounts.models import Account, User
+from accounts.permissions import require
+from accounts.tenancy import in_account_scope
+from integrations import catalog
+from integrations.lists import source_for
+from integrations.models import LIVE_STATUSES, Connection, ConnectionStatus
+from integrations.providers.base import ProviderError
+from integrations.providers.publishing import (
+    TAX_INCLUSIVE,
+    AuthExpired,
+    BillData,
+    BillLine,
+    InDoubt,
+    NotFound,
+    Outcome,
+    Party,
+    Published,
+    Rejected,
+    RetryAfter,
+    outcome_of,
+)
+
+from . import lists
+from .ids import parse_id
+from .models import (
+    OPEN_ATTEMPT_STATES,
+    AttemptState,
+    Item,
+    ItemStatus,
+    PublishAttempt,
+)
+from .routing import effective_integration, load_facts
+
+logger = logging.getLogger("costs.publishing")
+
+MAY_NOT_PUBLISH = "You may not publish items in this account. Ask an Admin."
+NOTHING_SELECTED = "Select at least one item first."
+NOT_IN_ACCOUNT = "Some of the selected items are not in this account any more. Nothing was sent."
+# How long a worker holds an attempt; far longer than any provider call (PROVIDER_HTTP_TIMEOUT) and the
+# backoff inside one run. A worker killed mid-publish frees it when this runs out.
+LEASE = timedelta(minutes=5)
+# In-call retries of a lost answer (look up, then send): capped exponential backoff with jitter.
+IN_CALL_ATTEMPTS = 3
+IN_CALL_WAIT_INITIAL = 0.5
+IN_CALL_WAIT_MAX = 8.0
+# Between runs, for an attempt still in doubt: capped, jittered.
+LATER_INITIAL = timedelta(seconds=30)
+LATER_MAX = timedelta(minutes=30)
+# An open attempt with no lease whose time came this long ago has lost its task: the sweeper re-enqueues.
+SWEEP_GRACE = timedelta(minutes=2)
+
+# Where the document goes by provider: module adapters of integrations/providers/.
+HTTP_PUBLISHERS = ("xero", "qbo", "billcom")
+
+
+@dataclass
+class PublishRequest:
+    """What a publish request did: the attempts queued, and the items skipped with the reason."""
+
+    queued: list[PublishAttempt] = field(default_factory=list)
+    skipped: list[tuple[Item, str]] = field(default_factory=list)
+
+
+def _name(item: Item) -> str:
+    return f"{item.get_type_display()} {item.reference}" if item.reference else f"Item #{item.pk}"
+
+
+# --- requests -------------------------------------------------------------------------------------
+
+
+def _why_not_ready(item: Item) -> str:
+    return {
+        ItemStatus.TO_REVIEW: f"{_name(item)} is still to review: mark it Ready first.",
+        ItemStatus.PUBLISHING: f"{_name(item)} is already being published.",
+        ItemStatus.PUBLISHED: f"{_name(item)} is already published.",
+        ItemStatus.ARCHIVED: f"{_name(item)} is archived.",
+        ItemStatus.FAILED: f"{_name(item)} failed to publish: use Retry.",
+    }.get(item.status, f"{_name(item)} is not ready to publish.")
+
+
+def _target_problem(item: Item, target: Connection | None) -> str:
+    """Why `item` cannot go to `target` ("" when it can)."""
+    if target is None:
+        if item.is_sales:
+            return (
+                f"{_name(item)} is a sales item: it publishes to your main accounting software, and none "
+                "is connected. Connect it on the Connections page."
+            )
+        return f"No accounting software is connected for {_name(item)}: connect one on the Connections page."
+    info = catalog.provider_info(target.provider)
+    if info is None or item.type not in info.publishes:
+        return (
+            f"{target.label} does not take a {item.get_type_display().lower()}: choose another integration."
+        )
+    if target.provider not in HTTP_PUBLISHERS and target.provider != "approvalmax":
+        return f"Publishing to {target.label} is not available yet."
+    return ""
+
+
+def _queue(
+    *, account: Account, acting_user: User, items: list[Item], action: str, verb: str
+) -> PublishRequest:
+    """Queue the given (locked, Ready or Failed) items: the target from routing, frozen."""
+    facts = load_facts(account)
+    result = PublishRequest()
+    routed = [(item, effective_integration(item, facts).connection) for item in items]
+    target_ids = sorted({t.pk for _, t in routed if t is not None})
+    # Lock the targets (the disconnect locks its connection too): a disconnect either sees the
+    # attempts made here, or happens first and these items are refused.
+    still_live = set(
+        Connection.objects.select_for_update()
+        .filter(account=account, pk__in=target_ids, status__in=LIVE_STATUSES)
+        .values_list("pk", flat=True)
+    )
+    now = timezone.now()
+    for item, target in routed:
+        problem = _target_problem(item, target)
+        if not problem and target.pk not in still_live:
+            problem = f"{target.label} is not connected any more: choose where {_name(item)} publishes."
+        if problem:
+            result.skipped.append((item, problem))
+            continue
+        attempt = PublishAttempt.objects.create(
+            account=account, item=item, connection=target, key=uuid.uuid4().hex, requested_by=acting_user
+        )
+        Item.objects.filter(pk=item.pk).update(
+            status=ItemStatus.PUBLISHING, published_to=target, publish_error="", updated_at=now
+        )
+        item.status, item.published_to = ItemStatus.PUBLISHING, target
+        result.queued.append(attempt)
+        _enqueue_on_commit(account.pk, attempt.pk)
+    for attempt in result.queued:
+        record(
+            account=account,
+            actor=acting_user,
+            action=action,
+            summary=f"{verb} {_name(attempt.item)} to {attempt.connection.label}",
+            after=attempt.connection.label,
+        )
+    return result
+
+
+def _locked_items(account: Account, item_ids: Iterable[int | str]) -> list[Item]:
+    """The account's items of the selection, locked; any id that is not one (forged, another
+    account's, gone) refuses the whole request."""
+    parsed = [parse_id(pk) for pk in item_ids]
+    if not parsed:
+        raise DomainError(NOTHING_SELECTED, code="empty")
+    if None in parsed:
+        raise DomainError(NOT_IN_ACCOUNT, code="unknown_item")
+    ids = sorted(set(parsed))
+    items = list(
+        Item.objects.select_for_update(of=("self",))
+        .filter(account=account, pk__in=ids)
+        .select_related("supplier")
+        .order_by("pk")
+    )
+    if len(items) != len(ids):
+        raise DomainError(NOT_IN_ACCOUNT, code="unknown_item")
+    return items
+
+
+@in_account_scope
+def request_publish(*, account: Account, acting_user: User, item_ids: Iterable[int | str]) -> PublishRequest:
+    """Publish the selected items: Ready ones are queued, the others skipped with the reason. A forged
+    or stale selection, or one with another account's items, sends nothing. Raises DomainError when
+    nothing could be queued (the message names why)."""
+    require(user=acting_user, account=account, permission="items.publish", refusal=MAY_NOT_PUBLISH)
+    with transaction.atomic():
+        items = _locked_items(account, item_ids)
+        ready = [item for item in items if item.status == ItemStatus.READY]
+        result = _queue(
+            account=account,
+            acting_user=acting_user,
+            items=ready,
+            action="item.publish_requested",
+            verb="Asked to publish",
+        )
+        result.skipped = [
+            (i, _why_not_ready(i)) for i in items if i.status != ItemStatus.READY
+        ] + result.skipped
+        if not result.queued:
+            raise DomainError(
+                "Nothing was sent: " + " ".join(reason for _, reason in result.skipped),
+                code="nothing_to_publish",
+            )
+        return result
+
+
+@in_account_scope
+def retry(*, account: Account, acting_user: User, item_id: int | str) -> PublishAttempt:
+    """Publish a Failed item again, to where it publishes now (a new attempt, a new key)."""
+    require(user=acting_user, account=account, permission="items.publish", refusal=MAY_NOT_PUBLISH)
+    with transaction.atomic():
+        [item] = _locked_items(account, [item_id])
+        if item.status != ItemStatus.FAILED:
+            raise DomainError(f"Only a failed item can be retried: {_why_not_ready(item)}", code="not_failed")
+        result = _queue(
+            account=account,
+            acting_user=acting_user,
+            items=[item],
+            action="item.publish_retried",
+            verb="Retried publishing",
+        )
+        if not result.queued:
+            raise DomainError(result.skipped[0][1], code="cannot_publish")
+        return result.queued[0]
+
+
+@in_account_scope
+def cancel(*, account: Account, acting_user: User, item_id: int | str) -> Item:
+    """Take back a publish that was never handed to the provider: the item is Ready again. One that may
+    have reached it (sent, or being sent now) cannot be cancelled: it finishes or is looked up first."""
+    require(user=acting_user, account=account, permission="items.publish", refusal=MAY_NOT_PUBLISH)
+    now = timezone.now()
+    with transaction.atomic():
+        [item] = _locked_items(account, [item_id])
+        attempt = (
+            PublishAttempt.objects.filter(item=item, state__in=OPEN_ATTEMPT_STATES)
+            .select_related("connection")
+            .first()
+        )
+        if item.status != ItemStatus.PUBLISHING or attempt is None:
+            raise DomainError(f"{_name(item)} is not being published.", code="not_publishing")
+        cancelled = (
+            PublishAttempt.objects.filter(pk=attempt.pk, state=AttemptState.QUEUED, sent_at__isnull=True)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .update(state=AttemptState.CANCELLED, finished_at=now, lease_until=None, message="Cancelled.")
+        )
+        if not cancelled:
+            raise DomainError(
+                f"{_name(item)} may already be in {attempt.connection.label}: it cannot be cancelled now. "
+                "Wait until Dext Connect has finished with it.",
+                code="already_sent",
+            )
+        Item.objects.filter(pk=item.pk).update(status=ItemStatus.READY, published_to=None, updated_at=now)
+        record(
+            account=account,
+            actor=acting_user,
+            action="item.publish_cancelled",
+            summary=f"Cancelled publishing {_name(item)} to {attempt.connection.label}",
+        )
+        item.refresh_from_db()
+        return item
+
+
+# --- queue ----------------------------------------------------------------------------------------
+
+
+def _enqueue_on_commit(account_id: int, attempt_id: int, run_after: datetime | None = None) -> None:
+    def enqueue() -> None:
+        from .tasks import publish_attempt
+
+        task = publish_attempt.using(run_after=run_after) if run_after is not None else publish_attempt
+        task.enqueue(account_id=account_id, attempt_id=attempt_id)
+
+    transaction.on_commit(enqueue)
+
+
+def later(tries: int) -> timedelta:
+    """When an attempt still in doubt runs again: exponential, capped, with jitter."""
+    base = min(LATER_MAX.total_seconds(), LATER_INITIAL.total_seconds() * 2 ** max(tries - 1, 0))
+    return timedelta(seconds=base * (0.5 + random.random() / 2))  # noqa: S311 (jitter, not a secret)
+
+
+def stale_attempts(now: datetime | None = None):
+    """Open attempts no worker holds and whose task is gone: the lease ran out (a killed worker), or no
+    lease was ever taken and their time came SWEEP_GRACE ago. Attempts to a connection that needs
+    reconnecting wait for it."""
+    now = now or timezone.now()
+    due = now - SWEEP_GRACE
+    return PublishAttempt.objects.filter(
+        state__in=OPEN_ATTEMPT_STATES, connection__status=ConnectionStatus.ACTIVE
+    ).filter(
+        Q(lease_until__lt=now)
+        | (Q(lease_until__isnull=True) & Q(next_try_at__isnull=True) & Q(updated_at__lt=due))
+        | (Q(lease_until__isnull=True) & Q(next_try_at__lt=due))
+    )
+
+
+def sweep(now: datetime | None = None) -> int:
+    """Re-enqueue every stale attempt (all accounts; each task re-enters its own scope). The attempt
+    keeps its key; the claim decides who runs it. Returns how many were re-enqueued."""
+    from .tasks import publish_attempt
+
+    with scopes_disabled():
+        rows = list(stale_attempts(now).values_list("account_id", "pk"))
+    for account_id, attempt_id in rows:
+        publish_attempt.enqueue(account_id=account_id, attempt_id=attempt_id)
+    if rows:
+        logger.info("Re-enqueued %s stale publish attempts", len(rows))
+    return len(rows)
+
+
+# --- the worker -----------------------------------------------------------------------------------
+
+
+def claim(attempt_id: int, now: datetime | None = None) -> PublishAttempt | None:
+    """Take the attempt for LEASE with one conditional UPDATE; None when another worker has it, it is
+    finished, or not due yet."""
+    now = now or timezone.now()
+    taken = (
+        PublishAttempt.objects.filter(pk=attempt_id, state__in=OPEN_ATTEMPT_STATES)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now))
+        .update(state=AttemptState.SENDING, lease_until=now + LEASE, tries=F("tries") + 1, updated_at=now)
+    )
+    if not taken:
+        return None
+    return PublishAttempt.objects.select_related("connection", "item__supplier").get(pk=attempt_id)
+
+
+@in_account_scope
+def run_attempt(*, account: Account, attempt_id: int) -> str | None:
+    """Publish one attempt (the task's work). Returns the attempt's state afterwards, None when it was
+    not this worker's to run."""
+    attempt = claim(attempt_id)
+    if attempt is None or attempt.account_id != account.pk:
+        return None
+    connection = attempt.connection
+    if connection.status == ConnectionStatus.NEEDS_RECONNECT:
+        return _wait_for_reconnect(account, attempt, f"{connection.label} needs reconnecting.")
+    if connection.status != ConnectionStatus.ACTIVE:
+        return _finish(
+            account,
+            attempt,
+            Rejected(
+                f"{connection.label} was disconnected before this item was sent. Retry sends it to where "
+                "it publishes now.",
+                "disconnected",
+            ),
+        )
+    try:
+        bill = bill_for(account, attempt)
+    except ProviderError as exc:
+        bill = outcome_of(exc)
+        if isinstance(bill, InDoubt):  # creating the supplier: its key covers a resend
+            bill = RetryAfter(later(attempt.tries).total_seconds(), bill.message)
+    except DomainError as exc:
+        bill = Rejected(exc.message, exc.code)
+    if not isinstance(bill, BillData):
+        return _finish(account, attempt, bill)
+    outcome = deliver(attempt, bill)
+    return _finish(account, attempt, outcome)
+
+
+# -- the document
+
+
+def bill_for(account: Account, attempt: PublishAttempt) -> BillData | Rejected:
+    """The item as the target software takes it: Category, Tax rate and Supplier from its lists."""
+    from .linking import supplier_in
+
+    item = attempt.item
+    if item.supplier_id is None:
+        return Rejected(f"{_name(item)} has no supplier: choose one, then Retry.", "no_supplier")
+    facts = load_facts(account)
+    values = lists.values_for(item, facts)
+    if values.to_choose:
+        return Rejected(" ".join(values.to_choose), "to_choose")
+    supplier = values.supplier
+    if supplier.entry is not None:
+        party = Party(external_id=supplier.entry.external_id, name=supplier.entry.name)
+    elif supplier.state in (lists.CREATE, lists.NOT_READ):
+        link = supplier_in(account=account, supplier=item.supplier, connection=attempt.connection)
+        party = Party(external_id=link.entry.external_id, name=link.entry.name)
+    else:
+        party = Party(name=item.supplier.name)
+    category, tax_rate = values.category.entry, values.tax_rate.entry
+    tax = item.tax or Decimal("0")
+    line = BillLine(
+        description=(item.description or item.reference or item.supplier.name)[:400],
+        amount=item.total,
+        tax_amount=tax if tax else None,
+        account_id=category.external_id if category else "",
+        account_code=category.code if category else "",
+        tax_rate_id=tax_rate.external_id if tax_rate else "",
+        tax_rate_code=tax_rate.code if tax_rate else "",
+    )
+    return BillData(
+        key=attempt.key,
+        kind=item.type,
+        number=item.reference,
+        date=item.date,
+        due_date=item.due_date,
+        supplier=party,
+        lines=(line,),
+        currency=item.currency,
+        amounts=TAX_INCLUSIVE,
+        total=item.total,
+        tax_total=tax,
+        memo=item.description[:400],
+        awaiting_approval=attempt.connection.provider == "approvalmax",
+    )
+
+
+# -- the call
+
+
+class _StillInDoubt(Exception):
+    def __init__(self, outcome: InDoubt) -> None:
+        super().__init__(outcome.message)
+        self.outcome = outcome
+
+
+def deliver(attempt: PublishAttempt, bill: BillData) -> Outcome:
+    """Send (looking up first whenever it may have arrived before); a lost answer is tried again in
+    the call with capped exponential backoff and jitter, and is InDoubt when it stays lost."""
+
+    @stamina.retry(
+        on=_StillInDoubt,
+        attempts=IN_CALL_ATTEMPTS,
+        wait_initial=IN_CALL_WAIT_INITIAL,
+        wait_max=IN_CALL_WAIT_MAX,
+        wait_jitter=1.0,
+    )
+    def once() -> Outcome:
+        outcome = _deliver_once(attempt, bill)
+        if isinstance(outcome, InDoubt):
+            raise _StillInDoubt(outcome)
+        return outcome
+
+    try:
+        return once()
+    except _StillInDoubt as exc:
+        return exc.outcome
+
+
+def _sender(attempt: PublishAttempt) -> tuple[str, Connection] | Rejected:
+    """Which adapter sends, through which connection: ApprovalMax's bills go to the main software
+    (Xero) awaiting approval, where ApprovalMax picks them up (docs/publishing-research.md §1.3)."""
+    from integrations.providers import approvalmax_publish
+
+    connection = attempt.connection
+    if connection.provider == "approvalmax":
+        main = source_for(connection)
+        if main is None or main.provider != "xero":
+            return approvalmax_publish.not_for_quickbooks()
+        return "xero", main
+    return connection.provider, connection
+
+
+def _deliver_once(attempt: PublishAttempt, bill: BillData) -> Outcome:
+    from integrations.provider_calls import caller_for
+    from integrations.providers import billcom_publish, qbo_publish, xero_publish
+
+    sender = _sender(attempt)
+    if isinstance(sender, Rejected):
+        return sender
+    provider, connection = sender
+    caller = caller_for(connection)
+    organisation = connection.external_id
+    attempt.refresh_from_db(fields=["sent_at", "sent_key", "sent_body"])
+    now = timezone.now()
+    key, body = "", None
+    if attempt.sent_at is not None:
+        # It may be there already.
+        if provider == "xero" and attempt.sent_body and xero_publish.resend_is_safe(attempt.sent_at, now):
+            key, body = attempt.sent_key, attempt.sent_body  # Xero's key still covers the exact resend
+        elif provider == "xero":
+            [found] = xero_publish.find(caller, organisation=organisation, bills=[bill])
+            if not isinstance(found, NotFound):
+                return found
+            key = xero_publish.batch_key([bill], generation=attempt.tries)
+        elif provider == "billcom":
+            since = attempt.sent_at - timedelta(minutes=5)
+            [found] = billcom_publish.find(caller, organisation=organisation, bills=[bill], since=since)
+            if not isinstance(found, NotFound):
+                return found
+        # QuickBooks Online: the same requestid answers the first create's result.
+    if provider == "xero":
+        key = key or xero_publish.batch_key([bill])
+        body = body if body is not None else xero_publish.body_of([bill])
+        _mark_sent(attempt, key=key, body=body)
+        return xero_publish.send(
+            caller, organisation=organisation, bills=[bill], key=key, body=body
+        ).outcomes[0]
+    _mark_sent(attempt)
+    if provider == "billcom":
+        return billcom_publish.send(caller, organisation=organisation, bills=[bill])[0]
+    if provider == "qbo":
+        return qbo_publish.send(caller, organisation=organisation, bills=[bill])[0]
+    return Rejected(f"Publishing to {connection.label} is not available yet.", "not_available")
+
+
+def _mark_sent(attempt: PublishAttempt, *, key: str = "", body: dict | None = None) -> None:
+    """Committed before the call (the worker runs outside any transaction): from now on any resend of
+    this attempt looks the document up first."""
+    now = timezone.now()
+    PublishAttempt.objects.filter(pk=attempt.pk).update(
+        sent_at=Coalesce("sent_at", now), sent_key=key, sent_body=body, updated_at=now
+    )
+    attempt.refresh_from_db(fields=["sent_at", "sent_key", "sent_body"])
+
+
+# -- the outcome
+
+
+def _mine(attempt: PublishAttempt):
+    """The attempt while this worker still holds it (its claim: state and tries unchanged)."""
+    return PublishAttempt.objects.filter(pk=attempt.pk, state=AttemptState.SENDING, tries=attempt.tries)
+
+
+def _wait_for_reconnect(account: Account, attempt: PublishAttempt, why: str) -> str:
+    _mine(attempt).update(
+        state=AttemptState.IN_DOUBT if attempt.sent_at else AttemptState.QUEUED,
+        lease_until=None,
+        next_try_at=None,
+        message=f"{why} The item waits and is sent once it is reconnected."[:1000],
+        updated_at=timezone.now(),
+    )
+    return AttemptState.QUEUED
+
+
+def _finish(account: Account, attempt: PublishAttempt, outcome: Outcome) -> str | None:
+    from integrations.services import mark_needs_reconnect
+
+    now = timezone.now()
+    item = attempt.item
+    label = attempt.connection.label
+    if isinstance(outcome, AuthExpired):
+        mark_needs_reconnect(account=account, connection=attempt.connection, reason=outcome.message)
+        return _wait_for_reconnect(account, attempt, outcome.message)
+    if isinstance(outcome, RetryAfter | InDoubt):
+        attempt.refresh_from_db(fields=["sent_at"])
+        wait = timedelta(seconds=outcome.seconds) if isinstance(outcome, RetryAfter) else later(attempt.tries)
+        when = now + wait
+        in_doubt = isinstance(outcome, InDoubt) or attempt.sent_at is not None
+        with transaction.atomic():
+            if not _mine(attempt).update(
+                state=AttemptState.IN_DOUBT if in_doubt else AttemptState.QUEUED,
+                lease_until=None,
+                next_try_at=when,
+                message=outcome.message[:1000],
+                updated_at=now,
+            ):
+                return None
+            _enqueue_on_commit(account.pk, attempt.pk, run_after=when)
+        return AttemptState.IN_DOUBT if in_doubt else AttemptState.QUEUED
+    with transaction.atomic():
+        if isinstance(outcome, Published):
+            if not _mine(attempt).update(
+                state=AttemptState.PUBLISHED,
+                external_id=outcome.external_id[:200],
+                url=outcome.url[:500],
+                message="",
+                lease_until=None,
+                finished_at=now,
+                updated_at=now,
+            ):
+                return None
+            Item.objects.filter(pk=item.pk).update(
+                status=ItemStatus.PUBLISHED,
+                published_to=attempt.connection,
+                published_at=now,
+                external_id=outcome.external_id[:200],
+                published_url=outcome.url[:500],
+                publish_error="",
+                updated_at=now,
+            )
+            record(
+                account=account,
+                actor=None,
+                action="item.published",
+                summary=f"Published {_name(item)} to {label} ({outcome.external_id})",
+                after=outcome.external_id,
+            )
+            return AttemptState.PUBLISHED
+        message = (
+            f"{label} refused it: {outcome.message}" if label not in outcome.message else outcome.message
+        )
+        if not _mine(attempt).update(
+            state=AttemptState.FAILED,
+            message=message[:1000],
+            lease_until=None,
+            finished_at=now,
+            updated_at=now,
+        ):
+            return None
+        Item.objects.filter(pk=item.pk).update(
+            status=ItemStatus.FAILED, published_to=None, publish_error=message[:1000], updated_at=now
+        )
+        record(
+            account=account,
+            actor=None,
+            action="item.publish_failed",
+            summary=f"Publishing {_name(item)} to {label} failed: {message}",
+        )
+        return AttemptState.FAILED

@@ -1,0 +1,32 @@
+"""Background tasks of the costs app (django-tasks; `manage.py db_worker` runs them). A task takes ids,
+never model instances, and re-enters its account's scope (costs/publishing.py)."""
+
+from __future__ import annotations
+
+from django_tasks import task
+
+from accounts.models import Account
+
+
+@task()
+def publish_attempt(*, account_id: int, attempt_id: int) -> str | None:
+    """Publish one attempt (costs/publishing.run_attempt): the attempt row is the state, this task only
+    the trigger; a second trigger of the same attempt finds it claimed or finished and does nothing."""
+    from . import publishing
+
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        return None
+    return publishing.run_attempt(account=account, attempt_id=attempt_id)
+
+
+@task()
+def sweep_publishing() -> int:
+    """Every minute: re-enqueue the publish attempts whose worker died or whose task is gone, with the
+    same key (costs/publishing.sweep). Returns how many."""
+    from integrations import schedules
+
+    from . import publishing
+
+    schedules.schedule_next("sweep_publishing")
+    return publishing.sweep()
