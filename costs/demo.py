@@ -3,7 +3,8 @@ integrations' seed). Deterministic, and idempotent: an account that already has 
 
 Acme Ltd: about 60 cost items across 8 suppliers (5 expense claims, a few credit notes, every status)
 and 10 sales invoices. Published items record Acme's Xero connection as `published_to`, and so do items
-being published, with their queued publish attempt; without it (no sandbox) both are left Ready instead, since they cannot have been published anywhere. Their Category
+being published, with their queued publish attempt; without it (no sandbox) both are left Ready
+instead, since they cannot have been published anywhere. Their Category
 and Tax rate name accounts and VAT rates of Acme's Xero organisation: where the sandbox seeded its lists,
 the items still open (not published) get those entries and the suppliers their Xero contacts, as after
 a read of the lists.
@@ -11,9 +12,8 @@ a read of the lists.
 
 from __future__ import annotations
 
-import uuid
-
 import random
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 

@@ -70,6 +70,7 @@ from integrations.providers.publishing import (
     RetryAfter,
     outcome_of,
 )
+from integrations.tokens import NeedsReconnect
 
 from . import lists
 from .ids import parse_id
@@ -387,6 +388,8 @@ def run_attempt(*, account: Account, attempt_id: int) -> str | None:
         bill = outcome_of(exc)
         if isinstance(bill, InDoubt):  # creating the supplier: its key covers a resend
             bill = RetryAfter(later(attempt.tries).total_seconds(), bill.message)
+    except NeedsReconnect as exc:
+        bill = AuthExpired(exc.message)
     except DomainError as exc:
         bill = Rejected(exc.message, exc.code)
     if not isinstance(bill, BillData):
@@ -466,7 +469,10 @@ def deliver(attempt: PublishAttempt, bill: BillData) -> Outcome:
         wait_jitter=1.0,
     )
     def once() -> Outcome:
-        outcome = _deliver_once(attempt, bill)
+        try:
+            outcome = _deliver_once(attempt, bill)
+        except NeedsReconnect as exc:  # the refresh was refused for good (tokens marked it)
+            return AuthExpired(exc.message)
         if isinstance(outcome, InDoubt):
             raise _StillInDoubt(outcome)
         return outcome
@@ -519,19 +525,26 @@ def _deliver_once(attempt: PublishAttempt, bill: BillData) -> Outcome:
             if not isinstance(found, NotFound):
                 return found
         # QuickBooks Online: the same requestid answers the first create's result.
+    first = attempt.sent_at is None
     if provider == "xero":
         key = key or xero_publish.batch_key([bill])
         body = body if body is not None else xero_publish.body_of([bill])
         _mark_sent(attempt, key=key, body=body)
-        return xero_publish.send(
-            caller, organisation=organisation, bills=[bill], key=key, body=body
-        ).outcomes[0]
-    _mark_sent(attempt)
-    if provider == "billcom":
-        return billcom_publish.send(caller, organisation=organisation, bills=[bill])[0]
-    if provider == "qbo":
-        return qbo_publish.send(caller, organisation=organisation, bills=[bill])[0]
-    return Rejected(f"Publishing to {connection.label} is not available yet.", "not_available")
+        sent = xero_publish.send(caller, organisation=organisation, bills=[bill], key=key, body=body)
+        outcome = sent.outcomes[0]
+    elif provider == "billcom":
+        _mark_sent(attempt)
+        outcome = billcom_publish.send(caller, organisation=organisation, bills=[bill])[0]
+    elif provider == "qbo":
+        _mark_sent(attempt)
+        outcome = qbo_publish.send(caller, organisation=organisation, bills=[bill])[0]
+    else:
+        return Rejected(f"Publishing to {connection.label} is not available yet.", "not_available")
+    if first and isinstance(outcome, RetryAfter):
+        # A limit refused the first send: nothing was created, so the next one need not look it up.
+        PublishAttempt.objects.filter(pk=attempt.pk).update(sent_at=None, sent_key="", sent_body=None)
+        attempt.refresh_from_db(fields=["sent_at", "sent_key", "sent_body"])
+    return outcome
 
 
 def _mark_sent(attempt: PublishAttempt, *, key: str = "", body: dict | None = None) -> None:
@@ -553,14 +566,18 @@ def _mine(attempt: PublishAttempt):
 
 
 def _wait_for_reconnect(account: Account, attempt: PublishAttempt, why: str) -> str:
+    """The connection needs reconnecting: the attempt waits (open, no lease, not due) and the sweeper
+    hands it to a worker once the connection is active again. Still in doubt if it may have been sent."""
+    attempt.refresh_from_db(fields=["sent_at"])
+    state = AttemptState.IN_DOUBT if attempt.sent_at else AttemptState.QUEUED
     _mine(attempt).update(
-        state=AttemptState.IN_DOUBT if attempt.sent_at else AttemptState.QUEUED,
+        state=state,
         lease_until=None,
         next_try_at=None,
         message=f"{why} The item waits and is sent once it is reconnected."[:1000],
         updated_at=timezone.now(),
     )
-    return AttemptState.QUEUED
+    return state
 
 
 def _finish(account: Account, attempt: PublishAttempt, outcome: Outcome) -> str | None:
