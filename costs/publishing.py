@@ -221,6 +221,7 @@ def request_publish(*, account: Account, acting_user: User, item_ids: Iterable[i
     with transaction.atomic():
         items = _locked_items(account, item_ids)
         ready = [item for item in items if item.status == ItemStatus.READY]
+        not_ready = [(i, _why_not_ready(i)) for i in items if i.status != ItemStatus.READY]
         result = _queue(
             account=account,
             acting_user=acting_user,
@@ -228,9 +229,7 @@ def request_publish(*, account: Account, acting_user: User, item_ids: Iterable[i
             action="item.publish_requested",
             verb="Asked to publish",
         )
-        result.skipped = [
-            (i, _why_not_ready(i)) for i in items if i.status != ItemStatus.READY
-        ] + result.skipped
+        result.skipped = not_ready + result.skipped
         if not result.queued:
             raise DomainError(
                 "Nothing was sent: " + " ".join(reason for _, reason in result.skipped),
