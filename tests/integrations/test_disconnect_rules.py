@@ -52,9 +52,9 @@ def test_main_cannot_be_disconnected_while_an_additional_is_active(
     connect(other_tenant.account, "xero")
     before = _state()
 
-    # savepoint, lock the account, the connection (locked), the additionals, release; then the
-    # refusal's activity row, written after the transaction.
-    with django_assert_num_queries(6), pytest.raises(DomainError) as refused:
+    # savepoint, lock the account, the connection (locked), the items in flight to it (none), the
+    # additionals, release; then the refusal's activity row, written after the transaction.
+    with django_assert_num_queries(7), pytest.raises(DomainError) as refused:
         services.disconnect(account=tenant.account, acting_user=tenant.admin, connection_id=xero.pk)
 
     assert refused.value.message == message
@@ -94,9 +94,9 @@ def test_disconnect_additional_then_main_works(tenant, other_tenant, both, djang
     other_rows = _state()[0]
     other_rows = [r for r in other_rows if r[1] == other_tenant.account.pk]
 
-    # savepoint, lock the account, lock the connection (the guard reads nothing for an additional),
-    # save it, read the defaults, the activity row, release.
-    with django_assert_num_queries(7):
+    # savepoint, lock the account, lock the connection, the items in flight to it (none; the guard reads
+    # nothing else for an additional), save it, read the defaults, the activity row, release.
+    with django_assert_num_queries(8):
         services.disconnect(account=tenant.account, acting_user=tenant.admin, connection_id=billcom.pk)
     services.disconnect(account=tenant.account, acting_user=tenant.admin, connection_id=xero.pk)
 
