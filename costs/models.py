@@ -279,7 +279,9 @@ class PublishAttempt(models.Model):
     next_try_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     sent_key = models.CharField(max_length=128, blank=True)
-    sent_body = models.JSONField(null=True, blank=True)
+    # The JSON text exactly as sent, key order included: a resend under the same Idempotency-Key must be
+    # the same request (PostgreSQL's jsonb would reorder the keys, and Xero would refuse the resend).
+    sent_body = models.TextField(blank=True)
     external_id = models.CharField(max_length=200, blank=True)
     url = models.URLField(max_length=500, blank=True)
     message = models.CharField(max_length=1000, blank=True)

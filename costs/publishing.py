@@ -32,6 +32,7 @@ QuickBooks Desktop publishes through the Web Connector's queue, which is not bui
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import uuid
@@ -508,11 +509,12 @@ def _deliver_once(attempt: PublishAttempt, bill: BillData) -> Outcome:
     organisation = connection.external_id
     attempt.refresh_from_db(fields=["sent_at", "sent_key", "sent_body"])
     now = timezone.now()
-    key, body = "", None
+    key, body, resend = "", None, False
     if attempt.sent_at is not None:
         # It may be there already.
         if provider == "xero" and attempt.sent_body and xero_publish.resend_is_safe(attempt.sent_at, now):
-            key, body = attempt.sent_key, attempt.sent_body  # Xero's key still covers the exact resend
+            # Xero's key still covers the exact resend.
+            key, body, resend = attempt.sent_key, json.loads(attempt.sent_body), True
         elif provider == "xero":
             [found] = xero_publish.find(caller, organisation=organisation, bills=[bill])
             if not isinstance(found, NotFound):
@@ -531,6 +533,9 @@ def _deliver_once(attempt: PublishAttempt, bill: BillData) -> Outcome:
         _mark_sent(attempt, key=key, body=body)
         sent = xero_publish.send(caller, organisation=organisation, bills=[bill], key=key, body=body)
         outcome = sent.outcomes[0]
+        if resend and isinstance(outcome, InDoubt):
+            # The exact resend did not settle it (e.g. Xero no longer knows the key): look up next time.
+            PublishAttempt.objects.filter(pk=attempt.pk).update(sent_body="")
     elif provider == "billcom":
         _mark_sent(attempt)
         outcome = billcom_publish.send(caller, organisation=organisation, bills=[bill])[0]
@@ -541,7 +546,7 @@ def _deliver_once(attempt: PublishAttempt, bill: BillData) -> Outcome:
         return Rejected(f"Publishing to {connection.label} is not available yet.", "not_available")
     if first and isinstance(outcome, RetryAfter):
         # A limit refused the first send: nothing was created, so the next one need not look it up.
-        PublishAttempt.objects.filter(pk=attempt.pk).update(sent_at=None, sent_key="", sent_body=None)
+        PublishAttempt.objects.filter(pk=attempt.pk).update(sent_at=None, sent_key="", sent_body="")
         attempt.refresh_from_db(fields=["sent_at", "sent_key", "sent_body"])
     return outcome
 
@@ -551,7 +556,10 @@ def _mark_sent(attempt: PublishAttempt, *, key: str = "", body: dict | None = No
     this attempt looks the document up first."""
     now = timezone.now()
     PublishAttempt.objects.filter(pk=attempt.pk).update(
-        sent_at=Coalesce("sent_at", now), sent_key=key, sent_body=body, updated_at=now
+        sent_at=Coalesce("sent_at", now),
+        sent_key=key,
+        sent_body=json.dumps(body) if body is not None else "",
+        updated_at=now,
     )
     attempt.refresh_from_db(fields=["sent_at", "sent_key", "sent_body"])
 

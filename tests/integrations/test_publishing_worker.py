@@ -5,6 +5,7 @@ sandbox's bills: 0 lost, 0 duplicates. The other tenant never changes."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -189,7 +190,7 @@ def test_a_killed_workers_attempt_is_recovered_with_the_same_key(
         organisation=xero.external_id,
         bills=[bill],
         key=claimed.sent_key,
-        body=claimed.sent_body,
+        body=json.loads(claimed.sent_body),
     )
     assert numbers("xero", xero.external_id) == ["INV-KILL"]
     # Nothing runs it: the DB worker never re-runs a RUNNING task. Until the lease runs out the sweeper

@@ -1,0 +1,100 @@
+"""A worker process killed with SIGKILL mid-publish (its request held by the sandbox, which then creates
+the bill: the answer never reaches anyone), then recovery: the lease runs out, the sweeper hands the
+attempt to another worker with the same key, which finds the bill instead of creating a second one.
+PostgreSQL only: the worker is a separate process on the same test database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection as db_connection
+from django.utils import timezone
+from django_scopes import scopes_disabled
+
+from costs import publishing
+from costs.models import AttemptState, ItemStatus, PublishAttempt
+from sandbox import faults
+from tests.integrations.publish_helpers import numbers, received, xero_connection
+from tests.integrations.publishing_helpers import ready_item, work_off
+from tests.integrations.sandbox_helpers import sandbox  # noqa: F401
+
+pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
+
+ROOT = Path(__file__).resolve().parents[2]
+WORKER = """
+import django, sys
+django.setup()
+from accounts.models import Account
+from costs import publishing
+publishing.run_attempt(account=Account.objects.get(pk=int(sys.argv[1])), attempt_id=int(sys.argv[2]))
+print("finished")
+"""
+
+
+def _worker_env(live_server_url: str) -> dict[str, str]:
+    db = db_connection.settings_dict
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dext_connect.settings",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "SITE_URL": live_server_url,
+        "SANDBOX_BASE_URL": f"{live_server_url}/sandbox",
+        "SECRET_KEY": django_settings.SECRET_KEY,
+    }
+
+
+@pytest.mark.usefixtures("sandbox")
+def test_a_worker_killed_mid_publish_is_recovered_without_a_duplicate(
+    tenant, other_tenant, connect, live_server
+):
+    xero = xero_connection(connect, tenant.account)
+    item = ready_item(xero, "INV-SIGKILL")
+    [attempt] = publishing.request_publish(
+        account=tenant.account, acting_user=tenant.admin, item_ids=[item.pk]
+    ).queued
+    with faults.injected("xero", "dropped") as [fault]:
+        worker = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+            [sys.executable, "-c", WORKER, str(tenant.account.pk), str(attempt.pk)],
+            cwd=ROOT,
+            env=_worker_env(live_server.url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            assert fault.reached.wait(faults.HOLD_LIMIT), worker.communicate(timeout=5)
+            os.kill(worker.pid, signal.SIGKILL)  # mid-publish: the request is with Xero
+            worker.wait(timeout=30)
+        finally:
+            if worker.poll() is None:
+                os.kill(worker.pid, signal.SIGKILL)
+                worker.wait(timeout=30)
+    assert fault.done.wait(faults.HOLD_LIMIT)
+    assert worker.returncode == -signal.SIGKILL
+    assert numbers("xero", xero.external_id) == ["INV-SIGKILL"]  # Xero created it; nobody heard
+    with scopes_disabled():
+        attempt.refresh_from_db()
+    assert (attempt.state, attempt.tries) == (AttemptState.SENDING, 1) and attempt.sent_at is not None
+    # Stuck? Not for long: before the lease runs out nobody touches it, after it the sweeper does.
+    assert publishing.sweep() == 0
+    with scopes_disabled():
+        PublishAttempt.objects.filter(pk=attempt.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+    assert publishing.sweep() == 1
+    # Two triggers now wait (the task the dead worker never ran, and the sweeper's): one publishes.
+    assert sorted(work_off(), key=str) == sorted([AttemptState.PUBLISHED, None], key=str)
+    with scopes_disabled():
+        attempt.refresh_from_db()
+        item.refresh_from_db()
+    [bill] = received("xero", xero.external_id)  # 0 duplicates
+    assert (attempt.key, attempt.tries, item.status, item.external_id) == (
+        attempt.key,
+        2,
+        ItemStatus.PUBLISHED,
+        bill.bill_id,
+    )
