@@ -102,8 +102,9 @@ LATER_MAX = timedelta(minutes=30)
 # An open attempt with no lease whose time came this long ago has lost its task: the sweeper re-enqueues.
 SWEEP_GRACE = timedelta(minutes=2)
 
-# Where the document goes by provider: module adapters of integrations/providers/.
-HTTP_PUBLISHERS = ("xero", "qbo", "billcom")
+# Providers called over HTTP (the registry's connect kinds); QuickBooks Desktop's Web Connector queue
+# is not wired to publish attempts yet.
+HTTP_CONNECT_KINDS = ("oauth", "login")
 
 
 @dataclass
@@ -145,7 +146,7 @@ def _target_problem(item: Item, target: Connection | None) -> str:
         return (
             f"{target.label} does not take a {item.get_type_display().lower()}: choose another integration."
         )
-    if target.provider not in HTTP_PUBLISHERS and target.provider != "approvalmax":
+    if info.connect_kind not in HTTP_CONNECT_KINDS:
         return f"Publishing to {target.label} is not available yet."
     return ""
 
