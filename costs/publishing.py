@@ -322,12 +322,16 @@ def stale_attempts(now: datetime | None = None):
     reconnecting wait for it."""
     now = now or timezone.now()
     due = now - SWEEP_GRACE
-    return PublishAttempt.objects.filter(
-        state__in=OPEN_ATTEMPT_STATES, connection__status=ConnectionStatus.ACTIVE
-    ).filter(
-        Q(lease_until__lt=now)
-        | (Q(lease_until__isnull=True) & Q(next_try_at__isnull=True) & Q(updated_at__lt=due))
-        | (Q(lease_until__isnull=True) & Q(next_try_at__lt=due))
+    # Any other connection status is run (a connection gone meanwhile fails the item clearly).
+    waiting = Q(connection__status=ConnectionStatus.NEEDS_RECONNECT)
+    return (
+        PublishAttempt.objects.filter(state__in=OPEN_ATTEMPT_STATES)
+        .exclude(waiting)
+        .filter(
+            Q(lease_until__lt=now)
+            | (Q(lease_until__isnull=True) & Q(next_try_at__isnull=True) & Q(updated_at__lt=due))
+            | (Q(lease_until__isnull=True) & Q(next_try_at__lt=due))
+        )
     )
 
 

@@ -15,7 +15,7 @@ from accounts.errors import DomainError
 from accounts.models import ActivityEntry, Role
 from costs import publishing, services
 from costs.impact import default_change_impact, disconnect_impact
-from costs.models import AttemptState, Item, PublishAttempt
+from costs.models import AttemptState, Item, ItemStatus, PublishAttempt
 from costs.routing import PUBLISHING, effective_integration, load_facts
 from integrations import services as integration_services
 from integrations.models import IntegrationDefaults
@@ -325,3 +325,22 @@ def test_the_sweeper_re_enqueues_only_stale_attempts(acme, other, admin_user):
         }
     # Much later, the fresh one has lost its task too (never run): it is swept as well.
     assert publishing.sweep(now=timezone.now() + publishing.SWEEP_GRACE + timedelta(minutes=1)) == 2
+    # One waiting for its connection to be reconnected is left alone; one whose connection is gone is
+    # run (and fails clearly), never left stuck.
+    much_later = timezone.now() + publishing.SWEEP_GRACE + timedelta(minutes=1)
+    with scopes_disabled():
+        acme.xero.status = "needs_reconnect"
+        acme.xero.save()
+    assert publishing.sweep(now=much_later) == 1
+    with scopes_disabled():
+        acme.xero.status = "disconnected"
+        acme.xero.save()
+    assert publishing.sweep(now=much_later) == 2
+    with scopes_disabled():
+        attempt = PublishAttempt.objects.get(item=fresh)
+    assert publishing.run_attempt(account=acme.account, attempt_id=attempt.pk) == AttemptState.FAILED
+    with scopes_disabled():
+        fresh.refresh_from_db()
+    assert fresh.status == ItemStatus.FAILED and "Xero was disconnected before this item was sent" in (
+        fresh.publish_error
+    )
