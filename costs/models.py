@@ -211,7 +211,7 @@ class Item(models.Model):
     published_at = models.DateTimeField(null=True, blank=True)
     external_id = models.CharField(max_length=200, blank=True)
     # A link to the document in that software, where the provider has one.
-    published_url = models.URLField(max_length=500, blank=True)
+    published_url = models.CharField(max_length=500, blank=True)
     publish_error = models.CharField(max_length=1000, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
@@ -283,7 +283,7 @@ class PublishAttempt(models.Model):
     # the same request (PostgreSQL's jsonb would reorder the keys, and Xero would refuse the resend).
     sent_body = models.TextField(blank=True)
     external_id = models.CharField(max_length=200, blank=True)
-    url = models.URLField(max_length=500, blank=True)
+    url = models.CharField(max_length=500, blank=True)
     message = models.CharField(max_length=1000, blank=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
