@@ -45,9 +45,12 @@ def ready_item(
     category: str = "General Expenses",
     tax_rate: str | None = "20% (VAT on Expenses)",
     code: str | None = None,
+    to: Connection | None = None,
     **fields,
 ) -> Item:
-    """A Ready bill of `supplier` (linked to the sandbox's contact or vendor) routed to `connection`."""
+    """A Ready bill of `supplier` (linked to the sandbox's contact or vendor) with `connection`'s lists,
+    routed to `connection` (or to `to`, an integration that uses those lists: ApprovalMax)."""
+    target = to or connection
     account = connection.account
     with scopes_disabled():
         known, _ = Supplier.objects.get_or_create(account=account, name=supplier)
@@ -73,7 +76,7 @@ def ready_item(
             total=Decimal("120.00"),
             tax=Decimal("20.00") if tax_rate else Decimal("0"),
             currency="GBP",
-            integration=None if connection.is_main else connection,
+            integration=None if target.is_main else target,
             **fields,
         )
 

@@ -296,3 +296,42 @@ def test_the_disconnect_guard_names_items_in_flight(billcom, tenant, django_capt
     work_off()
     services.disconnect(account=tenant.account, acting_user=tenant.admin, connection_id=billcom.pk)
     assert numbers("billcom", BILLCOM_ACME["organisation_id"]) == ["BC-0", "BC-1", "BC-2"]
+
+
+# --- ApprovalMax ------------------------------------------------------------------------------------
+
+
+def test_approvalmax_bills_go_to_xero_awaiting_approval(
+    xero, tenant, connect, django_capture_on_commit_callbacks
+):
+    approvalmax = connect(tenant.account, "approvalmax", external_id="am-company")
+    item = ready_item(xero, "AM-1", to=approvalmax)
+    [attempt] = publish(tenant, django_capture_on_commit_callbacks, item).queued
+    assert attempt.connection == approvalmax  # the frozen target is ApprovalMax
+    assert work_off() == [AttemptState.PUBLISHED]
+    [bill] = received("xero", xero.external_id)
+    assert (bill.number, bill.status) == ("AM-1", "SUBMITTED")  # ApprovalMax pulls it from there
+    with scopes_disabled():
+        item.refresh_from_db()
+    assert (item.status, item.published_to, item.external_id) == (
+        ItemStatus.PUBLISHED,
+        approvalmax,
+        bill.bill_id,
+    )
+
+
+def test_quickbooks_desktop_is_refused_clearly(tenant, other_tenant, connect):
+    from accounts.errors import DomainError
+    from tests.factories import ItemFactory
+
+    connect(tenant.account, "qbd")
+    item = ItemFactory(account=tenant.account, status="ready", reference="QBD-1")
+    with pytest.raises(DomainError) as refused:
+        publishing.request_publish(account=tenant.account, acting_user=tenant.admin, item_ids=[item.pk])
+    assert refused.value.message == (
+        "Nothing was sent: Publishing to QuickBooks Desktop is not available yet."
+    )
+    with scopes_disabled():
+        assert not PublishAttempt.objects.exists()
+        item.refresh_from_db()
+    assert item.status == ItemStatus.READY
