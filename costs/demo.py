@@ -2,10 +2,10 @@
 integrations' seed). Deterministic, and idempotent: an account that already has items is left alone.
 
 Acme Ltd: about 60 cost items across 8 suppliers (5 expense claims, a few credit notes, every status)
-and 10 sales invoices. Published items record Acme's Xero connection as `published_to`, and so do items
-being published, with their queued publish attempt; without it (no sandbox) both are left Ready
-instead, since they cannot have been published anywhere. Their Category
-and Tax rate name accounts and VAT rates of Acme's Xero organisation: where the sandbox seeded its lists,
+and 10 sales invoices. Published items record Acme's Xero connection as `published_to`; without it
+(no sandbox) they are left Ready instead, since they cannot have been published anywhere. None is seeded
+Publishing: an item is in flight only while a worker has its publish attempt. Their Category and Tax
+rate name accounts and VAT rates of Acme's Xero organisation: where the sandbox seeded its lists,
 the items still open (not published) get those entries and the suppliers their Xero contacts, as after
 a read of the lists.
 """
@@ -13,7 +13,6 @@ a read of the lists.
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -24,7 +23,7 @@ from integrations.lists import kinds_of
 from integrations.models import Connection, ListSync, ListSyncState
 
 from . import linking
-from .models import FROZEN_ROUTE_STATUSES, Item, ItemStatus, ItemType, PaymentMethod, PublishAttempt, Supplier
+from .models import Item, ItemStatus, ItemType, PaymentMethod, Supplier
 
 # (supplier, Category, Tax rate): names from the UK Xero chart of accounts and VAT rates that Acme's Xero
 # organisation keeps (sandbox/listdata.py), so the demo's items match its lists (costs/linking.py).
@@ -107,7 +106,11 @@ def _make_items(
 
     def status_for(n: int) -> str:
         status = STATUS_CYCLE[n % len(STATUS_CYCLE)]
-        return ItemStatus.READY if status in FROZEN_ROUTE_STATUSES and xero is None else status
+        # An item is only ever Publishing while a worker has its publish attempt: the demo seeds none in
+        # flight (it would block a disconnect until a worker ran); without Xero nothing was published.
+        if status == ItemStatus.PUBLISHING or (status == ItemStatus.PUBLISHED and xero is None):
+            return ItemStatus.READY
+        return status
 
     kinds = (
         [ItemType.EXPENSE_CLAIM] * claims
@@ -142,7 +145,7 @@ def _make_items(
                 owner_id=owners[n % len(owners)] if owners else None,
                 paid=kind in (ItemType.RECEIPT, ItemType.EXPENSE_CLAIM),
                 payment_method=PaymentMethod.CARD if kind == ItemType.RECEIPT else PaymentMethod.NONE,
-                published_to=xero if status in FROZEN_ROUTE_STATUSES else None,
+                published_to=xero if status == ItemStatus.PUBLISHED else None,
                 published_at=_published_at(status, day),
                 publish_error="Xero: the account code 429 is not valid."
                 if status == ItemStatus.FAILED
@@ -169,22 +172,11 @@ def _make_items(
                 tax=_tax(total, sales_values[1]),
                 description=f"Invoice to {customer.name}",
                 owner_id=owners[0] if owners else None,
-                published_to=xero if status in FROZEN_ROUTE_STATUSES else None,
+                published_to=xero if status == ItemStatus.PUBLISHED else None,
                 published_at=_published_at(status, day),
             )
         )
     Item.objects.bulk_create(items)
-    # An item being published has its attempt, queued to Xero (a worker publishes it to the sandbox).
-    PublishAttempt.objects.bulk_create(
-        PublishAttempt(
-            account=account,
-            item=item,
-            connection=xero,
-            key=uuid.uuid5(uuid.NAMESPACE_URL, f"demo:{account.slug}:{item.reference}").hex,
-        )
-        for item in items
-        if item.status == ItemStatus.PUBLISHING
-    )
 
 
 @transaction.atomic

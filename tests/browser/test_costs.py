@@ -214,10 +214,16 @@ def test_a_refused_bulk_change_keeps_the_selection_to_unselect_the_blocker(page,
     from django_scopes import scopes_disabled
 
     from accounts.models import Account
+    from costs import publishing
+    from costs.models import Item
     from tests.factories import ConnectionFactory
 
     with scopes_disabled():
-        ConnectionFactory(account=Account.objects.get(slug="acme"), provider="billcom", is_main=False)
+        acme = Account.objects.get(slug="acme")
+        ConnectionFactory(account=acme, provider="billcom", is_main=False)
+        # INV-1026 is being published (no worker runs here: it stays in flight).
+        flying = Item.objects.get(account=acme, reference="INV-1026")
+    publishing.request_publish(account=acme, acting_user=acme.owner, item_ids=[flying.pk])
     sign_in(page, "admin@acme.test")
     page.goto("/a/acme/costs/")
     page.get_by_label("Select INV-1041").check()  # Failed: may be re-routed
