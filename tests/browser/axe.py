@@ -30,8 +30,10 @@ def page_violations(page) -> list[dict]:
 def describe(url: str, violations: list[dict]) -> str:
     lines = []
     for v in violations:
-        targets = ", ".join(" ".join(n["target"]) if isinstance(n["target"], list) else str(n["target"])
-                            for n in v["nodes"][:5])
+        targets = ", ".join(
+            " ".join(n["target"]) if isinstance(n["target"], list) else str(n["target"])
+            for n in v["nodes"][:5]
+        )
         lines.append(f"{url}: {v['id']} ({v['impact']}): {v['help']} -> {targets}")
     return "\n".join(lines)
 
@@ -72,7 +74,6 @@ class AxeWatch:
         self.checked.append(url)
         if violations:
             self.found.append(describe(url, violations))
-
 
     def assert_clean(self) -> None:
         if self.found:
@@ -132,12 +133,38 @@ class CheckedBrowser:
 
 
 PAGE_ACTIONS = (
-    "goto", "reload", "go_back", "go_forward", "close", "click", "dblclick", "tap", "fill", "type",
-    "press", "check", "uncheck", "set_checked", "select_option", "set_input_files",
+    "goto",
+    "reload",
+    "go_back",
+    "go_forward",
+    "close",
+    "click",
+    "dblclick",
+    "tap",
+    "fill",
+    "type",
+    "press",
+    "check",
+    "uncheck",
+    "set_checked",
+    "select_option",
+    "set_input_files",
 )
 LOCATOR_ACTIONS = (
-    "click", "dblclick", "tap", "fill", "clear", "type", "press", "press_sequentially", "check",
-    "uncheck", "set_checked", "select_option", "set_input_files", "dispatch_event",
+    "click",
+    "dblclick",
+    "tap",
+    "fill",
+    "clear",
+    "type",
+    "press",
+    "press_sequentially",
+    "check",
+    "uncheck",
+    "set_checked",
+    "select_option",
+    "set_input_files",
+    "dispatch_event",
 )
 
 

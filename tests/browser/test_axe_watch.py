@@ -20,7 +20,7 @@ UNLABELLED = (
 )
 UNNAMED_BUTTON = (
     '<!doctype html><html lang="en"><head><title>Bad</title></head><body><main><h1>Bad</h1>'
-    '<button></button></main></body></html>'
+    "<button></button></main></body></html>"
 )
 PAGES = {"/clean": CLEAN, "/unlabelled": UNLABELLED, "/unnamed-button": UNNAMED_BUTTON}
 
