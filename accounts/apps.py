@@ -10,3 +10,6 @@ class AccountsConfig(AppConfig):
             checks,  # noqa: F401
             throttling,  # noqa: F401  (connects the lockout logger to axes' signal)
         )
+        from dext_connect import errors
+
+        errors.install()
