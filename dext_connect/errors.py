@@ -18,7 +18,6 @@ from django_scopes import scope
 
 from accounts.models import Membership, Role
 
-
 _technical_404 = debug.technical_404_response
 _technical_500 = debug.technical_500_response
 
