@@ -117,15 +117,24 @@ def approvalmax_organisation_check(*, account: Account, name: str, linked_to: st
         )
 
 
+class DisconnectRefused(DomainError):
+    """The guard's refusal, with the connections to disconnect first (`first`), so a page can offer
+    those disconnects right where it says why (the Connections page, the refused confirmation)."""
+
+    def __init__(self, message: str, *, first: list[Connection]) -> None:
+        super().__init__(message, code="disconnect_order")
+        self.first = first
+
+
 def disconnect_guard(*, account: Account, connection: Connection) -> None:
     """The main software cannot be disconnected while an additional integration is still active."""
     if not connection.is_main:
         return
-    additional = [c.label for c in live_additional(account)]
+    additional = live_additional(account)
     if additional:
-        raise DomainError(
-            f"First disconnect {and_join(additional)}, then disconnect {connection.label}.",
-            code="disconnect_order",
+        raise DisconnectRefused(
+            f"First disconnect {and_join([c.label for c in additional])}, then disconnect {connection.label}.",
+            first=additional,
         )
 
 
@@ -955,6 +964,7 @@ __all__ = [
     "credentials_of",
     "disconnect",
     "disconnect_guard",
+    "DisconnectRefused",
     "mark_needs_reconnect",
     "name_connection",
     "new_qbwc_password",
