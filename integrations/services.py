@@ -132,10 +132,8 @@ def disconnect_guard(*, account: Account, connection: Connection) -> None:
         return
     additional = live_additional(account)
     if additional:
-        raise DisconnectRefused(
-            f"First disconnect {and_join([c.label for c in additional])}, then disconnect {connection.label}.",
-            first=additional,
-        )
+        first = and_join([c.label for c in additional])
+        raise DisconnectRefused(f"First disconnect {first}, then disconnect {connection.label}.", first=additional)
 
 
 # --- writes --------------------------------------------------------------------------------------
