@@ -132,8 +132,9 @@ def disconnect_guard(*, account: Account, connection: Connection) -> None:
         return
     additional = live_additional(account)
     if additional:
-        first = and_join([c.label for c in additional])
-        raise DisconnectRefused(f"First disconnect {first}, then disconnect {connection.label}.", first=additional)
+        names = and_join([c.label for c in additional])
+        message = f"First disconnect {names}, then disconnect {connection.label}."
+        raise DisconnectRefused(message, first=additional)
 
 
 # --- writes --------------------------------------------------------------------------------------
