@@ -44,7 +44,6 @@ class AxeWatch:
 
     found: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
-    _done: set = field(default_factory=set)
 
     def attach(self, context) -> None:
         context.on("page", self.watch_page)
