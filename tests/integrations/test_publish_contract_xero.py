@@ -41,9 +41,14 @@ from tests.integrations.publish_helpers import (
     entry,
     numbers,
     received,
+)
+from tests.integrations.sandbox_helpers import (  # noqa: F401  (fixtures: other_tenant_untouched, sandbox)
+    XERO_ACME,
+    org_ids,
+    other_tenant_untouched,
+    sandbox,
     xero_connection,
-)  # noqa: F401
-from tests.integrations.sandbox_helpers import XERO_ACME, org_ids, other_tenant_untouched, sandbox  # noqa: F401
+)
 
 pytestmark = pytest.mark.usefixtures("sandbox", "other_tenant_untouched")
 
