@@ -29,7 +29,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Account)
 class AccountAdmin(UnscopedAdminMixin, admin.ModelAdmin):
-    list_display = ["name", "slug", "owner", "created_at"]
+    list_display = ["name", "slug", "owner", "locale", "created_at"]
     search_fields = ["name", "slug"]
     raw_id_fields = ["owner"]
 

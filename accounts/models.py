@@ -71,6 +71,19 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name or self.email
 
 
+MONEY_LOCALES = [
+    ("en-GB", "English (United Kingdom)"),
+    ("en-US", "English (United States)"),
+    ("en-IE", "English (Ireland)"),
+    ("en-AU", "English (Australia)"),
+    ("en-CA", "English (Canada)"),
+    ("de-DE", "Deutsch (Deutschland)"),
+    ("fr-FR", "Français (France)"),
+    ("nl-NL", "Nederlands (Nederland)"),
+    ("es-ES", "Español (España)"),
+]
+
+
 class Account(models.Model):
     """A Business account: the tenant. Everything a business owns hangs off one of these."""
 
@@ -80,6 +93,9 @@ class Account(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_accounts"
     )
     created_at = models.DateTimeField(default=timezone.now)
+    # How the account reads money: "£1,608.31" (en-GB, the default), "$1,608.31" (en-US), "1.608,31 €"
+    # (de-DE). Each amount keeps its own currency; only the way it is written follows the locale.
+    locale = models.CharField(max_length=10, choices=MONEY_LOCALES, default="en-GB")
     # "Standard users may publish" (the Users page): off by default; Admins and practice users always
     # may (accounts/permissions.py, "items.publish").
     standard_users_may_publish = models.BooleanField(default=False)

@@ -16,6 +16,7 @@ from .ids import parse_id
 from .models import ActivityEntry, Invitation, Membership, PracticeMembership, PracticeRole
 from .permissions import accessible_accounts, practice_can
 from .selectors import SWITCHER_LIMIT, practice_access, switcher_accounts
+from .templatetags.tenancy import nav_url
 from .tenancy import LAST_ACCOUNT_SESSION_KEY, account_view, practice_view
 
 
@@ -71,7 +72,9 @@ def account_home(request: HttpRequest) -> HttpResponse:
 
 @account_view("settings.view")
 def business_settings(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/settings_index.html")
+    """Business settings opens on its first tab, Connections (every role may read it), so the page
+    always has a tab marked; Users where the integrations app is not installed."""
+    return redirect(nav_url("integrations:connections", request.account) or _users_url(request))
 
 
 @account_view("settings.view", write="users.manage")

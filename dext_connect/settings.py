@@ -14,6 +14,9 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=True)
+# Django's technical error pages (tracebacks, URL lists) instead of the product's 404/403/500 pages.
+# Off by default even with DEBUG, so the demo looks like the product (dext_connect/errors.py).
+SHOW_DEBUG_ERRORS = env.bool("SHOW_DEBUG_ERRORS", default=False)
 # A development key only works while DEBUG is on: production must set SECRET_KEY.
 SECRET_KEY = env.str("SECRET_KEY", default="dev-insecure-key-change-me" if DEBUG else environ.Env.NOTSET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])

@@ -82,5 +82,6 @@ def _billcom_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
             "form": form,
             "blocked": _precondition_message(account, info.key),
         },
-        status=settings.AXES_HTTP_RESPONSE_CODE if locked else 400 if form.errors else 200,
+        # Wrong details are ordinary form errors: the form again with its message, not an HTTP error.
+        status=settings.AXES_HTTP_RESPONSE_CODE if locked else 200,
     )

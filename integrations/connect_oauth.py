@@ -189,7 +189,6 @@ def choose_organisation(request: HttpRequest, provider: str) -> HttpResponse:
             "any_selectable": any(o.selectable for o in organisations),
             "main": main_connection(account),
         },
-        status=400 if error else 200,
     )
 
 

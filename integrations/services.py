@@ -117,6 +117,15 @@ def approvalmax_organisation_check(*, account: Account, name: str, linked_to: st
         )
 
 
+class DisconnectRefused(DomainError):
+    """The guard's refusal, with the connections to disconnect first (`first`), so a page can offer
+    those disconnects right where it says why (the Connections page, the refused confirmation)."""
+
+    def __init__(self, message: str, *, first: list[Connection]) -> None:
+        super().__init__(message, code="disconnect_order")
+        self.first = first
+
+
 def disconnect_guard(*, account: Account, connection: Connection) -> None:
     """A connection with items in flight (open publish attempts to it) cannot be disconnected until
     they finish or are cancelled; the main software cannot be disconnected while an additional
@@ -136,12 +145,11 @@ def disconnect_guard(*, account: Account, connection: Connection) -> None:
         )
     if not connection.is_main:
         return
-    additional = [c.label for c in live_additional(account)]
+    additional = live_additional(account)
     if additional:
-        raise DomainError(
-            f"First disconnect {and_join(additional)}, then disconnect {connection.label}.",
-            code="disconnect_order",
-        )
+        names = and_join([c.label for c in additional])
+        message = f"First disconnect {names}, then disconnect {connection.label}."
+        raise DisconnectRefused(message, first=additional)
 
 
 # --- writes --------------------------------------------------------------------------------------
@@ -970,6 +978,7 @@ __all__ = [
     "credentials_of",
     "disconnect",
     "disconnect_guard",
+    "DisconnectRefused",
     "mark_needs_reconnect",
     "name_connection",
     "new_qbwc_password",

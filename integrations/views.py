@@ -58,6 +58,9 @@ def connections(request: HttpRequest) -> HttpResponse:
     for shown in selectors.lists_shown(account, rows):
         shown.connection.lists = shown
     live = [c for c in rows if c.is_live]
+    for connection in live:
+        # Why a Disconnect is unavailable, and the disconnects to do first, from the one guard.
+        connection.refusal = _disconnect_refusal(account, connection)
     form, preview = None, None
     if len(live) > 1:
         form = _defaults_form(request, live, request.POST if request.method == "POST" else None)
@@ -198,23 +201,27 @@ def disconnect(request: HttpRequest, connection_id: int) -> HttpResponse:
     if not connection.is_live:
         messages.error(request, services.NOT_CONNECTED)
         return redirect(_connections_url(request))
-    try:
-        services.disconnect_guard(account=account, connection=connection)
-    except DomainError as exc:
-        refusal = exc.message
-    else:
-        refusal = None
+    refusal = _disconnect_refusal(account, connection)
     main = selectors.main_connection(account)
     return render(
         request,
         "integrations/disconnect_confirm.html",
         {
             "connection": connection,
-            "refusal": refusal,
+            "refusal": refusal.message if refusal else None,
+            "disconnect_first": refusal.first if refusal else [],
             "impact": None if refusal else disconnect_impact(account=account, connection=connection),
             "main": main,
         },
     )
+
+
+def _disconnect_refusal(account, connection: Connection) -> services.DisconnectRefused | None:
+    try:
+        services.disconnect_guard(account=account, connection=connection)
+    except services.DisconnectRefused as refusal:
+        return refusal
+    return None
 
 
 def _listed_connection(request: HttpRequest, connection_id: int) -> Connection:

@@ -41,9 +41,8 @@ import re
 import uuid
 from collections.abc import Callable
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from django.contrib.auth.decorators import login_required
@@ -67,6 +66,7 @@ from .models import (
 )
 from .views import _bearer, _unauthorized, logged, read_json, xero_insufficient_scope, xero_tenant_connected
 from .visibility import visible_to
+from .xero_shapes import envelope, validation_exception, xero_date
 
 # --- shared by every provider's create endpoints ---------------------------------------------------
 
@@ -233,25 +233,6 @@ def _xero_access(
     request.sandbox_orgs = [tenant]
     ensure_lists("xero", tenant)
     return access, tenant, None
-
-
-def xero_date(value: date | datetime) -> str:
-    moment = (
-        value if isinstance(value, datetime) else datetime(value.year, value.month, value.day, tzinfo=UTC)
-    )
-    return f"/Date({int(moment.timestamp() * 1000)}+0000)/"
-
-
-def _validation_exception(elements: list[dict]) -> JsonResponse:
-    return JsonResponse(
-        {
-            "ErrorNumber": 10,
-            "Type": "ValidationException",
-            "Message": "A validation exception occurred",
-            "Elements": elements,
-        },
-        status=400,
-    )
 
 
 # --- Xero: documents -------------------------------------------------------------------------------
@@ -439,23 +420,12 @@ def _refused_document(document: dict, problems: list[str]) -> dict:
     }
 
 
-def _envelope(list_key: str, documents: list[dict], **extra: Any) -> dict:
-    return {
-        "Id": str(uuid.uuid4()),
-        "Status": "OK",
-        "ProviderName": "Dext Connect",
-        "DateTimeUTC": f"/Date({int(timezone.now().timestamp() * 1000)})/",
-        **extra,
-        list_key: documents,
-    }
-
-
 def _xero_create(request: HttpRequest, resource: str, access: IssuedToken, tenant: str) -> HttpResponse:
     list_key, number_field, _, _ = XERO_DOCUMENTS[resource]
     key = request.headers.get("Idempotency-Key", "")
     if len(key) > MAX_KEY:
         request.sandbox_note = f"refused: Idempotency-Key longer than {MAX_KEY} characters"
-        return _validation_exception(
+        return validation_exception(
             [{"ValidationErrors": [{"Message": f"Idempotency-Key is longer than {MAX_KEY} characters."}]}]
         )
     if len(request.body) > MAX_BODY:
@@ -521,10 +491,10 @@ def _xero_create(request: HttpRequest, resource: str, access: IssuedToken, tenan
         made = len(results) - len(failed)
         if summarise and failed:
             # Summarised, Xero answers 400 listing the failures; the valid ones were created all the same.
-            response: HttpResponse = _validation_exception(failed)
+            response: HttpResponse = validation_exception(failed)
             request.sandbox_note = f"{made} created, {len(failed)} refused, summarised as a 400"
         else:
-            response = JsonResponse(_envelope(list_key, results))
+            response = JsonResponse(envelope(list_key, results))
             request.sandbox_note = f"{made} {list_key.lower()} created, {len(failed)} refused" + (
                 f" [Idempotency-Key {key}]" if key else " [no Idempotency-Key]"
             )
@@ -576,7 +546,7 @@ def _xero_find(request: HttpRequest, resource: str, tenant: str) -> HttpResponse
                 "refused: the sandbox understands only where=CreditNoteNumber==… "
                 f"[AND Contact.ContactID==guid(…)], not {where!r}"
             )
-            return _validation_exception([{"ValidationErrors": [{"Message": "Unsupported where filter"}]}])
+            return validation_exception([{"ValidationErrors": [{"Message": "Unsupported where filter"}]}])
         found = [b.payload for b in bills]
         if match is not None:
             found = [p for p in found if p.get(number_field) == match["number"]]
@@ -590,7 +560,7 @@ def _xero_find(request: HttpRequest, resource: str, tenant: str) -> HttpResponse
     page = max(int(request.GET.get("page") or 1), 1) if (request.GET.get("page") or "1").isdigit() else 1
     shown = found[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
     request.sandbox_note = f"{len(shown)} {list_key.lower()} found (page {page}) [{'; '.join(notes)}]"
-    return JsonResponse(_envelope(list_key, shown))
+    return JsonResponse(envelope(list_key, shown))
 
 
 # --- Xero: the endpoints -----------------------------------------------------------------------------
@@ -655,7 +625,7 @@ def xero_organisation(request: HttpRequest) -> HttpResponse:
             return limited
         org = SandboxOrganisation.objects.filter(provider="xero", org_id=tenant).first()
         request.sandbox_note = "organisation details"
-        body = _envelope(
+        body = envelope(
             "Organisations",
             [
                 {

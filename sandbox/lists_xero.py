@@ -40,6 +40,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from .listdata import ensure_lists
 from .models import IssuedToken, SandboxListEntry
 from .views import _bearer, _unauthorized, logged, read_json, xero_insufficient_scope, xero_tenant_connected
+from .xero_shapes import envelope, validation_exception, xero_date
 
 SETTINGS_READ = ("accounting.settings", "accounting.settings.read")
 CONTACTS_READ = ("accounting.contacts", "accounting.contacts.read")
@@ -97,35 +98,8 @@ def _tenant_for(request: HttpRequest, scopes: tuple[str, ...]) -> tuple[str, Htt
 # --- Xero's shapes -------------------------------------------------------------------------------
 
 
-def xero_date(value: datetime) -> str:
-    """Xero's JSON date for a timestamp: "/Date(1700000000000+0000)/"."""
-    return f"/Date({int(value.timestamp() * 1000)}+0000)/"
-
-
 def _envelope(key: str, items: list[dict], **extra) -> JsonResponse:
-    return JsonResponse(
-        {
-            "Id": str(uuid.uuid4()),
-            "Status": "OK",
-            "ProviderName": "Dext Connect",
-            "DateTimeUTC": f"/Date({int(timezone.now().timestamp() * 1000)})/",
-            **extra,
-            key: items,
-        }
-    )
-
-
-def _validation_exception(elements: list[dict]) -> JsonResponse:
-    """Xero's 400 for invalid data (xero_accounting.yaml `Error`, createContacts' 400 example)."""
-    return JsonResponse(
-        {
-            "ErrorNumber": 10,
-            "Type": "ValidationException",
-            "Message": "A validation exception occurred",
-            "Elements": elements,
-        },
-        status=400,
-    )
+    return JsonResponse(envelope(key, items, **extra))
 
 
 def _account(row: SandboxListEntry) -> dict:
@@ -286,7 +260,7 @@ def xero_contacts(request: HttpRequest) -> HttpResponse:
         name = _where_name(where)
         if name is None:
             request.sandbox_note = f'refused: the sandbox only understands where=Name=="…", not {where!r}'
-            return _validation_exception([{"ValidationErrors": [{"Message": "Unsupported where filter"}]}])
+            return validation_exception([{"ValidationErrors": [{"Message": "Unsupported where filter"}]}])
         rows = rows.filter(name=name)
         notes.append(f"where Name=={name!r}")
     term = request.GET.get("searchTerm", "")
@@ -304,7 +278,7 @@ def xero_contacts(request: HttpRequest) -> HttpResponse:
             size = min(max(int(request.GET.get("pageSize") or PAGE_SIZE), 1), MAX_PAGE_SIZE)
         except ValueError:
             request.sandbox_note = "refused: page and pageSize must be numbers"
-            return _validation_exception([{"ValidationErrors": [{"Message": "Invalid page or pageSize"}]}])
+            return validation_exception([{"ValidationErrors": [{"Message": "Invalid page or pageSize"}]}])
         count = rows.count()
         extra["pagination"] = {
             "page": number,
@@ -327,7 +301,7 @@ def _create_contacts(request: HttpRequest) -> HttpResponse:
     key = request.headers.get("Idempotency-Key", "")
     if len(key) > MAX_KEY:
         request.sandbox_note = f"refused: Idempotency-Key longer than {MAX_KEY} characters"
-        return _validation_exception(
+        return validation_exception(
             [{"ValidationErrors": [{"Message": f"Idempotency-Key is longer than {MAX_KEY} characters."}]}]
         )
     body = read_json(request)
@@ -360,7 +334,7 @@ def _create_contacts(request: HttpRequest) -> HttpResponse:
         problems = [(c, _contact_problems(rows, c)) for c in sent]
         if any(p for _, p in problems):
             request.sandbox_note = "validation exception: " + "; ".join(m for _, p in problems for m in p)
-            return _validation_exception(
+            return validation_exception(
                 [
                     {**c, "HasValidationErrors": bool(p), "ValidationErrors": [{"Message": m} for m in p]}
                     for c, p in problems

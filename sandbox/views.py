@@ -357,7 +357,6 @@ def _sign_in_page(
             "email": email,
             "error": error,
         },
-        status=400 if error else 200,
     )
 
 

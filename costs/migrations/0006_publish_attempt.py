@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0005_account_standard_users_may_publish'),
+        ('accounts', '0006_account_standard_users_may_publish'),
         ('costs', '0005_performance_indexes'),
         ('integrations', '0006_list_read_pages'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),

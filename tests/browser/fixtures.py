@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import pytest
 from django.core.management import call_command
 
+from tests.browser.axe import CheckedBrowser, install_action_hooks
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -44,8 +46,21 @@ def _playwright_browser() -> Iterator:
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-        yield browser
+        install_action_hooks()
+        yield CheckedBrowser(browser)
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _axe_every_page(request):
+    """Fails a browser test whose pages have a serious or critical axe-core violation (tests/browser/
+    axe.py). Autouse and set up before `page`, so it is torn down after every context has closed."""
+    yield
+    if "_playwright_browser" not in request.fixturenames:
+        return
+    watch = request.getfixturevalue("_playwright_browser").finish_test()
+    if watch is not None:
+        watch.assert_clean()
 
 
 @pytest.fixture

@@ -174,3 +174,25 @@ def test_edit_page_saves_the_rule_it_shows(acme, other, acme_lists, admin_client
     assert f"Saved the supplier rule for {rule.supplier.name}." in text(response)
     rule.refresh_from_db()
     assert (rule.category, rule.category_entry) == ("Freight In", acme_lists.billcom_freight)
+
+
+def test_the_rules_list_shows_fifty_rules_a_page(acme, other, admin_client_):
+    """A client with a thousand supplier rules gets them a page at a time (docs/benchmarks.md: the
+    list rendered every rule on one page); the other account's rules never show."""
+    for n in range(55):
+        SupplierRuleFactory(
+            account=acme.account, supplier=SupplierFactory(account=acme.account, name=f"Rule Co {n:02d}")
+        )
+    SupplierRuleFactory(
+        account=other.account, supplier=SupplierFactory(account=other.account, name="Rule Co 99")
+    )
+    slug = acme.account.slug
+    first = text(admin_client_.get(f"/a/{slug}/rules/"))
+    second = text(admin_client_.get(f"/a/{slug}/rules/?page=2"))
+    total = SupplierRule.objects.filter(account=acme.account).count()
+    assert f"Page 1 of 2 ({total} rules)" in first and "Next ›" in first
+    assert "Rule Co 00" in first and "Rule Co 54" in second
+    shown = [n for n in range(55) if f"Rule Co {n:02d}" in first]
+    shown_next = [n for n in range(55) if f"Rule Co {n:02d}" in second]
+    assert not set(shown) & set(shown_next) and set(shown) | set(shown_next) == set(range(55))
+    assert "Rule Co 99" not in first and "Rule Co 99" not in second

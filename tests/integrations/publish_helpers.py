@@ -12,11 +12,10 @@ from decimal import Decimal
 from integrations import services
 from integrations.models import Connection
 from integrations.providers.publishing import BILL, BillData, BillLine, Party
-from integrations.providers.xero import Xero
 from sandbox import faults
 from sandbox.listdata import ensure_lists
 from sandbox.models import SandboxBill, SandboxListEntry
-from tests.integrations.sandbox_helpers import XERO_ACME, a_consent, exchanged, org_ids
+from tests.integrations.sandbox_helpers import a_consent, exchanged, org_ids
 
 BILLCOM_ACME = {
     "username": "accounts@acme.test",
@@ -47,20 +46,6 @@ def answer_lost(settings, provider: str, kind: str) -> Iterator[faults.Fault]:
         assert fault.done.wait(faults.HOLD_LIMIT), "the sandbox never finished the request"
     finally:
         settings.PROVIDER_HTTP_TIMEOUT = before
-
-
-def xero_connection(connect, account, name: str = XERO_ACME) -> Connection:
-    tokens = exchanged("xero", a_consent("xero", [name]))
-    [org] = [o for o in Xero().organisations(tokens=tokens, callback={}) if o.name == name]
-    ensure_lists("xero", org.id)
-    return connect(
-        account,
-        "xero",
-        external_id=org.id,
-        external_name=org.name,
-        credentials={**tokens.as_credentials(), **org.grant},
-        access_expires_at=tokens.expires_at,
-    )
 
 
 def qbo_connection(connect, account, name: str = QBO_COMPANY) -> Connection:

@@ -277,3 +277,25 @@ def provider_relaying(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def xero_connection(
+    connect, account, name: str = XERO_ACME, *, scope: str | None = None, tokens: TokenSet | None = None
+) -> Connection:
+    """An active Xero connection holding real sandbox tokens for the tenant `name` (from a fresh consent,
+    or `tokens`), as the connect flow leaves it: Xero's connection id kept, the organisation's lists
+    seeded in the sandbox (it seeds them lazily; tests look first)."""
+    from integrations.providers.xero import Xero
+    from sandbox.listdata import ensure_lists
+
+    tokens = tokens or exchanged("xero", a_consent("xero", [name], scope=scope))
+    [org] = [o for o in Xero().organisations(tokens=tokens, callback={}) if o.name == name]
+    ensure_lists("xero", org.id)
+    return connect(
+        account,
+        "xero",
+        external_id=org.id,
+        external_name=org.name,
+        credentials={**tokens.as_credentials(), **org.grant},
+        access_expires_at=tokens.expires_at,
+    )

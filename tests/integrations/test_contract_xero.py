@@ -39,6 +39,7 @@ from tests.integrations.sandbox_helpers import (  # noqa: F401  (fixtures: other
     provider_answering,
     sandbox,
     start,
+    xero_connection,
 )
 
 pytestmark = pytest.mark.usefixtures("sandbox", "other_tenant_untouched")
@@ -66,15 +67,7 @@ def put_invoice(settings, access_token: str, tenant_id: str) -> requests.Respons
 
 def connected(connect, account, tokens: TokenSet, name: str) -> Connection:
     """A Xero connection holding `tokens`, as the connect flow leaves it (with Xero's connection id)."""
-    [org] = [o for o in Xero().organisations(tokens=tokens, callback={}) if o.name == name]
-    return connect(
-        account,
-        "xero",
-        external_id=org.id,
-        external_name=org.name,
-        credentials={**tokens.as_credentials(), **org.grant},
-        access_expires_at=tokens.expires_at,
-    )
+    return xero_connection(connect, account, name, tokens=tokens)
 
 
 # --- scopes ------------------------------------------------------------------------------------------

@@ -181,3 +181,41 @@ def test_confirmation_for_the_main_says_items_will_wait(tenant, other_tenant, co
     assert "1 unpublished item</strong> will have no accounting software to publish to" in body
     assert "1 from Xero to No accounting software" in body
     assert "Disconnect Xero</button>" in body
+
+
+def test_refusal_offers_the_disconnects_to_do_first_of_this_account_only(tenant, acme, other):
+    xero, billcom = acme
+    _, other_billcom = other
+    before = _state()
+    body = client_for(tenant.admin).get(_url(tenant.account, xero.pk)).content.decode()
+    assert (
+        f'<a class="button danger" href="{_url(tenant.account, billcom.pk)}">Disconnect Bill.com</a>' in body
+    )
+    assert f"/{other_billcom.pk}/" not in body
+    assert _state() == before
+
+
+def test_connections_row_says_why_disconnect_is_unavailable_and_offers_the_first_one(tenant, acme, other):
+    xero, billcom = acme
+    _, other_billcom = other
+    before = _state()
+    body = client_for(tenant.admin).get(_connections(tenant.account)).content.decode()
+    xero_row = next(row for row in body.split("<tr>") if 'class="software">Xero' in row)
+    assert f'disabled aria-label="Disconnect Xero" aria-describedby="disconnect-why-{xero.pk}"' in xero_row
+    assert (
+        f'<p class="why" id="disconnect-why-{xero.pk}">First disconnect Bill.com, then disconnect Xero.</p>'
+        in (xero_row)
+    )
+    assert f'action="{_url(tenant.account, billcom.pk)}"' in xero_row
+    assert ">Disconnect Bill.com</button>" in xero_row
+    assert f'action="{_url(tenant.account, xero.pk)}"' not in body
+    assert f"/{other_billcom.pk}/" not in body
+    # Bill.com's own row keeps its Disconnect, and nothing changed by looking.
+    billcom_row = next(row for row in body.split("<tr>") if 'class="software">Bill.com' in row)
+    assert f'action="{_url(tenant.account, billcom.pk)}"' in billcom_row and "disabled" not in billcom_row
+    assert _state() == before
+
+
+def test_staff_see_no_disconnects_at_all(tenant, acme):
+    body = client_for(tenant.staff).get(_connections(tenant.account)).content.decode()
+    assert "Disconnect" not in body

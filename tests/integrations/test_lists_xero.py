@@ -29,28 +29,13 @@ from tests.integrations.sandbox_helpers import (  # noqa: F401  (fixture: sandbo
     provider_relaying,
     sandbox,
     snapshot,
+    xero_connection,
 )
 
 pytestmark = pytest.mark.usefixtures("sandbox", "other_tenant_lists_untouched")
 
 KINDS = ("account", "tax_rate", "supplier")
 FIRST_CURSOR = SEEDED_AT.isoformat()  # the seeded lists' UpdatedDateUTC, to the second
-
-
-def xero_connection(connect, account, name: str = XERO_ACME, scope: str | None = None) -> Connection:
-    """An active Xero connection holding real sandbox tokens for the tenant `name`, as the connect flow
-    leaves it."""
-    tokens = exchanged("xero", a_consent("xero", [name], scope=scope))
-    [org] = [o for o in Xero().organisations(tokens=tokens, callback={}) if o.name == name]
-    ensure_lists("xero", org.id)  # the sandbox seeds an organisation's lists lazily; tests look first
-    return connect(
-        account,
-        "xero",
-        external_id=org.id,
-        external_name=org.name,
-        credentials={**tokens.as_credentials(), **org.grant},
-        access_expires_at=tokens.expires_at,
-    )
 
 
 def read(conn: Connection) -> ListSync:

@@ -14,7 +14,7 @@ from integrations.providers import approvalmax_publish, xero_publish
 from integrations.providers.publishing import BillLine, Party, Published
 from sandbox.approvalmax_reads import PULLS_FROM_XERO
 from sandbox.models import SandboxBill
-from tests.integrations.publish_helpers import a_bill, entry, xero_connection
+from tests.integrations.publish_helpers import a_bill, entry
 from tests.integrations.sandbox_helpers import (  # noqa: F401
     XERO_ACME,
     a_consent,
@@ -22,6 +22,7 @@ from tests.integrations.sandbox_helpers import (  # noqa: F401
     org_ids,
     other_tenant_untouched,
     sandbox,
+    xero_connection,
 )
 
 pytestmark = pytest.mark.usefixtures("sandbox", "other_tenant_untouched")

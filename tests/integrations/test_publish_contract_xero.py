@@ -41,14 +41,19 @@ from tests.integrations.publish_helpers import (
     entry,
     numbers,
     received,
+)
+from tests.integrations.sandbox_helpers import (  # noqa: F401  (fixtures: other_tenant_untouched, sandbox)
+    XERO_ACME,
+    org_ids,
+    other_tenant_untouched,
+    sandbox,
     xero_connection,
-)  # noqa: F401
-from tests.integrations.sandbox_helpers import XERO_ACME, org_ids, other_tenant_untouched, sandbox  # noqa: F401
+)
 
 pytestmark = pytest.mark.usefixtures("sandbox", "other_tenant_untouched")
 
-# Xero's official OpenAPI document, in the shared/ folder beside the repository (issue 10).
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "provider-specs" / "xero_accounting.yaml"
+# Xero's official OpenAPI document (MIT), kept in the repository: tests/provider_specs/README.md.
+SPEC = Path(__file__).resolve().parents[1] / "provider_specs" / "xero_accounting.yaml"
 
 
 @pytest.fixture

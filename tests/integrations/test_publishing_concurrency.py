@@ -10,9 +10,9 @@ from django_scopes import scopes_disabled
 from costs import publishing
 from costs.models import AttemptState, ItemStatus, PublishAttempt
 from tests.concurrency import race
-from tests.integrations.publish_helpers import numbers, xero_connection
+from tests.integrations.publish_helpers import numbers
 from tests.integrations.publishing_helpers import ready_item
-from tests.integrations.sandbox_helpers import sandbox  # noqa: F401
+from tests.integrations.sandbox_helpers import sandbox, xero_connection  # noqa: F401
 
 ROUNDS = 6
 

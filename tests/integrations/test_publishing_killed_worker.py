@@ -21,9 +21,9 @@ from django_scopes import scopes_disabled
 from costs import publishing
 from costs.models import AttemptState, ItemStatus, PublishAttempt
 from sandbox import faults
-from tests.integrations.publish_helpers import numbers, received, xero_connection
+from tests.integrations.publish_helpers import numbers, received
 from tests.integrations.publishing_helpers import ready_item, work_off
-from tests.integrations.sandbox_helpers import sandbox  # noqa: F401
+from tests.integrations.sandbox_helpers import sandbox, xero_connection  # noqa: F401
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
 

@@ -25,10 +25,9 @@ from tests.integrations.publish_helpers import (  # noqa: F401
     billcom_connection,
     numbers,
     received,
-    xero_connection,
 )
 from tests.integrations.publishing_helpers import queued_tasks, ready_item, work_off
-from tests.integrations.sandbox_helpers import other_tenant_untouched, sandbox  # noqa: F401
+from tests.integrations.sandbox_helpers import other_tenant_untouched, sandbox, xero_connection  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("sandbox", "other_tenant_untouched")
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_account_name_trigram_index'),
+        ('accounts', '0005_account_locale'),
     ]
 
     operations = [
