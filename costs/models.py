@@ -233,7 +233,9 @@ class Item(models.Model):
             # count the items a change moves from this index alone (costs/impact.py).
             models.Index(
                 fields=["account", "type", "integration", "supplier"],
-                condition=~models.Q(status__in=["published", "archived"]),
+                # Exactly the changeable items (NOT_CHANGEABLE_STATUSES): PostgreSQL uses a partial
+                # index only when the query's condition is the index's own.
+                condition=~models.Q(status__in=[status.value for status in NOT_CHANGEABLE_STATUSES]),
                 name="item_open_route_idx",
             ),
         ]
