@@ -21,8 +21,8 @@ from integrations.providers import qbd, qbd_lists
 from integrations.providers.lists import EntryData
 from sandbox import listdata, webconnector
 from sandbox.models import SandboxListEntry
-from tests.conftest import client_for
-from tests.integrations.sandbox_helpers import sandbox, start_url  # noqa: F401
+from tests.integrations.sandbox_helpers import sandbox  # noqa: F401
+from tests.integrations.test_qbwc_contract import computer_for, qbd_set_up, run
 
 pytestmark = pytest.mark.usefixtures("sandbox")
 
@@ -30,11 +30,7 @@ pytestmark = pytest.mark.usefixtures("sandbox")
 def set_up_qbd(tenant) -> tuple[Connection, str, webconnector.Computer]:
     """QuickBooks Desktop set up by the tenant's Admin and connected by a first Web Connector run
     (which identifies the company file): (connection, Web Connector password, the customer's computer)."""
-    response = client_for(tenant.admin).post(
-        start_url(tenant.account, "qbd"), {"action": "setup"}, follow=True
-    )
-    password = re.search(r'data-testid="qbwc-password">([^<]+)<', response.content.decode()).group(1)
-    conn = Connection.objects.select_related("account").get(account=tenant.account, provider="qbd")
+    conn, password = qbd_set_up(tenant)
     computer = computer_for(conn)
     first = run(conn, password, computer)
     assert first.ok, first.message
@@ -52,11 +48,7 @@ def set_up_qbd(tenant) -> tuple[Connection, str, webconnector.Computer]:
 
 
 def test_connecting_reads_the_lists_in_the_first_run(tenant, other_tenant):
-    response = client_for(tenant.admin).post(
-        start_url(tenant.account, "qbd"), {"action": "setup"}, follow=True
-    )
-    password = re.search(r'data-testid="qbwc-password">([^<]+)<', response.content.decode()).group(1)
-    conn = Connection.objects.select_related("account").get(account=tenant.account, provider="qbd")
+    conn, password = qbd_set_up(tenant)
     result = run(conn, password, computer_for(conn))
     assert result.ok, result.message
     sent = requests_sent(result)
@@ -64,16 +56,6 @@ def test_connecting_reads_the_lists_in_the_first_run(tenant, other_tenant):
     assert sync_of(conn).state == ListSyncState.DONE
     assert entries_of(conn) == expected(conn)
     assert not ListEntry.objects.filter(account=other_tenant.account).exists()
-
-
-def computer_for(conn, **options) -> webconnector.Computer:
-    computer = webconnector.Computer.with_company(conn.account.name, **options)
-    computer.add_application(webconnector.qwc_of(qbd.username_for(conn)))
-    return computer
-
-
-def run(conn, password: str, computer: webconnector.Computer) -> webconnector.Run:
-    return webconnector.run(username=qbd.username_for(conn), password=password, computer=computer)
 
 
 def requests_sent(result: webconnector.Run) -> list[str]:

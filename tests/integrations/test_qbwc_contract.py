@@ -33,15 +33,20 @@ def text(response) -> str:
     return html.unescape(response.content.decode())
 
 
-@pytest.fixture
-def set_up(tenant):
-    """QuickBooks Desktop set up by the Admin: (connection, password, the customer's computer with the
-    account's company file open and this set-up's .qwc added to it)."""
+def qbd_set_up(tenant) -> tuple[Connection, str]:
+    """QuickBooks Desktop set up by the tenant's Admin on its connect page: (connection, the Web
+    Connector password the page shows once)."""
     admin = client_for(tenant.admin)
     response = admin.post(start_url(tenant.account, "qbd"), {"action": "setup"}, follow=True)
     password = re.search(r'data-testid="qbwc-password">([^<]+)<', response.content.decode()).group(1)
     conn = Connection.objects.select_related("account").get(account=tenant.account, provider="qbd")
     return conn, password
+
+
+@pytest.fixture
+def set_up(tenant):
+    """QuickBooks Desktop set up by the Admin: (connection, password)."""
+    return qbd_set_up(tenant)
 
 
 def computer_for(conn, **options) -> webconnector.Computer:
