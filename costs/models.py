@@ -321,3 +321,74 @@ class PublishAttempt(models.Model):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_ATTEMPT_STATES
+
+
+def document_path(instance: Document, filename: str) -> str:
+    """A generated name under the account's folder: the uploaded name is never part of a path
+    (`../` and the like cannot reach the storage). The extension follows the type read from the
+    content, not the one the file came with."""
+    import uuid
+
+    extension = DOCUMENT_EXTENSIONS.get(instance.content_type, "")
+    return f"documents/{instance.account_id}/{uuid.uuid4().hex}{extension}"
+
+
+def thumbnail_path(instance: Document, filename: str) -> str:
+    import uuid
+
+    return f"thumbnails/{instance.account_id}/{uuid.uuid4().hex}.png"
+
+
+# The types an item's document may be, read from the file's content (never its extension).
+DOCUMENT_EXTENSIONS = {
+    "application/pdf": ".pdf",
+    "image/jpeg": ".jpg",
+    "image/png": ".png",
+    "image/heic": ".heic",
+}
+
+
+class AttachState(models.TextChoices):
+    """Whether the document went with the published bill (issue 11: attachments after publish)."""
+
+    NONE = "", "Not sent"
+    PENDING = "pending", "Attaching"
+    ATTACHED = "attached", "Attached"
+    FAILED = "failed", "Attachment failed"
+    # QuickBooks Desktop takes no attachments: the item page says so.
+    UNSUPPORTED = "unsupported", "Not supported by this software"
+
+
+class Document(models.Model):
+    """The file an item came from (a receipt, a bill, a sales invoice): stored through Django's storage
+    API (the file system in the demo, S3-compatible storage in production) under a generated name, and
+    served only by the tenant-scoped document view, never as a public URL."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    item = models.OneToOneField(Item, on_delete=models.CASCADE, related_name="document")
+    file = models.FileField(upload_to=document_path, max_length=300)
+    # The name as uploaded, for display and for the attachment's file name only (never a path).
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField(default=0)
+    pages = models.PositiveSmallIntegerField(default=1)
+    sha256 = models.CharField(max_length=64, blank=True)
+    # A PDF's text layer, as read at upload (what the pre-filled values come from). No OCR of images.
+    text = models.TextField(blank=True)
+    # Values read from the text layer, offered to the user to confirm (never applied silently).
+    suggested = models.JSONField(default=dict, blank=True)
+    thumbnail = models.FileField(upload_to=thumbnail_path, max_length=300, blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    # The attachment sent after the bill was published (integrations/providers/*_attach.py).
+    attach_state = models.CharField(max_length=12, choices=AttachState.choices, blank=True, default="")
+    attach_message = models.CharField(max_length=1000, blank=True)
+    attach_external_id = models.CharField(max_length=200, blank=True)
+    attached_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ScopedManager(account="account")
+
+    def __str__(self) -> str:
+        return self.original_name
