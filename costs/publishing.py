@@ -74,7 +74,7 @@ from integrations.providers.publishing import (
 )
 from integrations.tokens import NeedsReconnect
 
-from . import lists, qbwc_publishing
+from . import lists, payment_accounts, qbwc_publishing
 from .ids import parse_id
 from .models import (
     OPEN_ATTEMPT_STATES,
@@ -442,6 +442,10 @@ def bill_for(account: Account, attempt: PublishAttempt) -> BillData | Rejected:
     else:
         party = Party(name=item.supplier.name)
     category, tax_rate = values.category.entry, values.tax_rate.entry
+    # A paid receipt: the account it was paid from (QuickBooks Online Purchase; costs/payment_accounts.py).
+    payment = payment_accounts.for_item(item, attempt.connection)
+    if isinstance(payment, Rejected):
+        return payment
     tax = item.tax or Decimal("0")
     line = BillLine(
         description=(item.description or item.reference or item.supplier.name)[:400],
@@ -465,6 +469,8 @@ def bill_for(account: Account, attempt: PublishAttempt) -> BillData | Rejected:
         total=item.total,
         tax_total=tax,
         memo=item.description[:400],
+        payment_account_id=payment.account_id,
+        payment_type=payment.payment_type,
         awaiting_approval=attempt.connection.provider == "approvalmax",
     )
 
