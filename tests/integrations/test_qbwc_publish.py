@@ -10,6 +10,7 @@ answer is in doubt and looked up (BillQuery by vendor and RefNumber) before it i
 
 from __future__ import annotations
 
+import html
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -33,6 +34,7 @@ from integrations.models import Connection, ListEntry, ListSyncState
 from integrations.providers import qbd
 from sandbox import webconnector
 from sandbox.models import SandboxBill
+from tests.conftest import client_for
 from tests.integrations.publishing_helpers import queued_tasks
 from tests.integrations.sandbox_helpers import sandbox  # noqa: F401
 from tests.integrations.test_lists_qbd import Session as ListSession
@@ -183,6 +185,12 @@ def test_a_publish_waits_for_the_web_connector_which_adds_each_document_and_reco
     [their_bill] = other.bills()
     assert state_of(theirs) == (ItemStatus.PUBLISHED, their_bill.bill_id, "")
     assert len(world.bills()) == 2
+    # /sandbox/ lists each account's bills as received, with the requestID they came with, to it alone.
+    ours_page = html.unescape(client_for(world.tenant.admin).get("/sandbox/").content.decode())
+    theirs_page = html.unescape(client_for(other_tenant.admin).get("/sandbox/").content.decode())
+    assert made[0].bill_id in ours_page and a1.key in ours_page and "CN-7" in ours_page
+    assert made[0].bill_id not in theirs_page and their_bill.bill_id in theirs_page
+    assert their_bill.bill_id not in ours_page
 
 
 def test_authenticate_is_none_with_nothing_queued_and_a_list_read_then_a_publish_share_a_run(qbd_world):
