@@ -28,6 +28,10 @@ confirmed the company file (and after a list read waiting for that session):
   just stops (the Web Connector lost the connection) leaves them leased until LEASE runs out, shorter
   than the Web Connector's schedule (15 minutes, the .qwc), and the next run looks them up first.
 
+A supplier with no vendor in our lists: `VendorAddRq` goes just before its document (named by FullName)
+in the same message set; the vendor QuickBooks creates goes into our lists and the supplier is linked to
+it. A name QuickBooks has already (3100) is simply found by the document.
+
 Published and Failed are recorded by costs.publishing's `_finish` (item, attempt and activity log in one
 transaction), the same as for the other providers.
 """
@@ -48,9 +52,10 @@ from accounts.errors import DomainError
 from accounts.models import Account
 from accounts.tenancy import in_account_scope
 from integrations import catalog
-from integrations.models import Connection, ConnectionStatus
+from integrations.models import Connection, ConnectionStatus, ListEntry, ListKind
 from integrations.providers import qbd_publish
 from integrations.providers.base import ProviderError
+from integrations.providers.lists import EntryData
 from integrations.providers.publishing import (
     BillData,
     InDoubt,
@@ -185,6 +190,9 @@ def next_request(*, account: Account, connection: Connection, ticket: str) -> st
             if isinstance(add, Rejected):
                 _finish(account, attempt, add)
                 continue
+            if not bill.supplier.external_id and qbd_publish.operation_of(bill) != "InvoiceAdd":
+                # A supplier QuickBooks may not have: added just before the document that names it.
+                add = qbd_publish.vendor_add_request(bill) + add
             handed.append(_Handed(attempt, add))
         if not handed:
             continue  # every claimed one was refused before sending: look for more
@@ -249,9 +257,37 @@ def answered(*, account: Account, connection: Connection, ticket: str, response:
         if _is_lookup(attempt):
             outcome = qbd_publish.read_lookup(response, bill)
         else:
+            if attempt.sent_body.startswith("<VendorAddRq"):
+                _vendor_added(account, connection, attempt, qbd_publish.read_vendor_add(response, bill))
             [outcome] = qbd_publish.read_adds(response, [bill])
         _record(account, attempt, outcome)
     return 50 if _due(connection, timezone.now()).exists() else 100
+
+
+def _vendor_added(account: Account, connection: Connection, attempt: PublishAttempt, vendor) -> None:
+    """QuickBooks created the supplier's vendor: into our lists, and the supplier linked to it (its next
+    documents name it by ListID). None (the name was in use already): the next lists read brings it."""
+    from integrations import lists
+
+    from .models import SupplierLink, SupplierMatch
+
+    if vendor is None or attempt.item.supplier_id is None:
+        return
+    list_id, name = vendor
+    lists.store_entries(
+        connection=connection,
+        kind=ListKind.SUPPLIER,
+        entries=[EntryData(kind=ListKind.SUPPLIER, external_id=list_id, name=name)],
+        complete=False,
+    )
+    entry = ListEntry.objects.get(connection=connection, kind=ListKind.SUPPLIER, external_id=list_id)
+    link, _ = SupplierLink.objects.get_or_create(
+        account=account, supplier=attempt.item.supplier, connection=connection
+    )
+    SupplierLink.objects.filter(pk=link.pk).update(
+        entry=entry, matched_by=SupplierMatch.CREATED, linked_at=timezone.now()
+    )
+    logger.info("Supplier %s added to %s as vendor %s", attempt.item.supplier_id, connection.label, list_id)
 
 
 @in_account_scope

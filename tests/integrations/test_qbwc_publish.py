@@ -33,7 +33,7 @@ from integrations import lists
 from integrations.models import Connection, ListEntry, ListSyncState
 from integrations.providers import qbd
 from sandbox import webconnector
-from sandbox.models import SandboxBill
+from sandbox.models import SandboxBill, SandboxListEntry
 from tests.conftest import client_for
 from tests.integrations.publishing_helpers import queued_tasks
 from tests.integrations.sandbox_helpers import sandbox  # noqa: F401
@@ -349,3 +349,57 @@ def test_a_queued_publish_can_be_cancelled_before_the_web_connector_takes_it(qbd
     assert state_of(item)[0] == ItemStatus.READY
     assert authenticate_status(world.run()) == "none"
     assert world.bills() == []
+
+
+def test_a_supplier_quickbooks_does_not_have_is_added_as_a_vendor_just_before_its_first_bill(qbd_world):
+    world = qbd_world
+    first = world.item("INV-800", supplier="Brand New Supplies")
+    world.publish(first)
+
+    result = world.run()
+
+    assert result.ok, result.message
+    documents = sent(result)[-1]
+    assert documents.index("<VendorAddRq") < documents.index("<BillAddRq")
+    assert "<VendorRef><FullName>Brand New Supplies</FullName></VendorRef>" in documents
+    [made] = world.bills()
+    assert (made.supplier, state_of(first)) == (
+        "Brand New Supplies",
+        (ItemStatus.PUBLISHED, made.bill_id, ""),
+    )
+    vendor = SandboxListEntry.objects.get(
+        provider="qbd", org_id=world.org, kind="supplier", name="Brand New Supplies"
+    )
+    with scopes_disabled():
+        ours = ListEntry.objects.get(connection=world.conn, kind="supplier", external_id=vendor.entry_id)
+        link = SupplierLink.objects.get(connection=world.conn, supplier__name="Brand New Supplies")
+    assert (link.entry, link.matched_by) == (ours, SupplierMatch.CREATED)
+
+    # Its next bill names the vendor by ListID: no second VendorAdd.
+    second = world.item("INV-801", supplier="Brand New Supplies")
+    world.publish(second)
+    again = world.run()
+    assert "<VendorAddRq" not in sent(again)[-1]
+    assert f"<VendorRef><ListID>{vendor.entry_id}</ListID></VendorRef>" in sent(again)[-1]
+    assert state_of(second)[0] == ItemStatus.PUBLISHED
+    assert (
+        SandboxListEntry.objects.filter(provider="qbd", org_id=world.org, name="Brand New Supplies").count()
+        == 1
+    )
+
+
+def test_a_vendor_quickbooks_has_under_that_name_already_is_used_not_duplicated(qbd_world):
+    world = qbd_world
+    # Made in QuickBooks since our last lists read: our lists do not know it.
+    SandboxListEntry.objects.create(
+        provider="qbd", org_id=world.org, kind="supplier", entry_id="ABCD1234-1700000000", name="Late Vendor"
+    )
+    item = world.item("INV-900", supplier="Late Vendor")
+    world.publish(item)
+
+    assert world.run().ok
+
+    [made] = world.bills()
+    assert made.payload["party_id"] == "ABCD1234-1700000000"
+    assert state_of(item)[0] == ItemStatus.PUBLISHED
+    assert SandboxListEntry.objects.filter(provider="qbd", org_id=world.org, name="Late Vendor").count() == 1
