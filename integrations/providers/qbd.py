@@ -398,7 +398,9 @@ def authenticate(username: str, password: str, *, guard: SignInGuard) -> list[st
 def send_request_xml(ticket: str, hcp: str, company_file: str, country: str, major: str, minor: str) -> str:
     """The next qbXML request: first the CompanyQuery that identifies the company file (sent even when
     strHCPResponse already named the company, because the Web Connector treats "" as an error); then,
-    while a list read runs, its queries one at a time (integrations/qbwc_lists.py). "" refuses (the Web
+    while a list read runs, its queries one at a time (integrations/qbwc_lists.py); then, once the
+    company file is confirmed in this session, the publish queue's message sets (costs/qbwc_publishing.py:
+    adds, and lookups of documents whose answer was lost). "" refuses (the Web
     Connector then calls getLastError and shows its message): an unknown ticket, another company file
     than this connection's."""
     connection = _by_ticket(ticket)
@@ -506,8 +508,8 @@ def _then_publish(connection: Connection, percent: int) -> int:
 
 
 def receive_response_xml(ticket: str, response: str, hresult: str, message: str) -> int:
-    """The percentage done while a list read has more to ask (the Web Connector calls sendRequestXML
-    again); 100: done (the Web Connector closes the session). Negative: the run stopped on a problem,
+    """The percentage done while a list read has more to ask or documents wait to be published (the Web
+    Connector calls sendRequestXML again); 100: done (the Web Connector closes the session). Negative: the run stopped on a problem,
     and the Web Connector calls getLastError for the message."""
     connection = _by_ticket(ticket)
     if connection is None:

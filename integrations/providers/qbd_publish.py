@@ -1,6 +1,6 @@
 """QuickBooks Desktop: the qbXML that creates bills, vendor credits and sales invoices, and the reading
-of QuickBooks' answers (builders and parsers only: queueing them for the Web Connector's
-sendRequestXML and reading them back in receiveResponseXML is the publishing queue's work). The
+of QuickBooks' answers (builders and parsers only: costs/qbwc_publishing.py queues them for the Web
+Connector's sendRequestXML and reads them back in receiveResponseXML). The
 outcomes are those of integrations/providers/publishing.py. Sources: docs/providers.md, "Publishing
 calls"; docs/publishing-research.md §5 (Intuit's qbxmlops70.xml and the onscreen reference).
 
