@@ -509,8 +509,8 @@ def _then_publish(connection: Connection, percent: int) -> int:
 
 def receive_response_xml(ticket: str, response: str, hresult: str, message: str) -> int:
     """The percentage done while a list read has more to ask or documents wait to be published (the Web
-    Connector calls sendRequestXML again); 100: done (the Web Connector closes the session). Negative: the run stopped on a problem,
-    and the Web Connector calls getLastError for the message."""
+    Connector calls sendRequestXML again); 100: done (the Web Connector closes the session). Negative:
+    the run stopped on a problem, and the Web Connector calls getLastError for the message."""
     connection = _by_ticket(ticket)
     if connection is None:
         return -1
