@@ -21,7 +21,7 @@ inactive or deleted in QuickBooks is not used (refused, naming it), never swappe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.db import transaction
 
@@ -112,6 +112,67 @@ def for_item(item, connection: Connection) -> Payment | Rejected:
     )
 
 
+# The two choices Business settings > Connections > Payment accounts offers, in the bookkeeper's words:
+# the account type → (the page's name for it, the payment methods paid from it).
+PAID_FROM = {
+    CREDIT_CARD: ("Card payments", (PaymentMethod.CARD,)),
+    BANK: (
+        "Bank payments",
+        (PaymentMethod.CHEQUE, PaymentMethod.CASH, PaymentMethod.BANK_TRANSFER, PaymentMethod.NONE),
+    ),
+}
+
+
+@dataclass
+class PaidFrom:
+    """One choice on the Payment accounts page: what `for_item` answers now for its payment methods."""
+
+    account_type: str
+    label: str
+    candidates: list  # the active accounts of that type, as the lists last read them
+    chosen: ListEntry | None = None  # the account an Admin chose (the same for all its methods)
+    automatic: ListEntry | None = None  # none chosen: the only account of that type, used automatically
+    mixed: list = field(default_factory=list)  # chosen one by one before: [(words, account name)]
+    gone: list = field(default_factory=list)  # chosen, but no longer an active account of that type
+
+    @property
+    def current(self) -> ListEntry | None:
+        return self.chosen or self.automatic
+
+
+def paid_from(connection: Connection) -> list[PaidFrom]:
+    """What each choice is now, for the Payment accounts page: from the connection's options and its
+    lists, by the same rule `for_item` applies (the chosen account, else the only one)."""
+    chosen_ids = connection.options.get(OPTION) or {}
+    entries = {
+        e.external_id: e
+        for e in ListEntry.objects.filter(
+            connection=connection, kind=ListKind.ACCOUNT, external_id__in=list(chosen_ids.values())
+        )
+    }
+    shown = []
+    for account_type, (label, methods) in PAID_FROM.items():
+        found = list(candidates(connection, account_type))
+        choice = PaidFrom(account_type, label, found)
+        picked = {m: chosen_ids[m or "none"] for m in methods if chosen_ids.get(m or "none")}
+        for method, external_id in picked.items():
+            entry = entries.get(external_id)
+            if entry is None or not entry.active or entry.detail != account_type:
+                choice.gone.append((_words(method), entry.name if entry is not None else external_id))
+        ids = set(picked.values())
+        if len(ids) == 1 and len(picked) == len(methods) and not choice.gone:
+            choice.chosen = entries[ids.pop()]
+        elif picked and not choice.gone:
+            unpicked = found[0].name + " (the only one)" if len(found) == 1 else "none chosen"
+            choice.mixed = [
+                (_words(m), entries[picked[m]].name if m in picked else unpicked) for m in methods
+            ]
+        elif not picked and len(found) == 1:
+            choice.automatic = found[0]
+        shown.append(choice)
+    return shown
+
+
 @in_account_scope
 def choose(
     *, account: Account, acting_user: User, connection_id: int, payment_method: str, entry_id: int | None
@@ -122,6 +183,26 @@ def choose(
     require(user=acting_user, account=account, permission="integrations.manage", refusal=MAY_NOT_CHOOSE)
     if payment_method not in PAID_WITH:
         raise DomainError("Choose a payment method.", code="bad_method")
+    return _choose(account, acting_user, connection_id, [payment_method], _words(payment_method), entry_id)
+
+
+@in_account_scope
+def choose_paid_from(
+    *, account: Account, acting_user: User, connection_id: int, account_type: str, entry_id: int | None
+) -> Connection:
+    """The Payment accounts page: an Admin chooses the account all payment methods of one kind are paid
+    from ("Card payments": card; "Bank payments": cheque, cash, bank transfer, none), in one change and
+    one activity-log row. Same checks as `choose`; anything else changes nothing."""
+    require(user=acting_user, account=account, permission="integrations.manage", refusal=MAY_NOT_CHOOSE)
+    if account_type not in PAID_FROM:
+        raise DomainError("Choose Card payments or Bank payments.", code="bad_method")
+    label, methods = PAID_FROM[account_type]
+    return _choose(account, acting_user, connection_id, list(methods), label.lower(), entry_id)
+
+
+def _choose(
+    account: Account, acting_user: User, connection_id: int, methods: list[str], words: str, entry_id
+) -> Connection:
     with transaction.atomic():
         connection = (
             Connection.objects.select_for_update()
@@ -130,23 +211,29 @@ def choose(
         )
         if connection is None:
             raise DomainError("Choose a connected QuickBooks Online.", code="not_found")
-        payment_type, account_type = PAID_WITH[payment_method]
+        payment_type, account_type = PAID_WITH[methods[0]]
         entry = None
         if entry_id is not None:
             entry = candidates(connection, account_type).filter(pk=entry_id).first()
             if entry is None:
                 raise DomainError(
-                    f"Choose one of {connection.label}'s active {account_type} accounts for "
-                    f"{_words(payment_method)}.",
+                    f"Choose one of {connection.label}'s active {account_type} accounts for {words}.",
                     code="bad_payment_account",
                 )
         chosen = dict(connection.options.get(OPTION) or {})
-        key = payment_method or "none"
-        before = chosen.get(key, "")
-        if entry is None:
-            chosen.pop(key, None)
-        else:
-            chosen[key] = entry.external_id
+        keys = [method or "none" for method in methods]
+        before_ids = sorted({chosen[k] for k in keys if chosen.get(k)})
+        names = dict(
+            ListEntry.objects.filter(
+                connection=connection, kind=ListKind.ACCOUNT, external_id__in=before_ids
+            ).values_list("external_id", "name")
+        )
+        before = ", ".join(names.get(i, i) for i in before_ids)
+        for key in keys:
+            if entry is None:
+                chosen.pop(key, None)
+            else:
+                chosen[key] = entry.external_id
         connection.options = {**connection.options, OPTION: chosen}
         connection.save(update_fields=["options"])
         record(
@@ -154,7 +241,7 @@ def choose(
             actor=acting_user,
             action="integration.payment_account",
             summary=(
-                f"{connection.label}: {_words(payment_method)} are paid from "
+                f"{connection.label}: {words} are paid from "
                 f"{entry.name if entry is not None else 'the only ' + account_type + ' account'}"
             ),
             before=before or "Automatic",
