@@ -58,6 +58,8 @@ STANDARD_USER_REFUSED: dict[str, tuple[bool, bool]] = {
     "accounts:activity": (True, True),
     "accounts:users_practice_end": (True, True),
     "integrations:connections": (False, True),
+    # QuickBooks Online's payment accounts: Standard users see the choices; only managers save them.
+    "integrations:payment_accounts": (False, True),
     "integrations:defaults_preview": (True, True),
     "integrations:connect_choose": (True, True),
     "integrations:disconnect": (True, True),
