@@ -14,7 +14,7 @@ from django.urls import reverse
 from django_scopes import scopes_disabled
 
 from accounts.models import ActivityEntry
-from costs import publishing
+from costs import payment_accounts, publishing
 from costs.models import Item, ItemStatus
 from integrations import lists
 from integrations.models import Connection, ConnectionStatus, ListEntry, ListSync, ListSyncState
@@ -171,6 +171,23 @@ def test_a_chosen_account_no_longer_in_the_lists_is_named(tenant, qbo_read):
         "choose another." in body
     )
     assert '<option value="" selected>Choose…</option>' in body
+
+
+def test_accounts_chosen_one_payment_method_at_a_time_are_shown_until_the_page_saves_one(tenant, qbo_read):
+    payment_accounts.choose(
+        account=tenant.account, acting_user=tenant.admin, connection_id=qbo_read.pk,
+        payment_method="cheque", entry_id=entry(qbo_read, SAVINGS).pk,
+    )  # fmt: skip
+    admin = client_for(tenant.admin)
+
+    body = text(admin.get(url(qbo_read)))
+    assert "Chosen one payment method at a time:" in body
+    assert "<li>Cheque payments: Savings</li>" in body and "<li>Bank transfers: none chosen</li>" in body
+    assert '<option value="" selected>Choose…</option>' in body
+
+    admin.post(url(qbo_read), {"paid_from": "Bank", "entry": entry(qbo_read, CHECKING).pk})
+    assert set(options(qbo_read).values()) == {CHECKING} and len(options(qbo_read)) == 4
+    assert "Paid from <strong>Checking</strong>." in text(admin.get(url(qbo_read)))
 
 
 def test_when_the_lists_have_not_been_read_it_says_so_and_offers_refresh_lists(tenant, connect):
