@@ -30,3 +30,15 @@ def sweep_publishing() -> int:
 
     schedules.schedule_next("sweep_publishing")
     return publishing.sweep()
+
+
+@task()
+def attach_document(*, account_id: int, document_id: int) -> str | None:
+    """Attach a published item's document to its bill (costs/attachments.run_attachment): a step of
+    its own after the publish, which never publishes the bill again."""
+    from . import attachments
+
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        return None
+    return attachments.run_attachment(account=account, document_id=document_id)
