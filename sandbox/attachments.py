@@ -6,8 +6,9 @@
 - Xero: `PUT|POST /Invoices/{InvoiceID}/Attachments/{FileName}` and the same under CreditNotes
   (createInvoiceAttachmentByFileName & co.): bearer token with `accounting.attachments`, the
   `xero-tenant-id` connected; the document must be that organisation's (404 otherwise); the raw body
-  with a Content-Type Xero takes whose bytes are what it says; not empty; at most 10 MB (413); at most
-  10 attachments a document; the same FileName replaces the earlier file (no second attachment);
+  (`application/octet-stream`, as Xero's OpenAPI document says, or the file's own type); the type is
+  the FileName's extension, as Xero reads it, one Xero takes, and the bytes must be what it says;
+  not empty; at most 10 MB (413); at most 10 attachments a document; the same FileName replaces the earlier file (no second attachment);
   `Idempotency-Key` as for the creates (the same key with the same request within 6 minutes gets the
   first answer; with another request 400); the organisation's rate limits (sandbox/bills.xero_call).
 - QuickBooks Online: `POST /v3/company/{realmId}/upload`, multipart/form-data with `file_metadata_01`
@@ -63,7 +64,13 @@ MAGIC = {
     "image/png": (b"\x89PNG\r\n\x1a\n",),
     "image/gif": (b"GIF87a", b"GIF89a"),
 }
-XERO_TYPES = {"application/pdf", "image/jpeg", "image/png", "image/gif"}
+XERO_EXTENSIONS = {
+    ".pdf": "application/pdf",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".gif": "image/gif",
+}
 XERO_MAX = 10_000_000
 XERO_MAX_PER_DOCUMENT = 10
 QBO_TYPES = {"application/pdf", "image/jpeg", "image/png", "image/gif"}
@@ -139,7 +146,11 @@ def _xero_attach(
 ):
     key = request.headers.get("Idempotency-Key", "")
     content = _raw(request, XERO_MAX)
-    content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    sent_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    # Xero reads the type from the FileName's extension; a Content-Type other than octet-stream must
+    # agree with it.
+    extension = "." + file_name.rsplit(".", 1)[-1].lower() if "." in file_name else ""
+    content_type = XERO_EXTENSIONS.get(extension, "")
     print_ = _fingerprint(request, content)
     if key:
         earlier = remembered("xero", client_id, key, clock.now() - IDEMPOTENCY_WINDOW)
@@ -172,8 +183,10 @@ def _xero_attach(
         problem = "The file is empty."
     elif "." not in file_name.strip(".") or len(file_name) > 255:
         problem = "The file name must have an extension."
-    elif content_type not in XERO_TYPES:
-        problem = f"Files of type {content_type or '(none)'} cannot be attached."
+    elif not content_type:
+        problem = f"Files of type {extension or '(none)'} cannot be attached."
+    elif sent_type not in ("application/octet-stream", content_type):
+        problem = f"The Content-Type {sent_type or '(none)'} does not match the file name {file_name}."
     elif not _is(content, content_type):
         problem = f"The file is not a valid {content_type} file."
     existing = bill.attachments.filter(file_name=file_name)

@@ -3,9 +3,15 @@ is in integrations/providers/attaching.py). Sources: docs/providers.md, "Attachm
 
 - `PUT /api.xro/2.0/Invoices/{InvoiceID}/Attachments/{FileName}` (createInvoiceAttachmentByFileName),
   `PUT /api.xro/2.0/CreditNotes/{CreditNoteID}/Attachments/{FileName}`
-  (createCreditNoteAttachmentByFileName): the file's bytes as the raw body with the file's
-  Content-Type, `xero-tenant-id`, `Idempotency-Key` (the attach step's key, so a resend within
-  Xero's 6 minutes gets the first answer back). Scope `accounting.attachments`.
+  (createCreditNoteAttachmentByFileName): the file's bytes as the raw body, `xero-tenant-id`,
+  `Idempotency-Key` (the attach step's key, so a resend within Xero's 6 minutes gets the first answer
+  back). Scope `accounting.attachments`.
+- DECISION, Content-Type: Xero's OpenAPI document gives these operations one request media type,
+  `application/octet-stream` (xero_accounting.yaml; XeroAPI/xero-python sends exactly that), and Xero
+  takes the file's type from the FileName's extension (pyxero#321: Xero ignores the Content-Type and
+  guesses from the name). So the body goes as `application/octet-stream` and the FileName always
+  carries the extension of the type read from the content (attaching.file_name_for); a test validates
+  every request against the OpenAPI document.
 - Answer: `Attachments[0].AttachmentID`. A 4xx is Rejected with Xero's words (404: the document is
   not in the organisation; 413: too large), 403 AuthExpired, 429 RetryAfter (Retry-After), 5xx and
   timeouts InDoubt. Xero replaces an attachment of the same file name on the same document, so a
@@ -27,6 +33,7 @@ LABEL = "Xero"
 MAX_SIZE = 10_000_000
 TYPES = frozenset({"application/pdf", "image/jpeg", "image/png"})
 MAX_KEY = 128
+OCTET_STREAM = "application/octet-stream"
 
 
 def resource_of(kind: str) -> str:
@@ -63,7 +70,7 @@ def send(caller: Caller, *, organisation: str, attachment: AttachmentData) -> Ou
             data=attachment.content,
             headers={
                 "xero-tenant-id": organisation,
-                "Content-Type": attachment.content_type,
+                "Content-Type": OCTET_STREAM,
                 "Idempotency-Key": key_of(attachment),
             },
         )
