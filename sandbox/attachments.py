@@ -8,7 +8,8 @@
   `xero-tenant-id` connected; the document must be that organisation's (404 otherwise); the raw body
   (`application/octet-stream`, as Xero's OpenAPI document says, or the file's own type); the type is
   the FileName's extension, as Xero reads it, one Xero takes, and the bytes must be what it says;
-  not empty; at most 10 MB (413); at most 10 attachments a document; the same FileName replaces the earlier file (no second attachment);
+  not empty; at most 10 MB (413); at most 10 attachments a document; the same FileName replaces the
+  earlier file (no second attachment);
   `Idempotency-Key` as for the creates (the same key with the same request within 6 minutes gets the
   first answer; with another request 400); the organisation's rate limits (sandbox/bills.xero_call).
 - QuickBooks Online: `POST /v3/company/{realmId}/upload`, multipart/form-data with `file_metadata_01`
