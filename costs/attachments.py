@@ -111,7 +111,8 @@ def _make_pending(document_id: int, *, only_from: str | None = None) -> int:
         attach_key=uuid.uuid4().hex,
         attach_tries=0,
         attach_lease_until=None,
-        attach_next_try_at=None,
+        # Due now: a task lost before it ran is found by the sweeper (`stale`) after SWEEP_GRACE.
+        attach_next_try_at=timezone.now(),
         attach_sent_at=None,
     )
 
@@ -124,6 +125,34 @@ def _enqueue_on_commit(account_id: int, document_id: int, run_after=None) -> Non
         task.enqueue(account_id=account_id, document_id=document_id)
 
     transaction.on_commit(enqueue)
+
+
+def stale(now=None):
+    """Pending documents no worker holds and whose task is gone: the lease ran out (a killed worker),
+    or their time came SWEEP_GRACE ago and no task ran them."""
+    from .publishing import SWEEP_GRACE
+
+    now = now or timezone.now()
+    return Document.objects.filter(attach_state=AttachState.PENDING).filter(
+        Q(attach_lease_until__lt=now)
+        | (Q(attach_lease_until__isnull=True) & Q(attach_next_try_at__lt=now - SWEEP_GRACE))
+    )
+
+
+def sweep(now=None) -> int:
+    """Re-enqueue every stale attach step (all accounts; each task re-enters its own scope; the claim
+    decides who runs it). Run by the publishing sweeper's task. Returns how many."""
+    from django_scopes import scopes_disabled
+
+    from .tasks import attach_document
+
+    with scopes_disabled():
+        rows = list(stale(now).values_list("account_id", "pk"))
+    for account_id, document_id in rows:
+        attach_document.enqueue(account_id=account_id, document_id=document_id)
+    if rows:
+        logger.info("Re-enqueued %s stale attach steps", len(rows))
+    return len(rows)
 
 
 # --- "Attach again" ---------------------------------------------------------------------------------

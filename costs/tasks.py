@@ -29,6 +29,9 @@ def sweep_publishing() -> int:
     from . import publishing
 
     schedules.schedule_next("sweep_publishing")
+    from . import attachments
+
+    attachments.sweep()  # attach steps whose worker died or whose task is gone, too
     return publishing.sweep()
 
 

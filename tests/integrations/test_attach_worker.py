@@ -289,3 +289,22 @@ def test_attach_again_only_for_a_failed_attachment(xero, tenant, django_capture_
     with_document(waiting)
     with pytest.raises(DomainError, match="Only a published item"):
         attachments.attach_again(account=tenant.account, acting_user=tenant.admin, item_id=waiting.pk)
+
+
+def test_a_killed_workers_attach_step_is_swept_up_and_attached_once(
+    xero, tenant, django_capture_on_commit_callbacks
+):
+    item = published_with_document(tenant, xero, "INV-KILLED", django_capture_on_commit_callbacks)
+    document = document_of(item)
+    # A worker claimed it and died mid-call: the lease is held, its task is spent.
+    with scopes_disabled():
+        assert attachments.claim(document.pk) is not None
+    assert work_off_attachments() == [None]  # held by the dead worker: nothing done
+    assert attachments.sweep() == 0 and attach_tasks(due_only=False) == []
+    assert attachments.sweep(timezone.now() + attachments.LEASE + timedelta(seconds=1)) == 1
+    with scopes_disabled():
+        Document.objects.filter(pk=document.pk).update(
+            attach_lease_until=timezone.now() - timedelta(seconds=1)
+        )
+    assert work_off_attachments() == [AttachState.ATTACHED]
+    assert len(files_on("xero", xero.external_id)) == 1 and len(received("xero", xero.external_id)) == 1
