@@ -18,6 +18,7 @@ from accounts.errors import DomainError
 from accounts.models import ActivityEntry
 from costs import attachments, publishing
 from costs.models import AttachState, AttemptState, Document, Item, ItemStatus, PublishAttempt
+from integrations.models import ConnectionStatus
 from sandbox import clock, faults
 from sandbox.models import SandboxAttachment
 from tests.conftest import client_for
@@ -308,3 +309,38 @@ def test_a_killed_workers_attach_step_is_swept_up_and_attached_once(
         )
     assert work_off_attachments() == [AttachState.ATTACHED]
     assert len(files_on("xero", xero.external_id)) == 1 and len(received("xero", xero.external_id)) == 1
+
+
+def test_an_access_token_refused_is_refreshed_once_then_the_file_attached(
+    xero, tenant, django_capture_on_commit_callbacks
+):
+    item = published_with_document(tenant, xero, "INV-401", django_capture_on_commit_callbacks)
+    with scopes_disabled():
+        xero.refresh_from_db()
+        xero.credentials = {**xero.credentials, "access_token": "replaced-early"}  # Xero answers 401
+        xero.save()
+    assert work_off_attachments() == [AttachState.ATTACHED]
+    with scopes_disabled():
+        xero.refresh_from_db()
+    assert xero.status == ConnectionStatus.ACTIVE and xero.credentials["access_token"] != "replaced-early"
+    assert (
+        len(files_on("xero", xero.external_id)) == 1
+        and document_of(item).attach_state == AttachState.ATTACHED
+    )
+
+
+def test_revoked_access_fails_the_attachment_asks_to_reconnect_and_keeps_the_bill(
+    xero, tenant, django_capture_on_commit_callbacks
+):
+    item = published_with_document(tenant, xero, "INV-REVOKED", django_capture_on_commit_callbacks)
+    with scopes_disabled():
+        xero.refresh_from_db()
+        xero.credentials = {**xero.credentials, "access_token": "revoked", "refresh_token": "revoked"}
+        xero.save()
+    assert work_off_attachments() == [AttachState.FAILED]
+    with scopes_disabled():
+        xero.refresh_from_db()
+        item.refresh_from_db()
+    assert xero.status == ConnectionStatus.NEEDS_RECONNECT and item.status == ItemStatus.PUBLISHED
+    assert document_of(item).attach_message.endswith("Reconnect Xero, then use Attach again.")
+    assert files_on("xero", xero.external_id) == [] and len(received("xero", xero.external_id)) == 1
