@@ -344,3 +344,33 @@ def test_revoked_access_fails_the_attachment_asks_to_reconnect_and_keeps_the_bil
     assert xero.status == ConnectionStatus.NEEDS_RECONNECT and item.status == ItemStatus.PUBLISHED
     assert document_of(item).attach_message.endswith("Reconnect Xero, then use Attach again.")
     assert files_on("xero", xero.external_id) == [] and len(received("xero", xero.external_id)) == 1
+
+
+def test_a_sales_items_failed_attachment_is_attached_again_from_its_own_page(tenant, connect):
+    with scopes_disabled():
+        xero = connect(tenant.account, "xero", external_id="sales-org")
+        item = Item.objects.create(
+            account=tenant.account,
+            type="sales_invoice",
+            status=ItemStatus.PUBLISHED,
+            reference="SI-1",
+            total="120.00",
+            published_to=xero,
+            external_id="invoice-1",
+            published_at=timezone.now(),
+        )
+    document = with_document(item)
+    with scopes_disabled():
+        Document.objects.filter(pk=document.pk).update(
+            attach_state=AttachState.FAILED, attach_message="Xero is having trouble right now (500)."
+        )
+    page = client_for(tenant.admin).get(
+        reverse("costs:sales_item_detail", args=[tenant.account.slug, item.pk])
+    )
+    url = reverse("costs:sales_attach_again", args=[tenant.account.slug, item.pk])
+    assert url in page.content.decode()
+    # The cost inbox's URL does not take a sales item (404), the sales one does.
+    assert client_for(tenant.admin).post(attach_again_url(tenant.account, item)).status_code == 404
+    response = client_for(tenant.admin).post(url)
+    assert response.status_code == 302 and response["Location"].endswith(f"/sales/{item.pk}/")
+    assert document_of(item).attach_state == AttachState.PENDING and document_of(item).attach_key
