@@ -323,13 +323,15 @@ def same_company_file(a: str, b: str) -> bool:
 def qbwc_work_pending(connection: Connection) -> bool:
     """Does the Web Connector have anything to do? Until the company file is pinned and verified and
     its company named, yes (identifying it is the work); so does a list read waiting for it
-    (integrations/qbwc_lists.py). Otherwise no: `authenticate` answers "none" and the Web Connector
-    does not even open QuickBooks. (Publishing will add its own queue here.)"""
+    (integrations/qbwc_lists.py), and a publish waiting for it (costs/qbwc_publishing.py). Otherwise
+    no: `authenticate` answers "none" and the Web Connector does not even open QuickBooks."""
+    from costs import qbwc_publishing  # costs builds on integrations
+
     from . import qbwc_lists  # it builds on this module
 
     credentials = credentials_of(connection)
     identified = connection.external_id and connection.external_name and credentials.get(QBWC_FILE_VERIFIED)
-    return not identified or qbwc_lists.wanted(connection)
+    return not identified or qbwc_lists.wanted(connection) or qbwc_publishing.wanted(connection)
 
 
 @in_account_scope
