@@ -374,3 +374,20 @@ def test_a_sales_items_failed_attachment_is_attached_again_from_its_own_page(ten
     response = client_for(tenant.admin).post(url)
     assert response.status_code == 302 and response["Location"].endswith(f"/sales/{item.pk}/")
     assert document_of(item).attach_state == AttachState.PENDING and document_of(item).attach_key
+
+
+def test_a_bill_published_through_the_web_connector_keeps_its_document_here(tenant):
+    from tests.integrations.test_qbwc_publish import QBD
+
+    world = QBD(tenant)
+    item = world.item("INV-QBD-RUN")
+    with_document(item)
+    world.publish(item)
+    assert world.run().ok
+    with scopes_disabled():
+        item.refresh_from_db()
+    assert item.status == ItemStatus.PUBLISHED and len(world.bills()) == 1
+    document = document_of(item)
+    assert document.attach_state == AttachState.UNSUPPORTED and attach_tasks(due_only=False) == []
+    page = item_page(tenant.admin, item)
+    assert 'data-attach-state="unsupported"' in page and "QuickBooks Desktop cannot take attachments" in page
