@@ -75,6 +75,7 @@ from integrations.providers.publishing import (
 from integrations.tokens import NeedsReconnect
 
 from . import lists, payment_accounts, qbwc_publishing
+from .attachments import enqueue_attachment
 from .ids import parse_id
 from .models import (
     OPEN_ATTEMPT_STATES,
@@ -667,6 +668,7 @@ def _finish(account: Account, attempt: PublishAttempt, outcome: Outcome) -> str 
                 summary=f"Published {_name(item)} to {label} ({outcome.external_id})",
                 after=outcome.external_id,
             )
+            enqueue_attachment(attempt)  # the document goes with the bill: a step of its own
             return AttemptState.PUBLISHED
         message = (
             f"{label} refused it: {outcome.message}" if label not in outcome.message else outcome.message

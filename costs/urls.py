@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import list_views, views
+from . import attachment_views, list_views, views
 
 app_name = "costs"
 urlpatterns = [
@@ -8,6 +8,17 @@ urlpatterns = [
     path("a/<slug:account_slug>/costs/integration/", views.bulk_integration, name="bulk_integration"),
     path("a/<slug:account_slug>/costs/<int:item_id>/", views.item_detail, name="item_detail"),
     path("a/<slug:account_slug>/costs/<int:item_id>/lists/", list_views.item_lists, name="item_lists"),
+    # "Attach again": the attach step only (costs/attachments.py), never a second publish.
+    path(
+        "a/<slug:account_slug>/costs/<int:item_id>/attach/",
+        attachment_views.attach_again,
+        name="attach_again",
+    ),
+    path(
+        "a/<slug:account_slug>/sales/<int:item_id>/attach/",
+        attachment_views.sales_attach_again,
+        name="sales_attach_again",
+    ),
     path("a/<slug:account_slug>/sales/", views.sales_inbox, name="sales_inbox"),
     path("a/<slug:account_slug>/sales/<int:item_id>/", views.sales_item_detail, name="sales_item_detail"),
     path("a/<slug:account_slug>/rules/", views.rules, name="rules"),

@@ -924,6 +924,8 @@ def billcom_call(
     path: str,
     json: dict | None = None,
     params: dict | None = None,
+    data: bytes | None = None,
+    content_type: str = "",
 ):
     """A Bill.com API call for an active connection, with its kept session (signing in only when it
     is missing, nearly idle for 35 minutes, or refused as invalid; then retrying once).
@@ -949,10 +951,26 @@ def billcom_call(
         if not _billcom_session_fresh(credentials):
             credentials = _billcom_sign_in_again(account=account, connection=current, credentials=credentials)
         try:
-            answer = billcom.request(credentials["session_id"], method, path, json=json, params=params)
+            answer = billcom.request(
+                credentials["session_id"],
+                method,
+                path,
+                json=json,
+                params=params,
+                data=data,
+                content_type=content_type,
+            )
         except billcom.SessionInvalid:
             credentials = _billcom_sign_in_again(account=account, connection=current, credentials=credentials)
-            answer = billcom.request(credentials["session_id"], method, path, json=json, params=params)
+            answer = billcom.request(
+                credentials["session_id"],
+                method,
+                path,
+                json=json,
+                params=params,
+                data=data,
+                content_type=content_type,
+            )
     except LoginFailed as exc:
         mark_needs_reconnect(account=account, connection=current, reason=BILLCOM_RELOGIN_REFUSED)
         raise LoginFailed(BILLCOM_RELOGIN_REFUSED, code="billcom_relogin_failed") from exc

@@ -72,6 +72,10 @@ STANDARD_USER_REFUSED: dict[str, tuple[bool, bool]] = {
     "costs:inbox": (False, False),
     "costs:bulk_integration": (False, False),
     "costs:item_detail": (False, False),
+    # "Attach again" (costs/attachments.py): for those who may publish (Standard users: only where the
+    # account lets them, off by default).
+    "costs:attach_again": (True, True),
+    "costs:sales_attach_again": (True, True),
     "costs:sales_inbox": (False, False),
     "costs:sales_item_detail": (False, False),
     "costs:rules": (False, True),
