@@ -414,6 +414,21 @@ def label_of(key: str) -> str:
     return info.label if info is not None else key
 
 
+def with_organisation(label: str, organisation: str) -> str:
+    """How every page, message and activity line names a connection with its organisation: "Xero (Acme
+    Ltd)". An organisation whose name has brackets of its own ("Acme Ltd (Demo)") is set off with a
+    dash instead, "Xero – Acme Ltd (Demo)", never "Xero (Acme Ltd (Demo))". No organisation: the label."""
+    if not organisation:
+        return label
+    if has_brackets(organisation):
+        return f"{label} – {organisation}"
+    return f"{label} ({organisation})"
+
+
+def has_brackets(text: str) -> bool:
+    return "(" in text or ")" in text
+
+
 def or_join(labels: list[str]) -> str:
     """["Xero", "QuickBooks Online"] -> "Xero or QuickBooks Online"."""
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " or " + labels[-1]

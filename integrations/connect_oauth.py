@@ -25,6 +25,7 @@ from accounts.tenancy import account_view
 
 from . import oauth_state, services
 from .catalog import ProviderInfo
+from .confirmations import connected_message
 from .connect_common import EXPIRED, _info_or_404, _precondition_message, connections_url
 from .providers import (
     Organisation,
@@ -133,7 +134,7 @@ def _activate(
     request: HttpRequest, account: Account, info: ProviderInfo, tokens: TokenSet, org: Organisation
 ) -> HttpResponse:
     try:
-        services.activate_connection(
+        connection = services.activate_connection(
             account=account,
             acting_user=request.user,
             provider=info.key,
@@ -149,7 +150,7 @@ def _activate(
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{info.label} is connected ({org.name}).")
+        messages.success(request, connected_message(connection))
     return redirect(connections_url(account))
 
 

@@ -959,7 +959,8 @@ def webconnector_run(request: HttpRequest) -> HttpResponse:
         app_url=webconnector.our_app_url(), username=username, password=password, qwc=qwc, computer=computer
     )
     if run.ok and run.company_name:
-        messages.success(request, f"The Web Connector connected QuickBooks Desktop ({run.company_name}).")
+        connected = catalog.with_organisation(catalog.label_of("qbd"), run.company_name)
+        messages.success(request, f"The Web Connector connected {connected}.")
     elif run.ok:
         messages.success(request, f"The Web Connector ran: {run.message}")
     else:
