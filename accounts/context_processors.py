@@ -1,7 +1,13 @@
 from django.http import HttpRequest
 from django.utils.functional import SimpleLazyObject
 
-from .permissions import MANAGE_INTEGRATIONS_WHO, accessible_accounts, practices_for
+from .permissions import (
+    MANAGE_INTEGRATIONS_WHO,
+    MANAGE_RULES_WHO,
+    MANAGE_USERS_WHO,
+    accessible_accounts,
+    practices_for,
+)
 from .switching import section_key
 
 
@@ -20,7 +26,10 @@ def tenancy(request: HttpRequest) -> dict:
         # shows the top bar: one query, at most two rows), keeping the section (accounts/switching.py).
         "switcher_many": SimpleLazyObject(lambda: _has_many_accounts(request)),
         "switch_section": section_key(section, subsection),
+        # Who may do what, in one phrasing everywhere (accounts/permissions.py).
         "who_manages_integrations": MANAGE_INTEGRATIONS_WHO,
+        "who_manages_rules": MANAGE_RULES_WHO,
+        "who_manages_users": MANAGE_USERS_WHO,
     }
 
 

@@ -57,6 +57,12 @@ MANAGE_INTEGRATIONS_WHO = (
     "Only Admin users and accountants or bookkeepers accessing this account can connect, disconnect or "
     "manage accounting software integrations."
 )
+# The same people, for supplier rules ("rules.manage"), and who manages users ("users.manage").
+MANAGE_RULES_WHO = (
+    "Only Admin users and accountants or bookkeepers accessing this account can create or change "
+    "supplier rules."
+)
+MANAGE_USERS_WHO = "Only Admins can add, change or remove users."
 
 # Which way in wins when a user has more than one (see the module docstring).
 RANK = {STANDARD: 1, PRACTICE: 2, ADMIN: 3}

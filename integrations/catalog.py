@@ -194,7 +194,7 @@ XERO = ProviderInfo(
     steps=(
         "Sign in to Xero.",
         "Select **Allow access** for Dext Connect.",
-        "Choose the organisation to connect. Dext keeps its Xero tenant so items publish there.",
+        "Choose the organisation to connect: items publish to that organisation.",
     ),
 )
 

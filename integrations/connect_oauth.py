@@ -20,7 +20,7 @@ from django_scopes import scope
 
 from accounts.errors import DomainError
 from accounts.models import Account
-from accounts.permissions import access_for
+from accounts.permissions import MANAGE_INTEGRATIONS_WHO, access_for
 from accounts.tenancy import account_view
 
 from . import oauth_state, services
@@ -90,8 +90,7 @@ def oauth_callback(request: HttpRequest, provider: str) -> HttpResponse:
     if not access.can("integrations.manage"):
         messages.error(
             request,
-            f"You can no longer connect accounting software for {account.name}: only Admins and the "
-            f"account's accountants or bookkeepers can.",
+            f"You can no longer connect accounting software for {account.name}. {MANAGE_INTEGRATIONS_WHO}",
         )
         return redirect("accounts:home")
     back = connections_url(account)

@@ -287,7 +287,11 @@ def test_rules_page_marks_rules_naming_a_disconnected_integration_inactive(acme,
     body = text(staff_client.get(f"/a/{acme.account.slug}/rules/"))
     assert "Live Co" in body and "Active" in body
     assert "Inactive — Bill.com not connected" in body
-    assert "New supplier rule" not in body and "Only Admins and your accountant" in body
+    assert (
+        "New supplier rule" not in body
+        and "Only Admin users and accountants or bookkeepers accessing this account can create or change supplier rules."
+        in body
+    )
 
 
 def test_creating_a_rule_previews_the_reroute_then_saves(acme, other, acme_lists, admin_client_):
