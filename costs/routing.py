@@ -56,7 +56,7 @@ MAIN = "main"
 REASON_TEXT = {
     PUBLISHED: "Published — kept where it was published",
     PUBLISHING: "Being published — kept where it is being published",
-    # Short: it is every sales row's reason, and each sales page states the rule itself once (_sales_rule.html).
+    # Short: every sales row's reason; each sales page states the rule once (_sales_rule.html).
     SALES: "Sales item: always the main accounting software",
     ITEM: "Set on this item",
     RULE: "Supplier rule: {supplier}",
