@@ -30,14 +30,17 @@ def moved_sentence(impact: Impact) -> str:
 
 
 def connected_message(connection: Connection) -> str:
-    """ "Bill.com (Acme AP) is connected." and, after a reconnect that gave defaults back, which ones
-    and how many items that moved: "The Default publishing integration is Bill.com again, as before
-    it was disconnected. 4 unpublished items now publish to Bill.com." """
+    """ "Bill.com is connected (Acme AP)." ("– Acme Ltd (Demo)" for a name with brackets) and, after a
+    reconnect that gave defaults back, which ones and how many items that moved: "The Default publishing
+    integration is Bill.com again, as before it was disconnected. 4 unpublished items now publish to
+    Bill.com." """
     name = connection.external_name
-    if name and not catalog.has_brackets(name):
+    if not name:
+        message = f"{connection.label} is connected."
+    elif catalog.has_brackets(name):  # never nested brackets: "Xero (Acme Ltd (Demo))"
+        message = f"{connection.label} is connected – {name}."
+    else:
         message = f"{connection.label} is connected ({name})."
-    else:  # no organisation, or one whose name has brackets of its own: never nested brackets
-        message = f"{connection.named} is connected."
     restored = getattr(connection, "restored", None)
     if restored is not None:
         labels = and_join(restored.labels)

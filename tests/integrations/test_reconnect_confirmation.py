@@ -33,7 +33,7 @@ def test_reconnecting_says_which_defaults_came_back_and_how_many_items_moved(ten
     connect(tenant.account, "xero")
     client = client_for(tenant.admin)
     first = _connect_billcom(client, tenant.account)
-    assert "Bill.com – Acme Ltd (Bill.com) is connected." in messages_of(first)
+    assert "Bill.com is connected – Acme Ltd (Bill.com)." in messages_of(first)
     billcom = services.live_connections(tenant.account).get(provider="billcom")
     services.set_defaults(
         account=tenant.account, acting_user=tenant.admin, publishing_id=billcom.pk, expense_claims_id=None
@@ -63,7 +63,7 @@ def test_reconnecting_says_which_defaults_came_back_and_how_many_items_moved(ten
     again = _connect_billcom(client, tenant.account)
 
     assert messages_of(again) == [
-        "Bill.com – Acme Ltd (Bill.com) is connected. The Default publishing integration is Bill.com "
+        "Bill.com is connected – Acme Ltd (Bill.com). The Default publishing integration is Bill.com "
         "again, as before it was disconnected. 3 unpublished items now publish to Bill.com."
     ]
     assert IntegrationDefaults.objects.get(account=tenant.account).publishing_id == billcom.pk
@@ -110,5 +110,5 @@ def test_a_default_pointed_elsewhere_meanwhile_is_not_claimed_as_restored(tenant
 
     said = messages_of(_connect_billcom(client, tenant.account))
 
-    assert said == ["Bill.com – Acme Ltd (Bill.com) is connected."]
+    assert said == ["Bill.com is connected – Acme Ltd (Bill.com)."]
     assert IntegrationDefaults.objects.get(account=tenant.account).publishing_id == approvalmax.pk
