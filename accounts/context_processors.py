@@ -1,6 +1,14 @@
 from django.http import HttpRequest
+from django.utils.functional import SimpleLazyObject
 
-from .permissions import practices_for
+from .permissions import (
+    MANAGE_INTEGRATIONS_WHO,
+    MANAGE_RULES_WHO,
+    MANAGE_USERS_WHO,
+    accessible_accounts,
+    practices_for,
+)
+from .switching import section_key
 
 
 def tenancy(request: HttpRequest) -> dict:
@@ -14,7 +22,24 @@ def tenancy(request: HttpRequest) -> dict:
         "access": access,
         "can": _Can(access),
         "my_practices": practices_for(user) if user is not None and user.is_authenticated else [],
+        # The switcher: shown only to a user with more than one account (asked once, only when a page
+        # shows the top bar: one query, at most two rows), keeping the section (accounts/switching.py).
+        "switcher_many": SimpleLazyObject(lambda: _has_many_accounts(request)),
+        "switch_section": section_key(section, subsection),
+        # Who may do what, in one phrasing everywhere (accounts/permissions.py).
+        "who_manages_integrations": MANAGE_INTEGRATIONS_WHO,
+        "who_manages_rules": MANAGE_RULES_WHO,
+        "who_manages_users": MANAGE_USERS_WHO,
     }
+
+
+def _has_many_accounts(request: HttpRequest) -> bool:
+    cached = getattr(request, "_switcher_many", None)
+    if cached is None:
+        user = request.user
+        cached = user.is_authenticated and len(accessible_accounts(user).order_by().values("pk")[:2]) > 1
+        request._switcher_many = cached
+    return cached
 
 
 class _Can:

@@ -51,6 +51,19 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 # ("Standard users may publish", on the Users page, off by default, as Dext makes it a permission).
 STANDARD_ONLY_WHEN: dict[str, str] = {"items.publish": "standard_users_may_publish"}
 
+# Who may manage integrations, in the article's words: the one phrasing every page and message uses
+# ("integrations.manage" above; the context processor gives it to templates as who_manages_integrations).
+MANAGE_INTEGRATIONS_WHO = (
+    "Only Admin users and accountants or bookkeepers accessing this account can connect, disconnect or "
+    "manage accounting software integrations."
+)
+# The same people, for supplier rules ("rules.manage"), and who manages users ("users.manage").
+MANAGE_RULES_WHO = (
+    "Only Admin users and accountants or bookkeepers accessing this account can create or change "
+    "supplier rules."
+)
+MANAGE_USERS_WHO = "Only Admins can add, change or remove users."
+
 # Which way in wins when a user has more than one (see the module docstring).
 RANK = {STANDARD: 1, PRACTICE: 2, ADMIN: 3}
 

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import invitation_views, mail_views, password_views, views
+from . import invitation_views, mail_views, password_views, switching, views
 
 app_name = "accounts"
 
@@ -30,6 +30,8 @@ urlpatterns = [
     path("sent-mail/<slug:key>/", mail_views.sent_mail_message, name="sent_mail_message"),
     path("switch/", views.switch, name="switch"),
     path("a/<slug:account_slug>/", views.account_home, name="account_home"),
+    # The switcher's links: the same section in the other account (accounts/switching.py).
+    path("a/<slug:account_slug>/switch-to/<slug:section>/", switching.switch_to, name="switch_to"),
     path("a/<slug:account_slug>/settings/", views.business_settings, name="settings"),
     path("a/<slug:account_slug>/settings/users/", views.users, name="users"),
     path(

@@ -16,6 +16,7 @@ from .ids import parse_id
 from .models import ActivityEntry, Invitation, Membership, PracticeMembership, PracticeRole
 from .permissions import accessible_accounts, practice_can
 from .selectors import SWITCHER_LIMIT, practice_access, switcher_accounts
+from .switching import SECTIONS
 from .templatetags.tenancy import nav_url
 from .tenancy import LAST_ACCOUNT_SESSION_KEY, account_view, practice_view
 
@@ -52,10 +53,15 @@ def home(request: HttpRequest) -> HttpResponse:
 def switch(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "")
     accounts = list(switcher_accounts(request.user, query))
+    section = request.GET.get("section", "")
     context = {
         "accounts": accounts,
         "q": query,
         "truncated": len(accounts) >= SWITCHER_LIMIT,
+        # The dropdown keeps the section you were in and marks the account you are in; only a known
+        # section is carried (accounts/switching.py), anything else opens the account's home.
+        "section": section if section in SECTIONS else "",
+        "current": request.GET.get("current", ""),
     }
     if request.htmx:
         # The type-ahead's answer: the matching names only (the count of every account the user can
@@ -67,7 +73,10 @@ def switch(request: HttpRequest) -> HttpResponse:
 
 @account_view("account.view")
 def account_home(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/account_home.html")
+    """The account's status at a glance: its software and their health, the items waiting, the defaults."""
+    from costs.overview import account_status  # costs builds on accounts: asked, not imported at load
+
+    return render(request, "accounts/account_home.html", {"status": account_status(request.account)})
 
 
 @account_view("settings.view")
@@ -215,7 +224,19 @@ def practice_clients(request: HttpRequest) -> HttpResponse:
         "accounts/practice_clients.html",
         {
             "clients": clients,
+            "statuses": _clients_status(request, clients),
             "rows": rows,
             "can_manage": can_manage,
         },
     )
+
+
+def _clients_status(request: HttpRequest, clients: list) -> list:
+    """Each client's status at a glance, in grouped queries across the clients (costs/overview.py).
+    Only the clients this user may open, asked of the same lookup as the switcher's (one query)."""
+    from costs.overview import clients_status  # costs builds on accounts: asked, not imported at load
+
+    may_open = set(
+        accessible_accounts(request.user).filter(pk__in=[c.pk for c in clients]).values_list("pk", flat=True)
+    )
+    return clients_status([c for c in clients if c.pk in may_open])

@@ -56,7 +56,8 @@ MAIN = "main"
 REASON_TEXT = {
     PUBLISHED: "Published — kept where it was published",
     PUBLISHING: "Being published — kept where it is being published",
-    SALES: "Sales items can only be published to your main accounting software",
+    # Short: every sales row's reason; each sales page states the rule once (_sales_rule.html).
+    SALES: "Sales item: always the main accounting software",
     ITEM: "Set on this item",
     RULE: "Supplier rule: {supplier}",
     DEFAULT_EXPENSE_CLAIMS: "Default expense claims integration",

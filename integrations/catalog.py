@@ -194,7 +194,7 @@ XERO = ProviderInfo(
     steps=(
         "Sign in to Xero.",
         "Select **Allow access** for Dext Connect.",
-        "Choose the organisation to connect. Dext keeps its Xero tenant so items publish there.",
+        "Choose the organisation to connect: items publish to that organisation.",
     ),
 )
 
@@ -412,6 +412,21 @@ def provider_choices() -> list[tuple[str, str]]:
 def label_of(key: str) -> str:
     info = registry.get(key)
     return info.label if info is not None else key
+
+
+def with_organisation(label: str, organisation: str) -> str:
+    """How every page, message and activity line names a connection with its organisation: "Xero (Acme
+    Ltd)". An organisation whose name has brackets of its own ("Acme Ltd (Demo)") is set off with a
+    dash instead, "Xero – Acme Ltd (Demo)", never "Xero (Acme Ltd (Demo))". No organisation: the label."""
+    if not organisation:
+        return label
+    if has_brackets(organisation):
+        return f"{label} – {organisation}"
+    return f"{label} ({organisation})"
+
+
+def has_brackets(text: str) -> bool:
+    return "(" in text or ")" in text
 
 
 def or_join(labels: list[str]) -> str:

@@ -14,6 +14,7 @@ from accounts.throttling import SignInGuard, billcom_lockout_message
 
 from . import services
 from .catalog import ProviderInfo
+from .confirmations import connected_message
 from .connect_common import _precondition_message, connections_url
 from .providers import (
     LoginFailed,
@@ -72,7 +73,7 @@ def _billcom_start(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
                 messages.error(request, exc.message)
                 return redirect(connections_url(account))
             else:
-                messages.success(request, f"Bill.com is connected ({connection.external_name}).")
+                messages.success(request, connected_message(connection))
                 return redirect(connections_url(account))
     return render(
         request,

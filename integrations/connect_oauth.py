@@ -20,11 +20,12 @@ from django_scopes import scope
 
 from accounts.errors import DomainError
 from accounts.models import Account
-from accounts.permissions import access_for
+from accounts.permissions import MANAGE_INTEGRATIONS_WHO, access_for
 from accounts.tenancy import account_view
 
 from . import oauth_state, services
 from .catalog import ProviderInfo
+from .confirmations import connected_message
 from .connect_common import EXPIRED, _info_or_404, _precondition_message, connections_url
 from .providers import (
     Organisation,
@@ -89,8 +90,7 @@ def oauth_callback(request: HttpRequest, provider: str) -> HttpResponse:
     if not access.can("integrations.manage"):
         messages.error(
             request,
-            f"You can no longer connect accounting software for {account.name}: only Admins and the "
-            f"account's accountants or bookkeepers can.",
+            f"You can no longer connect accounting software for {account.name}. {MANAGE_INTEGRATIONS_WHO}",
         )
         return redirect("accounts:home")
     back = connections_url(account)
@@ -133,7 +133,7 @@ def _activate(
     request: HttpRequest, account: Account, info: ProviderInfo, tokens: TokenSet, org: Organisation
 ) -> HttpResponse:
     try:
-        services.activate_connection(
+        connection = services.activate_connection(
             account=account,
             acting_user=request.user,
             provider=info.key,
@@ -149,7 +149,7 @@ def _activate(
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"{info.label} is connected ({org.name}).")
+        messages.success(request, connected_message(connection))
     return redirect(connections_url(account))
 
 

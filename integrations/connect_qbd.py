@@ -6,6 +6,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from accounts.errors import DomainError
 from accounts.models import Account
@@ -13,6 +15,7 @@ from accounts.tenancy import account_view
 
 from . import services
 from .catalog import ProviderInfo
+from .confirmations import connected_message
 from .connect_common import _precondition_message, connections_url
 from .models import Connection, ConnectionStatus
 from .providers import (
@@ -68,8 +71,36 @@ def _qbd_setup(request: HttpRequest, info: ProviderInfo) -> HttpResponse:
             "username": qbd.username_for(connection) if ready else "",
             "blocked": "" if ready else _precondition_message(account, "qbd"),
             "here": request.get_full_path(),
+            "connected": connected_message(connection) if ready and connection.status == "active" else "",
+            "waiting": ready and connection.status == ConnectionStatus.PENDING,
+            "poll_seconds": POLL_SECONDS,
         },
     )
+
+
+# How often the set-up page asks whether the Web Connector has connected (seconds).
+POLL_SECONDS = 3
+
+
+@require_GET
+@account_view("integrations.manage")
+@never_cache
+def qbd_status(request: HttpRequest) -> HttpResponse:
+    """What the set-up page polls while it waits for the Web Connector (htmx, every POLL_SECONDS).
+    Still waiting: 204, and the page stays as it is (its password still shown). Connected: back to
+    Connections with the confirmation (HX-Redirect; a plain GET is redirected). No set-up waiting any
+    more (cancelled in another tab): back to Connections too. One query."""
+    connection = _qbd_connection(request.account)
+    if connection is not None and connection.status == ConnectionStatus.PENDING:
+        return HttpResponse(status=204)
+    if connection is not None and connection.status == ConnectionStatus.ACTIVE:
+        messages.success(request, connected_message(connection))
+    back = connections_url(request.account)
+    if request.htmx:
+        response = HttpResponse(status=200)
+        response["HX-Redirect"] = back
+        return response
+    return redirect(back)
 
 
 @account_view("integrations.manage")

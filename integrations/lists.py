@@ -149,6 +149,20 @@ def is_on_its_way(row: ListSync, connection: Connection) -> bool:
     return ListSync.objects.filter(pk=row.pk).filter(_on_its_way(connection, timezone.now())).exists()
 
 
+def on_its_way_for(connections: list[Connection]) -> Q:
+    """`_on_its_way` for many connections at once (of one account or many): a filter on ListSync, so a
+    page showing dozens of accounts asks once which of their reads are on their way."""
+    now = timezone.now()
+    condition = Q(pk__in=[])
+    groups: dict[bool, list[int]] = {}
+    for connection in connections:
+        groups.setdefault(_waits_for_the_web_connector(connection), []).append(connection.pk)
+    for ids in groups.values():
+        sample = next(c for c in connections if c.pk == ids[0])
+        condition |= Q(connection_id__in=ids) & _on_its_way(sample, now)
+    return condition
+
+
 def _queue(account: Account, connection: Connection, *, full: bool = False) -> tuple[ListSync, bool]:
     """request_sync's body: (the row, whether this call queued the read). `full`: forget the
     incremental markers, so every list is read whole and what the provider no longer has becomes

@@ -98,6 +98,11 @@ class Connection(models.Model):
     def is_live(self) -> bool:
         return self.status in LIVE_STATUSES
 
+    @property
+    def named(self) -> str:
+        """The software with its organisation, "Bill.com (Acme AP)" (catalog.with_organisation)."""
+        return catalog.with_organisation(self.label, self.external_name)
+
 
 class IntegrationDefaults(models.Model):
     """The account's two dropdowns. Empty means "the main accounting software"."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import ntpath
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -25,6 +27,9 @@ from .catalog import provider_info
 from .models import LIVE_STATUSES, Connection, ConnectionStatus, IntegrationDefaults
 from .providers import LoginFailed, ProviderMisconfigured, billcom
 from .selectors import live_additional, live_connections, main_connection
+
+if TYPE_CHECKING:
+    from costs.impact import Impact
 
 NOT_CONNECTED = "That integration is not connected to this account."
 
@@ -227,13 +232,15 @@ def activate_connection(
             account=account,
             actor=acting_user,
             action="integration.reconnected" if reconnect else "integration.connected",
-            summary=f"{'Reconnected' if reconnect else 'Connected'} {connection.label}"
-            + (f" ({external_name})" if external_name else ""),
+            summary=f"{'Reconnected' if reconnect else 'Connected'} {connection.named}",
             before=was,
             after=ConnectionStatus.ACTIVE.label,
         )
+        # What reconnecting gave back, for the confirmation itself (integrations/confirmations.py).
+        connection.reconnected = reconnect
+        connection.restored = None
         if was_default_for:
-            _restore_defaults(
+            connection.restored = _restore_defaults(
                 account=account, connection=connection, fields=was_default_for, acting_user=acting_user
             )
         info = provider_info(provider)
@@ -558,8 +565,7 @@ def disconnect(*, account: Account, acting_user: User, connection_id: int) -> Co
                 account=account,
                 actor=acting_user,
                 action="integration.disconnected",
-                summary=f"Disconnected {connection.label}"
-                + (f" ({connection.external_name})" if connection.external_name else ""),
+                summary=f"Disconnected {connection.named}",
                 # A connection that needed reconnecting is disconnected too: say which it was.
                 before=ConnectionStatus(was).label,
                 after=ConnectionStatus.DISCONNECTED.label,
@@ -663,19 +669,39 @@ def _drop_from_defaults(*, account: Account, connection: Connection, acting_user
         connection.save(update_fields=["options"])
 
 
+@dataclass
+class RestoredDefaults:
+    """What a reconnect gave back: the defaults (their labels) that point at the connection again, and
+    how many unpublished items that moved (costs/impact.py, counted before the defaults were saved)."""
+
+    labels: list[str]
+    impact: Impact
+
+
 def _restore_defaults(
     *, account: Account, connection: Connection, fields: list[str], acting_user: User | None
-) -> None:
+) -> RestoredDefaults | None:
     """Reconnecting a connection gives it back the defaults that fell back when it was disconnected,
-    unless someone has since pointed them elsewhere (then their choice stands)."""
+    unless someone has since pointed them elsewhere (then their choice stands). Returns what was
+    restored, with the items it moved, or None."""
+    from costs.impact import default_change_impact  # costs builds on integrations
+
     defaults, _ = IntegrationDefaults.objects.get_or_create(account=account)
+    chosen = {field: getattr(defaults, f"{field}_id") for field, _ in DEFAULT_FIELDS}
     restored = []
     for field, label in DEFAULT_FIELDS:
-        if field in fields and getattr(defaults, f"{field}_id") is None:
-            setattr(defaults, f"{field}_id", connection.pk)
+        if field in fields and chosen[field] is None:
+            chosen[field] = connection.pk
             restored.append(label)
     if not restored:
-        return
+        return None
+    # Counted as the Connections page's preview counts a change of defaults, before it is saved
+    # (afterwards nothing would move); the connection is already active, so it is a live choice.
+    impact = default_change_impact(
+        account=account, publishing_id=chosen["publishing"], expense_claims_id=chosen["expense_claims"]
+    )
+    for field, _ in DEFAULT_FIELDS:
+        setattr(defaults, f"{field}_id", chosen[field])
     defaults.save()
     main = main_connection(account)
     for label in restored:
@@ -687,6 +713,7 @@ def _restore_defaults(
             before=main.label if main is not None else "Main accounting software",
             after=connection.label,
         )
+    return RestoredDefaults(labels=restored, impact=impact)
 
 
 @in_account_scope

@@ -15,6 +15,11 @@ urlpatterns: list = [
         name="choose_organisation",
     ),
     path(
+        "a/<slug:account_slug>/settings/connections/qbd/status/",
+        connect_qbd.qbd_status,
+        name="qbd_status",
+    ),
+    path(
         "a/<slug:account_slug>/settings/connections/qbd/app.qwc",
         connect_qbd.qwc_download,
         name="qwc_download",

@@ -22,6 +22,7 @@ from accounts.tenancy import account_view
 from costs.impact import Impact, default_change_impact, disconnect_impact
 
 from . import catalog, lists, selectors, services
+from .confirmations import moved_sentence
 from .forms import DefaultsForm
 from .models import Connection, ConnectionStatus
 from .services import and_join, main_software_names
@@ -95,22 +96,6 @@ def connections(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _moved_sentence(impact: Impact) -> str:
-    """ "4 unpublished items now publish to Bill.com." from the preview's numbers."""
-    if not impact.items:
-        return "No unpublished items change integration."
-    by_destination: dict[str, int] = {}
-    for _, to, count in impact.moves:
-        by_destination[to] = by_destination.get(to, 0) + count
-    parts = sorted(by_destination.items(), key=lambda part: (-part[1], part[0]))
-    (first_to, first_n), rest = parts[0], parts[1:]
-    verb = "publishes" if first_n == 1 else "publish"
-    sentence = f"{first_n} unpublished item{'' if first_n == 1 else 's'} now {verb} to {first_to}"
-    if rest:
-        sentence += " and " + and_join([f"{n} to {to}" for to, n in rest])
-    return sentence + "."
-
-
 def _save_defaults(request: HttpRequest, form: DefaultsForm) -> HttpResponse:
     publishing_id, expense_claims_id = form.chosen_ids()
     # Counted before saving, exactly as the Preview counts it: afterwards nothing would move.
@@ -125,7 +110,7 @@ def _save_defaults(request: HttpRequest, form: DefaultsForm) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Defaults saved. {_moved_sentence(impact)}")
+        messages.success(request, f"Defaults saved. {moved_sentence(impact)}")
     return redirect(_connections_url(request))
 
 

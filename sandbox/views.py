@@ -48,6 +48,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_scopes import scopes_disabled
 
+from accounts.permissions import MANAGE_INTEGRATIONS_WHO
 from integrations import catalog
 
 from . import data, users, webconnector
@@ -149,7 +150,7 @@ def revoke(request: HttpRequest) -> HttpResponse:
     if not visible.manages(org_id):
         request.sandbox_note = "revoke refused: this user may not manage the account's integrations"
         return HttpResponse(
-            "Only Admins and the account's accountants or bookkeepers can revoke access.",
+            MANAGE_INTEGRATIONS_WHO,
             status=403,
             content_type="text/plain",
         )
@@ -964,7 +965,8 @@ def webconnector_run(request: HttpRequest) -> HttpResponse:
         app_url=webconnector.our_app_url(), username=username, password=password, qwc=qwc, computer=computer
     )
     if run.ok and run.company_name:
-        messages.success(request, f"The Web Connector connected QuickBooks Desktop ({run.company_name}).")
+        connected = catalog.with_organisation(catalog.label_of("qbd"), run.company_name)
+        messages.success(request, f"The Web Connector connected {connected}.")
     elif run.ok:
         messages.success(request, f"The Web Connector ran: {run.message}")
     else:
@@ -982,7 +984,7 @@ def _managed_qbd_connection(request: HttpRequest, username: str):
         return HttpResponse("Not found.", status=404, content_type="text/plain")
     if not accessible_accounts(request.user, "integrations.manage").filter(pk=connection.account_id).exists():
         return HttpResponse(
-            "Only Admins and the account's accountants or bookkeepers can run its Web Connector.",
+            MANAGE_INTEGRATIONS_WHO,
             status=403,
             content_type="text/plain",
         )

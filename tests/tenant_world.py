@@ -30,7 +30,7 @@ from tests.factories import (
 class World:
     ids: dict[str, int]
     # Values for the routes' other parameters (`<slug:kind>` of the lists' search).
-    params: dict[str, str] = field(default_factory=lambda: {"kind": "account"})
+    params: dict[str, str] = field(default_factory=lambda: {"kind": "account", "section": "costs"})
 
 
 def populate(tenant) -> World:

@@ -1,8 +1,4 @@
 // Small behaviours without inline scripts (the Content-Security-Policy allows only our own files).
-document.addEventListener("submit", (event) => {
-  const form = event.target.closest("form[data-confirm]");
-  if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
-});
 document.addEventListener("change", (event) => {
   // "Select all" checkbox for tables of items.
   const all = event.target.closest("input[data-select-all]");

@@ -49,6 +49,8 @@ def test_access_kinds(tenant, other_tenant):
 # A URL name missing here fails the test, so every new page gets a decision.
 STANDARD_USER_REFUSED: dict[str, tuple[bool, bool]] = {
     "accounts:account_home": (False, False),
+    # The switcher's way into the same section of an account: its home where the section is refused.
+    "accounts:switch_to": (False, False),
     "accounts:settings": (False, False),
     "accounts:users": (False, True),
     "accounts:user_change_role": (True, True),
@@ -69,6 +71,7 @@ STANDARD_USER_REFUSED: dict[str, tuple[bool, bool]] = {
     "integrations:connect_start": (True, True),
     "integrations:choose_organisation": (True, True),
     "integrations:qwc_download": (True, True),
+    "integrations:qbd_status": (True, True),
     "costs:inbox": (False, False),
     "costs:bulk_integration": (False, False),
     "costs:item_detail": (False, False),

@@ -37,7 +37,7 @@ def test_bookkeeper_connects_quickbooks_online_for_globex(page, demo_data):
 
     expect(page).to_have_url(re.compile(r"/a/globex/settings/connections/$"))
     expect(
-        page.get_by_text("QuickBooks Online is connected (Globex Trading (QuickBooks Demo)).")
+        page.get_by_text("QuickBooks Online is connected – Globex Trading (QuickBooks Demo).")
     ).to_be_visible()
     table = page.get_by_role("table", name="Connected accounting software")
     expect(table.get_by_text("QuickBooks Online")).to_be_visible()

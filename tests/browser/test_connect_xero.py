@@ -39,7 +39,7 @@ def test_admin_connects_xero_and_chooses_the_organisation(page, demo_data):
     page.get_by_role("button", name="Connect this organisation").click()
 
     expect(page).to_have_url(re.compile(r"/a/globex/settings/connections/$"))
-    expect(page.get_by_text("Xero is connected (Globex Holdings (Demo)).")).to_be_visible()
+    expect(page.get_by_text("Xero is connected – Globex Holdings (Demo).")).to_be_visible()
     with scopes_disabled():
         conn = Connection.objects.get(account__slug="globex")
         assert (conn.provider, conn.status, conn.external_name) == (
@@ -72,7 +72,7 @@ def test_admin_reconnects_xero_after_its_access_was_revoked(page, demo_data):
     sign_in_at_provider(page, email, password)
     page.get_by_role("button", name="Allow access").click()  # Acme Ltd (Demo), its only one, is ticked
 
-    expect(page.get_by_text("Xero is connected (Acme Ltd (Demo)).")).to_be_visible()
+    expect(page.get_by_text("Xero is connected – Acme Ltd (Demo).")).to_be_visible()
     expect(table.get_by_text("Needs reconnecting", exact=True)).to_have_count(0)
     expect(table.get_by_text("Active", exact=True)).to_be_visible()
     with scopes_disabled():

@@ -113,6 +113,12 @@ def test_admin_connects_billcom_sets_defaults_and_disconnects_in_order(page, dem
     page.get_by_label("Organisation ID").fill(ORGANISATION_ID)
     page.get_by_role("button", name="Connect Bill.com").click()
     expect(page.get_by_role("status")).to_contain_text("Bill.com is connected")
+    # The confirmation itself says which defaults came back and how many items that moved.
+    expect(page.get_by_role("status")).to_contain_text(
+        "The Default publishing integration and Default expense claims integration are Bill.com again, "
+        f"as before it was disconnected. {moved} unpublished item{'s' if moved != 1 else ''} now "
+        f"{'publish' if moved != 1 else 'publishes'} to Bill.com."
+    )
     expect(page.get_by_label("Default publishing integration")).to_have_value(billcom_value)
     expect(page.get_by_label("Default expense claims integration")).to_have_value(billcom_value)
     expect(page.get_by_role("region", name="Recent activity")).to_contain_text(

@@ -8,6 +8,7 @@ import pytest
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 
+from accounts.permissions import MANAGE_RULES_WHO
 from costs.models import Item, SupplierRule
 from integrations.models import IntegrationDefaults
 from tests.costs.test_services import snapshot
@@ -287,7 +288,7 @@ def test_rules_page_marks_rules_naming_a_disconnected_integration_inactive(acme,
     body = text(staff_client.get(f"/a/{acme.account.slug}/rules/"))
     assert "Live Co" in body and "Active" in body
     assert "Inactive — Bill.com not connected" in body
-    assert "New supplier rule" not in body and "Only Admins and your accountant" in body
+    assert "New supplier rule" not in body and MANAGE_RULES_WHO in body
 
 
 def test_creating_a_rule_previews_the_reroute_then_saves(acme, other, acme_lists, admin_client_):

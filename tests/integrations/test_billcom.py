@@ -41,7 +41,7 @@ def test_bill_com_connects_with_the_right_credentials(tenant, other_tenant, conn
 
     response = client.post(start_url(tenant.account, "billcom"), ACME, follow=True)
 
-    assert "Bill.com is connected (Acme Ltd (Bill.com))." in text(response)
+    assert "Bill.com is connected – Acme Ltd (Bill.com)." in text(response)
     conn = Connection.objects.get(account=tenant.account, provider="billcom")
     assert (conn.status, conn.external_id, conn.connected_by) == (
         ConnectionStatus.ACTIVE,

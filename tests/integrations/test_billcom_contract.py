@@ -353,7 +353,7 @@ def form(tenant, connect):
 def test_the_page_connects_and_names_the_organisation(form, tenant):
     client, url = form
     response = client.post(url, ACME, follow=True)
-    assert f"Bill.com is connected ({ACME_NAME})." in text(response)
+    assert f"Bill.com is connected – {ACME_NAME}." in text(response)
     conn = Connection.objects.get(account=tenant.account, provider="billcom")
     assert (conn.external_id, conn.external_name) == (ACME["organisation_id"], ACME_NAME)
     assert set(conn.credentials) >= {"session_id", "session_used_at", "username", "password"}

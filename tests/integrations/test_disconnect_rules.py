@@ -111,8 +111,8 @@ def test_disconnect_additional_then_main_works(tenant, other_tenant, both, djang
         ActivityEntry.objects.filter(account=tenant.account).order_by("pk").values_list("action", "summary")
     )
     assert summaries == [
-        ("integration.disconnected", f"Disconnected Bill.com ({billcom.external_name})"),
-        ("integration.disconnected", f"Disconnected Xero ({xero.external_name})"),
+        ("integration.disconnected", f"Disconnected {billcom.named}"),
+        ("integration.disconnected", f"Disconnected {xero.named}"),
     ]
 
 

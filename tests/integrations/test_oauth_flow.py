@@ -60,7 +60,7 @@ def test_xero_connects_the_organisation_the_user_chooses(tenant, other_tenant):
         choose_url(tenant.account, "xero"), {"organisation": org_ids("xero", XERO_GLOBEX)[0]}, follow=True
     )
 
-    assert f"Xero is connected ({XERO_GLOBEX})." in text(response)
+    assert f"Xero is connected – {XERO_GLOBEX}." in text(response)
     conn = Connection.objects.get(account=tenant.account, provider="xero")
     assert conn.status == ConnectionStatus.ACTIVE
     assert (conn.external_id, conn.external_name) == (org_ids("xero", XERO_GLOBEX)[0], XERO_GLOBEX)
@@ -100,7 +100,7 @@ def test_xero_with_one_organisation_connects_straight_away(tenant):
     client = client_for(tenant.admin)
     callback = consent(client, start(client, tenant.account, "xero"), orgs=org_ids("xero", XERO_ACME))
     response = client.get(local(callback), follow=True)
-    assert f"Xero is connected ({XERO_ACME})." in text(response)
+    assert f"Xero is connected – {XERO_ACME}." in text(response)
     assert Connection.objects.get(account=tenant.account).status == ConnectionStatus.ACTIVE
 
 
@@ -111,7 +111,7 @@ def test_quickbooks_online_keeps_the_realm_id_from_the_callback(tenant, practice
     callback = consent(client, start(client, tenant.account, "qbo"), orgs=realm)
     assert f"realmId={realm[0]}" in callback
     response = client.get(local(callback), follow=True)
-    assert "QuickBooks Online is connected (Globex Trading (QuickBooks Demo))." in text(response)
+    assert "QuickBooks Online is connected – Globex Trading (QuickBooks Demo)." in text(response)
     conn = Connection.objects.get(account=tenant.account, provider="qbo")
     assert (conn.status, conn.external_id, conn.connected_by) == (
         ConnectionStatus.ACTIVE,
@@ -330,7 +330,7 @@ def test_reconnect_keeps_the_row_and_its_settings(tenant, connect):
     assert "Continue to Xero" in text(page)
     callback = consent(client, start(client, tenant.account, "xero"), orgs=org_ids("xero", XERO_ACME))
     response = client.get(local(callback), follow=True)
-    assert f"Xero is connected ({XERO_ACME})." in text(response)
+    assert f"Xero is connected – {XERO_ACME}." in text(response)
     conn.refresh_from_db()
     assert (conn.status, conn.options) == (ConnectionStatus.ACTIVE, {"kept": "yes"})
     assert Connection.objects.filter(account=tenant.account).count() == 1

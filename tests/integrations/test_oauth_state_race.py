@@ -80,7 +80,7 @@ def test_the_same_callback_delivered_twice_at_once_connects_once():
         responses = both(client, "get", local(callback))
 
         said = sorted(messages_of(r) for r in responses)
-        assert said == sorted([[f"Xero is connected ({XERO_ACME})."], [EXPIRED]]), (n, said)
+        assert said == sorted([[f"Xero is connected – {XERO_ACME}."], [EXPIRED]]), (n, said)
         winner = next(r for r in responses if messages_of(r) != [EXPIRED])
         assert winner["Location"] == connections_url(account)
         # One token exchange at the provider: the loser never spent the code a second time, so the
@@ -105,6 +105,6 @@ def test_the_organisation_choice_posted_twice_at_once_connects_once():
         responses = both(client, "post", choose_url(account, "xero"), {"organisation": globex})
 
         said = sorted(messages_of(r) for r in responses)
-        assert said == sorted([[f"Xero is connected ({XERO_GLOBEX})."], [EXPIRED]]), (n, said)
+        assert said == sorted([[f"Xero is connected – {XERO_GLOBEX}."], [EXPIRED]]), (n, said)
         conn = Connection.objects.get(account=account)
         assert (conn.status, conn.external_id) == (ConnectionStatus.ACTIVE, globex)
