@@ -267,8 +267,9 @@ def item_page_context(
     failed_attempt = attempt if attempt is not None and attempt.state == AttemptState.FAILED else None
     access = getattr(request, "access", None)
     can_publish = access is not None and access.can("items.publish")
+    fields = item_fields(request, item, values, locked=routing_locked)
     return {
-        **item_fields(request, item, values, locked=routing_locked),
+        **fields,
         "lists_url": _url(request, "item_lists", item.pk) if not sales and not routing_locked else "",
         "item": item,
         "form": form,
@@ -284,7 +285,7 @@ def item_page_context(
         "back": _url(request, "sales_inbox" if sales else "inbox") + (f"?{origin}" if origin else ""),
         "origin": origin,
         "here": item_url(request, item, sales=sales, origin=origin),
-        "readonly_values": _readonly_values(item, sales=sales) if routing_locked else [],
+        "readonly_values": _readonly_values(item, fields, sales=sales) if routing_locked else [],
         "not_changeable": NOT_CHANGEABLE.get(item.status, ""),
         # Publishing (costs/publishing.py; permissions from accounts/permissions.py).
         "can_publish": can_publish,
@@ -314,22 +315,19 @@ def lists_source_label(connection) -> str:
     return main.label if main is not None else "your main accounting software"
 
 
-def _readonly_values(item, *, sales: bool) -> list[tuple[str, object, str]]:
+def _readonly_values(item, fields: dict, *, sales: bool) -> list[tuple[str, object, str]]:
     """A not-changeable item's values as the page shows them: (label, text, kind) where kind "money"
-    is formatted for the item's currency by the template."""
-    from .lists import named
-
-    def entry_or_text(entry, text: str) -> str:
-        return named(entry) if entry is not None else (text or "—")
+    is formatted for the item's currency by the template. Supplier, Category and Tax rate as the list
+    fields name them (costs/list_views.item_fields: "404 · Bank Fees (archived)")."""
 
     return [
         ("Type", item.get_type_display(), ""),
         ("Date", item.date.strftime("%-d %b %Y") if item.date else "—", ""),
         ("Due date", item.due_date.strftime("%-d %b %Y") if item.due_date else "—", ""),
-        ("Customer" if sales else "Supplier", item.supplier.name if item.supplier_id else "—", ""),
+        ("Customer" if sales else "Supplier", fields["supplier"].shown or "—", ""),
         ("Reference", item.reference or "—", ""),
-        ("Category", entry_or_text(item.category_entry, item.category), ""),
-        ("Tax rate", entry_or_text(item.tax_rate_entry, item.tax_rate), ""),
+        ("Category", fields["category_entry"].shown or "—", ""),
+        ("Tax rate", fields["tax_rate_entry"].shown or "—", ""),
         ("Tax", item.tax, "money"),
         ("Total", item.total, "money"),
         ("Currency", item.currency, ""),
