@@ -256,6 +256,7 @@ def test_a_failed_item_shows_who_refused_it_their_words_and_retry(acme, other, a
     partial = admin_client_.get(action_url(ready, "status")).content.decode()
     fields = partial[partial.index('id="item-fields"') :]
     assert 'id="item-form"' in fields and 'name="reference"' in fields  # editable again, no reload
+    assert partial.count("hx-swap-oob") == 1  # the column as a whole, never its fields one by one
     body = text(admin_client_.get(item_url(ready)))
     banner = body[body.index("Xero refused this item") :]
     assert "Account code '999' is not a valid code for this document." in banner
