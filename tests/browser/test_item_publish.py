@@ -22,6 +22,8 @@ from tests.browser.fixtures import sign_in
 
 pytestmark = pytest.mark.browser
 
+OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
 
 @pytest.fixture(autouse=True)
 def _no_backoff_waits():
@@ -69,6 +71,9 @@ def test_acme_admin_publishes_a_ready_item_from_its_page(page, demo_data):
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Item details {item.reference}")
     state = page.locator("#item-state")
     expect(state).to_contain_text("Ready")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate(OVERFLOW) <= 0  # a phone: nothing scrolls sideways
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     page.get_by_role("button", name="Publish", exact=True).click()
     expect(state).to_contain_text("Publishing to Xero…")
@@ -91,6 +96,12 @@ def test_acme_admin_publishes_a_ready_item_from_its_page(page, demo_data):
     expect(page.locator("[data-readonly]")).to_contain_text(item.reference)
     assert page.evaluate("() => window.notReloaded") is True
     assert _bills_in_xero(xero, item.reference) == 1
+
+    # On a phone the page never scrolls sideways (the long id wraps).
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    expect(state).to_contain_text("Published to Xero")
+    assert page.evaluate(OVERFLOW) <= 0
 
 
 def test_a_refused_item_explains_itself_and_publishes_after_a_fix_and_retry(page, demo_data):
