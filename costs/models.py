@@ -387,6 +387,16 @@ class Document(models.Model):
     attach_message = models.CharField(max_length=1000, blank=True)
     attach_external_id = models.CharField(max_length=200, blank=True)
     attached_at = models.DateTimeField(null=True, blank=True)
+    # The attach step's own bookkeeping (costs/attachments.py): a worker claims it with a conditional
+    # UPDATE that sets the lease (two workers never send one attachment at once); `attach_key` is the
+    # idempotency key every retry of this attach reuses (Xero Idempotency-Key, QuickBooks requestid;
+    # "Attach again" makes a new one); `attach_sent_at`: it may have reached the provider, so a resend
+    # looks it up first where the provider has no key (Bill.com).
+    attach_key = models.CharField(max_length=64, blank=True)
+    attach_lease_until = models.DateTimeField(null=True, blank=True)
+    attach_tries = models.PositiveIntegerField(default=0)
+    attach_next_try_at = models.DateTimeField(null=True, blank=True)
+    attach_sent_at = models.DateTimeField(null=True, blank=True)
 
     objects = ScopedManager(account="account")
 

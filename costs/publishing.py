@@ -27,7 +27,8 @@ expired (the worker died) or that no task carries any more, with the same key: n
 duplicated.
 
 One document per provider call here (Xero takes up to 50 a call: batching them is not built yet).
-QuickBooks Desktop publishes through the Web Connector's queue, which is not built yet: refused clearly.
+QuickBooks Desktop is not called: its attempts wait in the connection's queue for the Web Connector,
+which calls us (costs/qbwc_publishing.py); no task runs them and the sweeper leaves them alone.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ from integrations.providers.publishing import (
 )
 from integrations.tokens import NeedsReconnect
 
-from . import lists
+from . import lists, payment_accounts, qbwc_publishing
+from .attachments import enqueue_attachment
 from .ids import parse_id
 from .models import (
     OPEN_ATTEMPT_STATES,
@@ -102,9 +104,10 @@ LATER_MAX = timedelta(minutes=30)
 # An open attempt with no lease whose time came this long ago has lost its task: the sweeper re-enqueues.
 SWEEP_GRACE = timedelta(minutes=2)
 
-# Providers called over HTTP (the registry's connect kinds); QuickBooks Desktop's Web Connector queue
-# is not wired to publish attempts yet.
+# Providers called over HTTP (the registry's connect kinds), and the Web Connector's, which calls us
+# (costs/qbwc_publishing.py).
 HTTP_CONNECT_KINDS = ("oauth", "login")
+PUBLISH_CONNECT_KINDS = (*HTTP_CONNECT_KINDS, "web_connector")
 
 
 @dataclass
@@ -146,7 +149,7 @@ def _target_problem(item: Item, target: Connection | None) -> str:
         return (
             f"{target.label} does not take a {item.get_type_display().lower()}: choose another integration."
         )
-    if info.connect_kind not in HTTP_CONNECT_KINDS:
+    if info.connect_kind not in PUBLISH_CONNECT_KINDS:
         return f"Publishing to {target.label} is not available yet."
     return ""
 
@@ -182,7 +185,11 @@ def _queue(
         )
         item.status, item.published_to = ItemStatus.PUBLISHING, target
         result.queued.append(attempt)
-        _enqueue_on_commit(account.pk, attempt.pk)
+        if qbwc_publishing.waits_for_web_connector(target):
+            # No task: the Web Connector takes it from the connection's queue at its next run.
+            PublishAttempt.objects.filter(pk=attempt.pk).update(message=qbwc_publishing.WAITING)
+        else:
+            _enqueue_on_commit(account.pk, attempt.pk)
     for attempt in result.queued:
         record(
             account=account,
@@ -322,8 +329,11 @@ def stale_attempts(now: datetime | None = None):
     reconnecting wait for it."""
     now = now or timezone.now()
     due = now - SWEEP_GRACE
-    # Any other connection status is run (a connection gone meanwhile fails the item clearly).
-    waiting = Q(connection__status=ConnectionStatus.NEEDS_RECONNECT)
+    # Any other connection status is run (a connection gone meanwhile fails the item clearly). The Web
+    # Connector's attempts wait for it (costs/qbwc_publishing.py), never for a task.
+    waiting = Q(connection__status=ConnectionStatus.NEEDS_RECONNECT) | Q(
+        connection__provider__in=qbwc_publishing.web_connector_providers()
+    )
     return (
         PublishAttempt.objects.filter(state__in=OPEN_ATTEMPT_STATES)
         .exclude(waiting)
@@ -371,6 +381,10 @@ def claim(attempt_id: int, now: datetime | None = None) -> PublishAttempt | None
 def run_attempt(*, account: Account, attempt_id: int) -> str | None:
     """Publish one attempt (the task's work). Returns the attempt's state afterwards, None when it was
     not this worker's to run."""
+    if PublishAttempt.objects.filter(
+        pk=attempt_id, connection__provider__in=qbwc_publishing.web_connector_providers()
+    ).exists():
+        return None  # the Web Connector's to send (costs/qbwc_publishing.py)
     attempt = claim(attempt_id)
     if attempt is None or attempt.account_id != account.pk:
         return None
@@ -420,12 +434,19 @@ def bill_for(account: Account, attempt: PublishAttempt) -> BillData | Rejected:
     supplier = values.supplier
     if supplier.entry is not None:
         party = Party(external_id=supplier.entry.external_id, name=supplier.entry.name)
+    elif qbwc_publishing.waits_for_web_connector(attempt.connection):
+        # QuickBooks Desktop: named by FullName; QuickBooks says so (3140) if it has no such vendor.
+        party = Party(name=item.supplier.name)
     elif supplier.state in (lists.CREATE, lists.NOT_READ):
         link = supplier_in(account=account, supplier=item.supplier, connection=attempt.connection)
         party = Party(external_id=link.entry.external_id, name=link.entry.name)
     else:
         party = Party(name=item.supplier.name)
     category, tax_rate = values.category.entry, values.tax_rate.entry
+    # A paid receipt: the account it was paid from (QuickBooks Online Purchase; costs/payment_accounts.py).
+    payment = payment_accounts.for_item(item, attempt.connection)
+    if isinstance(payment, Rejected):
+        return payment
     tax = item.tax or Decimal("0")
     line = BillLine(
         description=(item.description or item.reference or item.supplier.name)[:400],
@@ -449,6 +470,8 @@ def bill_for(account: Account, attempt: PublishAttempt) -> BillData | Rejected:
         total=item.total,
         tax_total=tax,
         memo=item.description[:400],
+        payment_account_id=payment.account_id,
+        payment_type=payment.payment_type,
         awaiting_approval=attempt.connection.provider == "approvalmax",
     )
 
@@ -645,6 +668,7 @@ def _finish(account: Account, attempt: PublishAttempt, outcome: Outcome) -> str 
                 summary=f"Published {_name(item)} to {label} ({outcome.external_id})",
                 after=outcome.external_id,
             )
+            enqueue_attachment(attempt)  # the document goes with the bill: a step of its own
             return AttemptState.PUBLISHED
         message = (
             f"{label} refused it: {outcome.message}" if label not in outcome.message else outcome.message

@@ -29,4 +29,19 @@ def sweep_publishing() -> int:
     from . import publishing
 
     schedules.schedule_next("sweep_publishing")
+    from . import attachments
+
+    attachments.sweep()  # attach steps whose worker died or whose task is gone, too
     return publishing.sweep()
+
+
+@task()
+def attach_document(*, account_id: int, document_id: int) -> str | None:
+    """Attach a published item's document to its bill (costs/attachments.run_attachment): a step of
+    its own after the publish, which never publishes the bill again."""
+    from . import attachments
+
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        return None
+    return attachments.run_attachment(account=account, document_id=document_id)

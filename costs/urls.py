@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import item_views, list_views, views
+from . import attachment_views, item_views, list_views, views
 
 app_name = "costs"
 urlpatterns = [
@@ -15,6 +15,17 @@ urlpatterns = [
     path("a/<slug:account_slug>/costs/<int:item_id>/status/", item_views.item_status, name="item_status"),
     path(
         "a/<slug:account_slug>/costs/<int:item_id>/approval/", item_views.item_approval, name="item_approval"
+    ),
+    # "Attach again": the attach step only (costs/attachments.py), never a second publish.
+    path(
+        "a/<slug:account_slug>/costs/<int:item_id>/attach/",
+        attachment_views.attach_again,
+        name="attach_again",
+    ),
+    path(
+        "a/<slug:account_slug>/sales/<int:item_id>/attach/",
+        attachment_views.sales_attach_again,
+        name="sales_attach_again",
     ),
     path("a/<slug:account_slug>/sales/", views.sales_inbox, name="sales_inbox"),
     path("a/<slug:account_slug>/sales/<int:item_id>/", views.sales_item_detail, name="sales_item_detail"),

@@ -82,6 +82,8 @@ class BillcomCaller:
             path=url,
             json=json,
             params=params,
+            data=data,
+            content_type=(headers or {}).get("Content-Type", ""),
         )
 
 

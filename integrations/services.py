@@ -323,13 +323,15 @@ def same_company_file(a: str, b: str) -> bool:
 def qbwc_work_pending(connection: Connection) -> bool:
     """Does the Web Connector have anything to do? Until the company file is pinned and verified and
     its company named, yes (identifying it is the work); so does a list read waiting for it
-    (integrations/qbwc_lists.py). Otherwise no: `authenticate` answers "none" and the Web Connector
-    does not even open QuickBooks. (Publishing will add its own queue here.)"""
+    (integrations/qbwc_lists.py), and a publish waiting for it (costs/qbwc_publishing.py). Otherwise
+    no: `authenticate` answers "none" and the Web Connector does not even open QuickBooks."""
+    from costs import qbwc_publishing  # costs builds on integrations
+
     from . import qbwc_lists  # it builds on this module
 
     credentials = credentials_of(connection)
     identified = connection.external_id and connection.external_name and credentials.get(QBWC_FILE_VERIFIED)
-    return not identified or qbwc_lists.wanted(connection)
+    return not identified or qbwc_lists.wanted(connection) or qbwc_publishing.wanted(connection)
 
 
 @in_account_scope
@@ -922,6 +924,8 @@ def billcom_call(
     path: str,
     json: dict | None = None,
     params: dict | None = None,
+    data: bytes | None = None,
+    content_type: str = "",
 ):
     """A Bill.com API call for an active connection, with its kept session (signing in only when it
     is missing, nearly idle for 35 minutes, or refused as invalid; then retrying once).
@@ -947,10 +951,26 @@ def billcom_call(
         if not _billcom_session_fresh(credentials):
             credentials = _billcom_sign_in_again(account=account, connection=current, credentials=credentials)
         try:
-            answer = billcom.request(credentials["session_id"], method, path, json=json, params=params)
+            answer = billcom.request(
+                credentials["session_id"],
+                method,
+                path,
+                json=json,
+                params=params,
+                data=data,
+                content_type=content_type,
+            )
         except billcom.SessionInvalid:
             credentials = _billcom_sign_in_again(account=account, connection=current, credentials=credentials)
-            answer = billcom.request(credentials["session_id"], method, path, json=json, params=params)
+            answer = billcom.request(
+                credentials["session_id"],
+                method,
+                path,
+                json=json,
+                params=params,
+                data=data,
+                content_type=content_type,
+            )
     except LoginFailed as exc:
         mark_needs_reconnect(account=account, connection=current, reason=BILLCOM_RELOGIN_REFUSED)
         raise LoginFailed(BILLCOM_RELOGIN_REFUSED, code="billcom_relogin_failed") from exc

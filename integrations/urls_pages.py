@@ -1,9 +1,10 @@
 from django.urls import path
 
-from . import views
+from . import payment_accounts_views, views
 
 # Business settings > Connections: list and defaults (with their preview), the software that can be
-# connected, the disconnect confirmation, and each connection's lists (their state, Refresh lists).
+# connected, the disconnect confirmation, each connection's lists (their state, Refresh lists), and the
+# accounts QuickBooks Online paid receipts are paid from (Payment accounts).
 urlpatterns: list = [
     path("a/<slug:account_slug>/settings/connections/", views.connections, name="connections"),
     path(
@@ -26,5 +27,10 @@ urlpatterns: list = [
         "a/<slug:account_slug>/settings/connections/<int:connection_id>/lists/refresh/",
         views.lists_refresh,
         name="lists_refresh",
+    ),
+    path(
+        "a/<slug:account_slug>/settings/connections/<int:connection_id>/payment-accounts/",
+        payment_accounts_views.payment_accounts_page,
+        name="payment_accounts",
     ),
 ]

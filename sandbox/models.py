@@ -275,3 +275,26 @@ class SandboxIdempotentAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.key}"
+
+
+class SandboxAttachment(models.Model):
+    """A file a sandboxed provider received for one of its documents (a Xero invoice or credit note, a
+    QuickBooks Online Bill/VendorCredit/Purchase/Invoice, a Bill.com bill): listed on /sandbox/ beside
+    its bill with its name, size and type. `attachment_id` is the provider's (Xero AttachmentID,
+    QuickBooks Attachable Id, Bill.com document id); `key` what the request came with (Xero
+    Idempotency-Key, QuickBooks requestid; "" for Bill.com, which takes none)."""
+
+    bill = models.ForeignKey(SandboxBill, on_delete=models.CASCADE, related_name="attachments")
+    attachment_id = models.CharField(max_length=100, unique=True)
+    file_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    key = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} on {self.bill_id}"

@@ -10,6 +10,8 @@ BillQueryRq, VendorCreditQueryRq, InvoiceQueryRq. Sources: docs/providers.md, "P
   string … in the field "RefNumber" is too long."
 - Created documents are SandboxBill rows (provider "qbd", the company file's organisation), listed on
   /sandbox/ with the requestID they came with. TxnIDs look like QuickBooks' ("1A2B-1700000000").
+- VendorAddRq: a vendor in the company file's list (3100 "The name … of the list element is already in
+  use." when a vendor has that name).
 - Queries: EntityFilter (ListID or FullName) and RefNumberFilter (StartsWith, Contains, EndsWith) or an
   exact RefNumber; no match is statusCode 1 "A query request did not find a matching object".
 """
@@ -29,7 +31,9 @@ from .models import SandboxBill, SandboxListEntry
 
 ADDS = {"BillAddRq": "Bill", "VendorCreditAddRq": "VendorCredit", "InvoiceAddRq": "Invoice"}
 QUERIES = {"BillQueryRq": "Bill", "VendorCreditQueryRq": "VendorCredit", "InvoiceQueryRq": "Invoice"}
-REQUESTS = frozenset(ADDS) | frozenset(QUERIES)
+VENDOR_ADD = "VendorAddRq"
+REQUESTS = frozenset(ADDS) | frozenset(QUERIES) | {VENDOR_ADD}
+NAME_MAX = 41
 REF_MAX = {"Bill": 20, "VendorCredit": 20, "Invoice": 11}
 
 
@@ -183,8 +187,43 @@ def _query(tag: str, rq: etree._Element, org_id: str) -> str:
     return _rs(tag, request_id, "0", "Info", "Status OK", "".join(_ret(entity, b) for b in bills))
 
 
+def _vendor_add(rq: etree._Element, org_id: str) -> str:
+    """VendorAdd: a new vendor in the company file's list; a name any vendor has already (QuickBooks
+    compares names without regard to case) is 3100; no name or a longer one than 41 is refused."""
+    request_id = rq.get("requestID", "")
+    name = (rq.findtext("VendorAdd/Name") or "").strip()
+    if not name:
+        return _rs(VENDOR_ADD, request_id, "3000", "Error", "The VendorAdd has no Name.")
+    if len(name) > NAME_MAX:
+        return _rs(
+            VENDOR_ADD, request_id, "3070", "Error", f'The string "{name}" in the field "Name" is too long.'
+        )
+    ensure_lists("qbd", org_id)
+    taken = SandboxListEntry.objects.filter(provider="qbd", org_id=org_id, kind="supplier", name__iexact=name)
+    if taken.exists():
+        return _rs(
+            VENDOR_ADD, request_id, "3100", "Error",
+            f'The name "{name}" of the list element is already in use.',
+        )  # fmt: skip
+    made = SandboxListEntry.objects.create(
+        provider="qbd",
+        org_id=org_id,
+        kind="supplier",
+        entry_id=f"{uuid.uuid4().hex[:8].upper()}-{int(time.time())}",
+        name=name,
+        idempotency_key=request_id,
+    )
+    ret = (
+        f"<VendorRet><ListID>{escape(made.entry_id)}</ListID><Name>{escape(made.name)}</Name>"
+        "<IsActive>true</IsActive></VendorRet>"
+    )
+    return _rs(VENDOR_ADD, request_id, "0", "Info", "Status OK", ret)
+
+
 def answer(tag: str, rq: etree._Element, org_id: str) -> str:
     """The `…Rs` for one of REQUESTS, against the lists and documents of the company file `org_id`."""
+    if tag == VENDOR_ADD:
+        return _vendor_add(rq, org_id)
     if tag in ADDS:
         return _add(tag, rq, org_id)
     return _query(tag, rq, org_id)

@@ -1,6 +1,16 @@
 from django.urls import path, re_path
 
-from . import approvalmax_reads, bills, bills_billcom, bills_qbo, lists_billcom, lists_qbo, lists_xero, views
+from . import (
+    approvalmax_reads,
+    attachments,
+    bills,
+    bills_billcom,
+    bills_qbo,
+    lists_billcom,
+    lists_qbo,
+    lists_xero,
+    views,
+)
 
 app_name = "sandbox"
 urlpatterns = [
@@ -14,6 +24,16 @@ urlpatterns = [
     path("xero/connections/<str:connection_id>", views.xero_connections, name="xero_connection"),
     path("xero/api.xro/2.0/Invoices", bills.xero_invoices, name="xero_invoices"),
     path("xero/api.xro/2.0/CreditNotes", bills.xero_credit_notes, name="xero_credit_notes"),
+    path(
+        "xero/api.xro/2.0/Invoices/<str:document_id>/Attachments/<str:file_name>",
+        attachments.xero_invoice_attachment,
+        name="xero_invoice_attachment",
+    ),
+    path(
+        "xero/api.xro/2.0/CreditNotes/<str:document_id>/Attachments/<str:file_name>",
+        attachments.xero_credit_note_attachment,
+        name="xero_credit_note_attachment",
+    ),
     path("xero/api.xro/2.0/Organisation", bills.xero_organisation, name="xero_organisation"),
     # Xero's web app, as far as a deep link goes (XERO_APP_URL)
     re_path(r"^xero/go/(?P<page>.+)$", bills.xero_go, name="xero_go"),
@@ -34,6 +54,7 @@ urlpatterns = [
         bills_qbo.qbo_create,
         name="qbo_create",
     ),
+    path("qbo/v3/company/<str:realm_id>/upload", attachments.qbo_upload, name="qbo_upload"),
     path("qbo/v3/company/<str:realm_id>/query", lists_qbo.qbo_query, name="qbo_query"),
     path("qbo/v3/company/<str:realm_id>/vendor", lists_qbo.qbo_vendor, name="qbo_vendor"),
     # ApprovalMax
@@ -69,6 +90,11 @@ urlpatterns = [
         name="billcom_organisation",
     ),
     path("billcom/connect/v3/bills", bills_billcom.billcom_bills, name="billcom_bills"),
+    path(
+        "billcom/connect/v3/documents/bills/<str:bill_id>",
+        attachments.billcom_bill_documents,
+        name="billcom_bill_documents",
+    ),
     path(
         "billcom/connect/v3/classifications/chart-of-accounts",
         lists_billcom.billcom_chart_of_accounts,

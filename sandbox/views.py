@@ -123,7 +123,12 @@ def home(request: HttpRequest) -> HttpResponse:
             "provider_users": visible.provider_users(),
             "log": list(visible.log()[:200]),
             # Grouped per organisation on the page (regroup needs them in that order), newest first.
-            "bills": list(visible.bills().order_by("provider", "org_id", "-created_at", "-id")[:500]),
+            # With the files each received as attachments (sandbox/attachments.py), listed beside it.
+            "bills": list(
+                visible.bills()
+                .order_by("provider", "org_id", "-created_at", "-id")
+                .prefetch_related("attachments")[:500]
+            ),
             "sandbox_url": settings.SANDBOX_BASE_URL,
         },
     )

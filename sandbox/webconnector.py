@@ -172,7 +172,11 @@ class Computer:
     strHCPResponse; `company_query_failures` makes the next CompanyQuery requests fail, each with
     "hresult" (the request processor's 0x80040401) or "status" (statusCode 1010 in the answer);
     `list_query_failures` {"VendorQueryRq": 2} answers the 2nd request of that query statusCode 1000
-    (once). `iterators` are the running list iterators: they end with the QuickBooks session."""
+    (once). `iterators` are the running list iterators: they end with the QuickBooks session.
+    `lost_answers`: faults for the next message sets that add documents: QuickBooks runs the adds (the
+    documents are created), then the answer never reaches our service — "stop": the Web Connector's
+    receiveResponseXML call fails and the run just ends (no closeConnection, as when the network
+    drops); "close": the Web Connector gives up on it and calls closeConnection."""
 
     files: dict[str, CompanyFile] = field(default_factory=dict)
     open_file: str | None = None
@@ -183,7 +187,14 @@ class Computer:
     company_query_failures: list[str] = field(default_factory=list)
     list_query_failures: dict[str, int] = field(default_factory=dict)
     iterators: dict[str, qbdlists.Iterator] = field(default_factory=dict)
+    lost_answers: list[str] = field(default_factory=list)
     _queries_seen: dict[str, int] = field(default_factory=dict)
+
+    def loses_answer_to(self, request_xml: str) -> str:
+        """The fault for this message set ("" none): only sets that add documents lose their answer."""
+        if self.lost_answers and any(f"<{tag}" in request_xml for tag in qbdbills.ADDS):
+            return self.lost_answers.pop(0)
+        return ""
 
     @classmethod
     def with_company(cls, account_name: str, **options) -> Computer:
@@ -500,7 +511,14 @@ def run(
                     continue
                 call("closeConnection", ticket=ticket)
                 return stop(error or "The Web Connector stopped: the application reported an error.")
+            lost = computer.loses_answer_to(request_xml)
             response, hresult, message = computer.process_request(company, request_xml)
+            if lost == "stop":
+                # The documents are in QuickBooks; our service never hears of it.
+                return stop("The Web Connector lost the connection after QuickBooks had run the requests.")
+            if lost == "close":
+                call("closeConnection", ticket=ticket)
+                return stop("The Web Connector gave up before it could send QuickBooks' answer.")
             percent = int(
                 str(
                     call(

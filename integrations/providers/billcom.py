@@ -142,15 +142,20 @@ def _send(
     json: dict | None = None,
     params: dict | None = None,
     session_id: str = "",
+    data: bytes | None = None,
+    content_type: str = "",
 ) -> requests.Response:
     url, key = _api()
     # Every call carries the developer key header; calls after the login also carry the session id.
     headers = {"devKey": key, "Accept": "application/json"}
     if session_id:
         headers["sessionId"] = session_id
+    if data is not None:
+        # A file sent as the raw body (POST /v3/documents/bills/{billId}): its own Content-Type.
+        headers["Content-Type"] = content_type or "application/octet-stream"
     try:
         return requests.request(
-            method, f"{url}{path}", json=json, params=params, headers=headers, timeout=timeout()
+            method, f"{url}{path}", json=json, params=params, data=data, headers=headers, timeout=timeout()
         )
     except requests.RequestException as exc:
         logger.warning("Bill.com %s %s unreachable: %s", method, path, exc)
@@ -197,13 +202,23 @@ def login(*, username: str, password: str, organisation_id: str) -> Session:
 
 
 def request(
-    session_id: str, method: str, path: str, *, json: dict | None = None, params: dict | None = None
+    session_id: str,
+    method: str,
+    path: str,
+    *,
+    json: dict | None = None,
+    params: dict | None = None,
+    data: bytes | None = None,
+    content_type: str = "",
 ) -> Any:
-    """One API call with a session. Raises SessionInvalid (BDC_1109, also a bare 401) and the
-    outcomes of `outcome`; any other refusal is a ProviderError carrying Bill.com's code and message
-    (a bill Bill.com refuses is not "try again later")."""
+    """One API call with a session (`data`: a raw body of `content_type`, e.g. a bill's document).
+    Raises SessionInvalid (BDC_1109, also a bare 401) and the outcomes of `outcome`; any other refusal
+    is a ProviderError carrying Bill.com's code and message (a bill Bill.com refuses is not "try again
+    later")."""
     what = f"{method} {path}"
-    response = _send(method, path, json=json, params=params, session_id=session_id)
+    response = _send(
+        method, path, json=json, params=params, session_id=session_id, data=data, content_type=content_type
+    )
     if response.status_code < 400:
         return _json(response, what)
     error = error_of(response)

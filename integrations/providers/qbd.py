@@ -22,6 +22,7 @@ from xml.sax.saxutils import escape
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, identify_hasher, make_password
+from django.db import transaction
 from django.urls import reverse
 from django_scopes import scopes_disabled
 from lxml import etree
@@ -381,6 +382,7 @@ def authenticate(username: str, password: str, *, guard: SignInGuard) -> list[st
         return [ticket, NO_WORK]
     credentials["qbwc_ticket"] = ticket
     credentials.pop(services.QBWC_OPEN_FILE, None)
+    credentials.pop(QBWC_CONFIRMED, None)
     try:
         connection = services.qbwc_authenticated(
             account=connection.account, connection=connection, credentials=credentials
@@ -396,7 +398,9 @@ def authenticate(username: str, password: str, *, guard: SignInGuard) -> list[st
 def send_request_xml(ticket: str, hcp: str, company_file: str, country: str, major: str, minor: str) -> str:
     """The next qbXML request: first the CompanyQuery that identifies the company file (sent even when
     strHCPResponse already named the company, because the Web Connector treats "" as an error); then,
-    while a list read runs, its queries one at a time (integrations/qbwc_lists.py). "" refuses (the Web
+    while a list read runs, its queries one at a time (integrations/qbwc_lists.py); then, once the
+    company file is confirmed in this session, the publish queue's message sets (costs/qbwc_publishing.py:
+    adds, and lookups of documents whose answer was lost). "" refuses (the Web
     Connector then calls getLastError and shows its message): an unknown ticket, another company file
     than this connection's."""
     connection = _by_ticket(ticket)
@@ -405,6 +409,11 @@ def send_request_xml(ticket: str, hcp: str, company_file: str, country: str, maj
     reading = qbwc_lists.current(account=connection.account, connection=connection)
     if reading is not None:
         return _list_request(connection, reading, company_file)
+    if _confirmed(connection, ticket):
+        request = _publish_request(connection, ticket, company_file)
+        if request is not None:
+            return request
+        # Nothing left after all (taken meanwhile): the CompanyQuery again, whose answer ends the run.
     owner_id = services.credentials_of(connection).get("owner_id", "")
     host = host_answers(hcp, owner_id=owner_id, country=country, major=major, minor=minor)
     company = host.company if host.company is not None and host.company.answered else None
@@ -446,10 +455,62 @@ def _list_request(connection: Connection, reading: qbwc_lists.Reading, company_f
     return qbd_lists.list_query(reading.step, version=version)
 
 
+# Credentials key: the session (a digest of its ticket) whose CompanyQuery confirmed the company file.
+# Until it has, nothing is published in that session: the file may not be this set-up's.
+QBWC_CONFIRMED = "qbwc_confirmed"
+
+
+def _confirmed(connection: Connection, ticket: str) -> bool:
+    from costs import qbwc_publishing  # costs builds on integrations
+
+    stored = services.credentials_of(connection).get(QBWC_CONFIRMED, "")
+    return bool(stored) and hmac.compare_digest(stored, qbwc_publishing.session_key(ticket))
+
+
+def _confirm(connection: Connection, ticket: str) -> None:
+    from costs import qbwc_publishing
+
+    with transaction.atomic(), scopes_disabled():
+        # The stored credentials as they are now (the company check has just written to them).
+        current = Connection.objects.select_for_update().get(pk=connection.pk)
+        credentials = services.credentials_of(current)
+        credentials[QBWC_CONFIRMED] = qbwc_publishing.session_key(ticket)
+        services.store_credentials(
+            account=connection.account, connection=current, credentials=credentials, access_expires_at=None
+        )
+    connection.credentials = credentials
+
+
+def _publish_request(connection: Connection, ticket: str, company_file: str) -> str | None:
+    """The publish queue's next message set (costs/qbwc_publishing.py), to the company file this session
+    was checked against; "" (getLastError says why) when the file changed; None when nothing is due."""
+    from costs import qbwc_publishing
+
+    if not services.same_company_file(connection.external_id, company_file):
+        services.qbwc_run_failed(
+            account=connection.account,
+            connection=connection,
+            message=f"The Web Connector opened {company_file or 'no company file'} in the middle of its run, "
+            "so nothing was sent to it.",
+        )
+        return ""
+    return qbwc_publishing.next_request(account=connection.account, connection=connection, ticket=ticket)
+
+
+def _then_publish(connection: Connection, percent: int) -> int:
+    """After the company check or a list read: a publish waiting keeps the session going (less than
+    100: the Web Connector calls sendRequestXML again)."""
+    from costs import qbwc_publishing
+
+    if percent >= 100 and qbwc_publishing.wanted(connection):
+        return 50
+    return percent
+
+
 def receive_response_xml(ticket: str, response: str, hresult: str, message: str) -> int:
-    """The percentage done while a list read has more to ask (the Web Connector calls sendRequestXML
-    again); 100: done (the Web Connector closes the session). Negative: the run stopped on a problem,
-    and the Web Connector calls getLastError for the message."""
+    """The percentage done while a list read has more to ask or documents wait to be published (the Web
+    Connector calls sendRequestXML again); 100: done (the Web Connector closes the session). Negative:
+    the run stopped on a problem, and the Web Connector calls getLastError for the message."""
     connection = _by_ticket(ticket)
     if connection is None:
         return -1
@@ -462,12 +523,34 @@ def receive_response_xml(ticket: str, response: str, hresult: str, message: str)
                 reading=reading,
                 problem=f"QuickBooks could not answer ({hresult}: {message})"[:300] + ".",
             )
-        return qbwc_lists.answered(
+        percent = qbwc_lists.answered(
             account=connection.account,
             connection=connection,
             reading=reading,
             answer=qbd_lists.list_answer_from(response, reading.step),
             version=connection.options.get("qbxml_version", ""),
+        )
+        return _then_publish(connection, percent) if _confirmed(connection, ticket) else percent
+    from costs import qbwc_publishing
+
+    if qbwc_publishing.holds(connection, ticket):
+        # QuickBooks' answers to the documents this session was handed.
+        if hresult:
+            qbwc_publishing.interrupted(
+                account=connection.account,
+                connection=connection,
+                ticket=ticket,
+                why=f"QuickBooks could not run Dext Connect's requests ({hresult}: {message})"[:300] + ".",
+            )
+            services.qbwc_run_failed(
+                account=connection.account,
+                connection=connection,
+                message=f"QuickBooks could not run Dext Connect's requests ({hresult}: {message})"[:400]
+                + ". They are looked up at the Web Connector's next run.",
+            )
+            return -1
+        return qbwc_publishing.answered(
+            account=connection.account, connection=connection, ticket=ticket, response=response
         )
 
     def failed(text: str) -> int:
@@ -499,8 +582,12 @@ def receive_response_xml(ticket: str, response: str, hresult: str, message: str)
         )
     except DomainError:
         return -1
-    # The company file is confirmed: a queued list read starts now (1: more requests follow).
-    return 1 if qbwc_lists.start(account=connection.account, connection=connection) else 100
+    _confirm(connection, ticket)
+    # The company file is confirmed: a queued list read starts now (1: more requests follow), then
+    # what waits to be published (costs/qbwc_publishing.py).
+    if qbwc_lists.start(account=connection.account, connection=connection):
+        return 1
+    return _then_publish(connection, 100)
 
 
 def last_error(ticket: str) -> str:
@@ -518,6 +605,7 @@ def connection_error(ticket: str, hresult: str, message: str) -> str:
     """The Web Connector could not open QuickBooks or the company file: record why, and stop."""
     connection = _by_ticket(ticket)
     if connection is not None:
+        _publish_interrupted(connection, ticket)
         qbwc_lists.interrupted(account=connection.account, connection=connection)
         hresult, message = hresult.strip()[:20], message.strip()[:300]
         if hresult.lower() == OTHER_FILE_OPEN:
@@ -533,14 +621,23 @@ def connection_error(ticket: str, hresult: str, message: str) -> str:
     return DONE
 
 
+def _publish_interrupted(connection: Connection, ticket: str) -> None:
+    from costs import qbwc_publishing
+
+    qbwc_publishing.interrupted(account=connection.account, connection=connection, ticket=ticket)
+
+
 def close_connection(ticket: str) -> str:
     connection = _by_ticket(ticket)
     if connection is not None:
-        # A list read still running now ended half-way: it is read again at the next run.
+        # A list read still running now ended half-way: it is read again at the next run; documents
+        # handed out with no answer back are looked up first at the next run.
+        _publish_interrupted(connection, ticket)
         qbwc_lists.interrupted(account=connection.account, connection=connection)
         credentials = services.credentials_of(connection)
         credentials.pop("qbwc_ticket", None)
         credentials.pop(services.QBWC_OPEN_FILE, None)
+        credentials.pop(QBWC_CONFIRMED, None)
         services.store_credentials(
             account=connection.account, connection=connection, credentials=credentials, access_expires_at=None
         )

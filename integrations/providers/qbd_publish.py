@@ -1,6 +1,6 @@
 """QuickBooks Desktop: the qbXML that creates bills, vendor credits and sales invoices, and the reading
-of QuickBooks' answers (builders and parsers only: queueing them for the Web Connector's
-sendRequestXML and reading them back in receiveResponseXML is the publishing queue's work). The
+of QuickBooks' answers (builders and parsers only: costs/qbwc_publishing.py queues them for the Web
+Connector's sendRequestXML and reads them back in receiveResponseXML). The
 outcomes are those of integrations/providers/publishing.py. Sources: docs/providers.md, "Publishing
 calls"; docs/publishing-research.md §5 (Intuit's qbxmlops70.xml and the onscreen reference).
 
@@ -231,6 +231,34 @@ def read_adds(response_xml: str, bills: list[BillData]) -> list[Outcome]:
         else:
             outcomes.append(Rejected(f"{LABEL} refused it ({code}): {message}", code))
     return outcomes
+
+
+# statusCode of an add whose name another list element already has (Q-ERR: "The name … of the list
+# element is already in use.").
+NAME_IN_USE = "3100"
+
+
+def vendor_add_request(bill: BillData) -> str:
+    """`VendorAddRq` for a supplier QuickBooks may not have yet (we know only its name), sent just before
+    the document that names it by FullName in the same continueOnError message set. If QuickBooks has
+    the name already (3100) the document still finds it. requestID "vendor-<key>" (made to fit)."""
+    rid = escape(request_id(f"vendor-{bill.key}"), {'"': "&quot;"})
+    return (
+        f'<VendorAddRq requestID="{rid}"><VendorAdd>'
+        f"<Name>{escape(bill.supplier.name[:NAME_MAX])}</Name></VendorAdd></VendorAddRq>"
+    )
+
+
+def read_vendor_add(response_xml: str, bill: BillData) -> tuple[str, str] | None:
+    """(ListID, Name) of the vendor QuickBooks created for `bill`'s VendorAddRq; None when it created
+    none (the name was in use, or no readable answer)."""
+    answers = _answers(response_xml)
+    rs = answers.get(request_id(f"vendor-{bill.key}")) if answers is not None else None
+    if rs is None:
+        return None
+    code, _ = _status(rs)
+    list_id, name = rs.findtext("VendorRet/ListID") or "", rs.findtext("VendorRet/Name") or ""
+    return (list_id, name) if int(code) < 1000 and list_id and name else None
 
 
 def lookup_query(bill: BillData) -> str:

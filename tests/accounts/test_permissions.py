@@ -60,6 +60,8 @@ STANDARD_USER_REFUSED: dict[str, tuple[bool, bool]] = {
     # "Standard users may publish": the account's Admins decide.
     "accounts:users_publishing": (True, True),
     "integrations:connections": (False, True),
+    # QuickBooks Online's payment accounts: Standard users see the choices; only managers save them.
+    "integrations:payment_accounts": (False, True),
     "integrations:defaults_preview": (True, True),
     "integrations:connect_choose": (True, True),
     "integrations:disconnect": (True, True),
@@ -72,6 +74,10 @@ STANDARD_USER_REFUSED: dict[str, tuple[bool, bool]] = {
     "costs:inbox": (False, False),
     "costs:bulk_integration": (False, False),
     "costs:item_detail": (False, False),
+    # "Attach again" (costs/attachments.py): for those who may publish (Standard users: only where the
+    # account lets them, off by default).
+    "costs:attach_again": (True, True),
+    "costs:sales_attach_again": (True, True),
     "costs:sales_inbox": (False, False),
     "costs:sales_item_detail": (False, False),
     # The item page's publishing actions: whether a Standard user may publish is the account's setting,

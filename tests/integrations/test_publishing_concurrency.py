@@ -67,3 +67,70 @@ def ready_item_without_lists(tenant, n):
     from tests.factories import ItemFactory
 
     return ItemFactory(account=tenant.account, status="ready", reference=f"REQ-{n}")
+
+
+def test_two_web_connector_sessions_never_hand_out_one_attempt_twice(tenant, other_tenant, connect):
+    """QuickBooks Desktop's queue (costs/qbwc_publishing.py): two sessions asking for the next message
+    set at the same moment get disjoint attempts, every one of them handed out exactly once."""
+    from lxml import etree
+
+    from costs import qbwc_publishing
+    from costs.models import Item, Supplier, SupplierLink, SupplierMatch
+    from integrations.models import ListEntry
+
+    qbd = connect(tenant.account, "qbd", external_id="C:\\Acme.qbw", options={"qbxml_version": "16.0"})
+    with scopes_disabled():
+        vendor = ListEntry.objects.create(
+            account=tenant.account, connection=qbd, kind="supplier", external_id="70000001-1", name="Staples"
+        )
+        expense = ListEntry.objects.create(
+            account=tenant.account,
+            connection=qbd,
+            kind="account",
+            external_id="80000001-1",
+            name="Advertising",
+        )
+        supplier = Supplier.objects.create(account=tenant.account, name="Staples")
+        SupplierLink.objects.create(
+            account=tenant.account,
+            supplier=supplier,
+            connection=qbd,
+            entry=vendor,
+            matched_by=SupplierMatch.EXACT,
+        )
+        items = [
+            Item.objects.create(
+                account=tenant.account,
+                status=ItemStatus.READY,
+                type="bill",
+                supplier=supplier,
+                reference=f"QBD-{n}",
+                category_entry=expense,
+                total=10,
+                currency="USD",
+            )  # fmt: skip
+            for n in range(ROUNDS * 2)
+        ]
+    attempts = publishing.request_publish(
+        account=tenant.account, acting_user=tenant.admin, item_ids=[i.pk for i in items]
+    ).queued
+    handed: dict[str, list[str]] = {}
+
+    def session(ticket: str) -> None:
+        with scopes_disabled():
+            connection = type(qbd).objects.select_related("account").get(pk=qbd.pk)
+        request = qbwc_publishing.next_request(
+            account=connection.account, connection=connection, ticket=ticket
+        )
+        root = etree.fromstring(request.encode()) if request else None
+        handed[ticket] = [rq.get("requestID") for rq in root.iter("BillAddRq")] if root is not None else []
+
+    assert race(lambda: session("A"), lambda: session("B")) == ["ok", "ok"]
+    everything = handed["A"] + handed["B"]
+    assert sorted(everything) == sorted(a.key for a in attempts)  # each exactly once
+    assert not set(handed["A"]) & set(handed["B"])
+    with scopes_disabled():
+        assert PublishAttempt.objects.filter(connection=qbd, state=AttemptState.SENDING).count() == len(
+            attempts
+        )
+        assert not PublishAttempt.objects.filter(account=other_tenant.account).exists()

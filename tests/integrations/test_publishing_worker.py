@@ -319,18 +319,22 @@ def test_approvalmax_bills_go_to_xero_awaiting_approval(
     )
 
 
-def test_quickbooks_desktop_is_refused_clearly(tenant, other_tenant, connect):
-    from accounts.errors import DomainError
+def test_quickbooks_desktop_waits_for_the_web_connector_not_a_task(tenant, other_tenant, connect):
+    """QuickBooks Desktop is not called: its attempt waits in the connection's queue for the Web
+    Connector (costs/qbwc_publishing.py; end to end in test_qbwc_publish.py). No worker or sweeper runs it."""
     from tests.factories import ItemFactory
 
     connect(tenant.account, "qbd")
     item = ItemFactory(account=tenant.account, status="ready", reference="QBD-1")
-    with pytest.raises(DomainError) as refused:
-        publishing.request_publish(account=tenant.account, acting_user=tenant.admin, item_ids=[item.pk])
-    assert refused.value.message == (
-        "Nothing was sent: Publishing to QuickBooks Desktop is not available yet."
-    )
+    [attempt] = publishing.request_publish(
+        account=tenant.account, acting_user=tenant.admin, item_ids=[item.pk]
+    ).queued
+    assert queued_tasks(due_only=False) == []
+    assert publishing.sweep(timezone.now() + timedelta(hours=1)) == 0
+    assert publishing.run_attempt(account=tenant.account, attempt_id=attempt.pk) is None
     with scopes_disabled():
-        assert not PublishAttempt.objects.exists()
+        attempt.refresh_from_db()
         item.refresh_from_db()
-    assert item.status == ItemStatus.READY
+        assert not PublishAttempt.objects.filter(account=other_tenant.account).exists()
+    assert (attempt.state, attempt.tries, attempt.sent_at) == (AttemptState.QUEUED, 0, None)
+    assert item.status == ItemStatus.PUBLISHING
