@@ -83,6 +83,31 @@ def change_role(*, account: Account, acting_user: User, membership_id: int, role
         return membership
 
 
+PUBLISH_SETTING = "Standard users may publish"
+
+
+@in_account_scope
+def set_standard_users_may_publish(*, account: Account, acting_user: User, allowed: bool) -> bool:
+    """Business settings > Users: whether Standard users may publish items (off by default; Admins and
+    practice users always may: accounts/permissions.py). Admins only. Returns whether it changed."""
+    require_users_manage(acting_user, account)
+    with transaction.atomic():
+        account = lock_account(account)
+        if account.standard_users_may_publish == allowed:
+            return False
+        account.standard_users_may_publish = allowed
+        account.save(update_fields=["standard_users_may_publish"])
+        record(
+            account=account,
+            actor=acting_user,
+            action="account.standard_users_may_publish",
+            summary=f"Turned {PUBLISH_SETTING} {'on' if allowed else 'off'}",
+            before="Off" if allowed else "On",
+            after="On" if allowed else "Off",
+        )
+        return True
+
+
 @in_account_scope
 def remove_user(*, account: Account, acting_user: User, membership_id: int) -> str:
     require_users_manage(acting_user, account)

@@ -35,6 +35,11 @@ urlpatterns = [
     path("a/<slug:account_slug>/settings/", views.business_settings, name="settings"),
     path("a/<slug:account_slug>/settings/users/", views.users, name="users"),
     path(
+        "a/<slug:account_slug>/settings/users/publishing/",
+        views.users_publishing,
+        name="users_publishing",  # "users…": the Users tab stays current
+    ),
+    path(
         "a/<slug:account_slug>/settings/users/<int:membership_id>/role/",
         views.user_change_role,
         name="user_change_role",

@@ -145,6 +145,32 @@ def user_change_role(request: HttpRequest, membership_id: int) -> HttpResponse:
 
 @require_POST
 @account_view("users.manage")
+def users_publishing(request: HttpRequest) -> HttpResponse:
+    """The Users page's "Standard users may publish" setting: the checkbox posts "1" when ticked and
+    nothing when not; anything else is refused and changes nothing."""
+    value = request.POST.get("standard_users_may_publish", "")
+    if value not in ("", "1"):
+        messages.error(request, "Tick “Standard users may publish” or leave it empty, then Save.")
+        return redirect(_users_url(request))
+    allowed = value == "1"
+    try:
+        changed = services.set_standard_users_may_publish(
+            account=request.account, acting_user=request.user, allowed=allowed
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        now = "may now publish items" if allowed else "may no longer publish items"
+        still = "may publish items" if allowed else "may not publish items"
+        messages.success(
+            request,
+            f"Standard users {now}." if changed else f"No change: Standard users {still} already.",
+        )
+    return redirect(_users_url(request))
+
+
+@require_POST
+@account_view("users.manage")
 def user_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
     try:
         email = services.remove_user(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import attachment_views, list_views, views
+from . import attachment_views, item_views, list_views, views
 
 app_name = "costs"
 urlpatterns = [
@@ -8,6 +8,14 @@ urlpatterns = [
     path("a/<slug:account_slug>/costs/integration/", views.bulk_integration, name="bulk_integration"),
     path("a/<slug:account_slug>/costs/<int:item_id>/", views.item_detail, name="item_detail"),
     path("a/<slug:account_slug>/costs/<int:item_id>/lists/", list_views.item_lists, name="item_lists"),
+    # The item page's publishing actions and the status partial it polls (costs/item_views.py).
+    path("a/<slug:account_slug>/costs/<int:item_id>/publish/", item_views.item_publish, name="item_publish"),
+    path("a/<slug:account_slug>/costs/<int:item_id>/retry/", item_views.item_retry, name="item_retry"),
+    path("a/<slug:account_slug>/costs/<int:item_id>/cancel/", item_views.item_cancel, name="item_cancel"),
+    path("a/<slug:account_slug>/costs/<int:item_id>/status/", item_views.item_status, name="item_status"),
+    path(
+        "a/<slug:account_slug>/costs/<int:item_id>/approval/", item_views.item_approval, name="item_approval"
+    ),
     # "Attach again": the attach step only (costs/attachments.py), never a second publish.
     path(
         "a/<slug:account_slug>/costs/<int:item_id>/attach/",
@@ -21,6 +29,26 @@ urlpatterns = [
     ),
     path("a/<slug:account_slug>/sales/", views.sales_inbox, name="sales_inbox"),
     path("a/<slug:account_slug>/sales/<int:item_id>/", views.sales_item_detail, name="sales_item_detail"),
+    path(
+        "a/<slug:account_slug>/sales/<int:item_id>/publish/",
+        item_views.sales_item_publish,
+        name="sales_item_publish",
+    ),
+    path(
+        "a/<slug:account_slug>/sales/<int:item_id>/retry/",
+        item_views.sales_item_retry,
+        name="sales_item_retry",
+    ),
+    path(
+        "a/<slug:account_slug>/sales/<int:item_id>/cancel/",
+        item_views.sales_item_cancel,
+        name="sales_item_cancel",
+    ),
+    path(
+        "a/<slug:account_slug>/sales/<int:item_id>/status/",
+        item_views.sales_item_status,
+        name="sales_item_status",
+    ),
     path("a/<slug:account_slug>/rules/", views.rules, name="rules"),
     path("a/<slug:account_slug>/rules/new/", views.rule_create, name="rule_create"),
     path("a/<slug:account_slug>/rules/new/lists/", list_views.rule_lists_new, name="rule_lists_new"),

@@ -10,6 +10,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
@@ -174,19 +175,31 @@ def bulk_integration(request: HttpRequest) -> HttpResponse:
 # --- item details ---------------------------------------------------------------------------------
 
 
+NOT_CHANGEABLE = {
+    ItemStatus.PUBLISHED: "This item is already published and can no longer be changed.",
+    ItemStatus.PUBLISHING: "This item is being published: it cannot be changed until that has finished.",
+    ItemStatus.ARCHIVED: "This item is archived and can no longer be changed.",
+}
+MAY_NOT_PUBLISH_HERE = (
+    "Only Admins and your accountant can publish items in this account. An Admin can let Standard users "
+    "publish on Business settings > Users."
+)
+
+
 def _item_detail(request: HttpRequest, item_id: int, *, sales: bool) -> HttpResponse:
     account = request.account
     item = get_item_for_account(account=account, id=item_id, sales=sales)
-    facts = load_facts(account)
-    published = item.status == ItemStatus.PUBLISHED
-    # Not changeable (published, being published, archived): where it publishes is shown, not offered.
-    routing_locked = not is_changeable(item)
     # The inbox's filters, sort and page travel with the item so "Back" returns to the same list.
     origin = request.GET.get("from", "")
     here = _url(request, "sales_item_detail" if sales else "item_detail", item.pk)
     here += f"?{urlencode({'from': origin})}" if origin else ""
     form = ItemForm(request.POST or None, instance=copy(item), account=account, sales=sales)
-    if request.method == "POST" and not published and form.is_valid():
+    if request.method == "POST" and not is_changeable(item):
+        # Published, being published, archived: the page shows the values read-only; a stale or forged
+        # POST is refused here and changes nothing (the service refuses it again).
+        messages.error(request, NOT_CHANGEABLE.get(item.status, "This item can no longer be changed."))
+        return redirect(here)
+    if request.method == "POST" and form.is_valid():
         # The Integration field is only on the page while an additional integration is connected;
         # without it in the POST the item's setting stays as it is. The same for the list fields
         # (Supplier, Category, Tax rate): absent means unchanged.
@@ -205,10 +218,31 @@ def _item_detail(request: HttpRequest, item_id: int, *, sales: bool) -> HttpResp
             messages.error(request, error.message)
         else:
             messages.success(request, "Saved.")
+        # POST-redirect-GET to this same page: the user stays on the item, and Back goes back once.
         return redirect(here)
-    if request.method == "POST" and published:
-        messages.error(request, "This item is already published and can no longer be changed.")
-        return redirect(here)
+    return render(
+        request,
+        "costs/item_detail.html",
+        item_page_context(request, item, sales=sales, origin=origin, form=form),
+    )
+
+
+def item_page_context(
+    request: HttpRequest, item, *, sales: bool, origin: str = "", form: ItemForm | None = None
+) -> dict:
+    """Everything the Item details page shows (the page, and the status partial it polls)."""
+    from .item_views import item_url
+    from .models import AttemptState, PublishAttempt
+
+    account = request.account
+    facts = load_facts(account)
+    published = item.status == ItemStatus.PUBLISHED
+    # Not changeable (published, being published, archived): its values and where it publishes are
+    # shown, not offered.
+    changeable = is_changeable(item)
+    routing_locked = not changeable
+    if form is None:
+        form = ItemForm(None, instance=copy(item), account=account, sales=sales)
     route = effective_integration(item, facts)
     choices = integration_choices(allowed_connections(item, facts), with_default=not sales)
     if not sales and not routing_locked:
@@ -218,25 +252,90 @@ def _item_detail(request: HttpRequest, item_id: int, *, sales: bool) -> HttpResp
         fallback = effective_integration(unset, facts)
         choices[0] = (choices[0][0], f"{choices[0][1]} ({fallback.label} — {fallback.reason})")
     values = lists.values_for(item, facts)
-    return render(
-        request,
-        "costs/item_detail.html",
-        {
-            **item_fields(request, item, values, locked=published),
-            "lists_url": _url(request, "item_lists", item.pk) if not sales and not routing_locked else "",
-            "item": item,
-            "form": form,
-            "sales": sales,
-            "published": published,
-            "routing_locked": routing_locked,
-            "route": route,
-            "main": facts.main,
-            "show_integration": facts.has_additional,
-            "integration_choices": choices,
-            "current_choice": str(item.integration_id or "") if not sales else str(facts.main_id or ""),
-            "back": _url(request, "sales_inbox" if sales else "inbox") + (f"?{origin}" if origin else ""),
-        },
+    prefix = "sales_item" if sales else "item"
+    attempts = PublishAttempt.objects.filter(item=item).select_related("connection").order_by("-pk")
+    attempt = attempts.first()
+    now = timezone.now()
+    open_attempt = attempt if attempt is not None and attempt.is_open else None
+    # The cancel service decides; this only says whether to offer Cancel: never handed to the provider.
+    cancellable = (
+        open_attempt is not None
+        and open_attempt.state == AttemptState.QUEUED
+        and open_attempt.sent_at is None
+        and (open_attempt.lease_until is None or open_attempt.lease_until < now)
     )
+    failed_attempt = attempt if attempt is not None and attempt.state == AttemptState.FAILED else None
+    access = getattr(request, "access", None)
+    can_publish = access is not None and access.can("items.publish")
+    fields = item_fields(request, item, values, locked=routing_locked)
+    return {
+        **fields,
+        "lists_url": _url(request, "item_lists", item.pk) if not sales and not routing_locked else "",
+        "item": item,
+        "form": form,
+        "sales": sales,
+        "published": published,
+        "changeable": changeable,
+        "routing_locked": routing_locked,
+        "route": route,
+        "main": facts.main,
+        "show_integration": facts.has_additional,
+        "integration_choices": choices,
+        "current_choice": str(item.integration_id or "") if not sales else str(facts.main_id or ""),
+        "back": _url(request, "sales_inbox" if sales else "inbox") + (f"?{origin}" if origin else ""),
+        "origin": origin,
+        "here": item_url(request, item, sales=sales, origin=origin),
+        "readonly_values": _readonly_values(item, fields, sales=sales) if routing_locked else [],
+        "not_changeable": NOT_CHANGEABLE.get(item.status, ""),
+        # Publishing (costs/publishing.py; permissions from accounts/permissions.py).
+        "can_publish": can_publish,
+        "may_not_publish": "" if can_publish else MAY_NOT_PUBLISH_HERE,
+        "open_attempt": open_attempt,
+        "cancellable": cancellable,
+        "refused_by": failed_attempt.connection.label if failed_attempt is not None else "",
+        "publish_url": _url(request, f"{prefix}_publish", item.pk),
+        "retry_url": _url(request, f"{prefix}_retry", item.pk),
+        "cancel_url": _url(request, f"{prefix}_cancel", item.pk),
+        "status_url": _url(request, f"{prefix}_status", item.pk)
+        + (f"?{urlencode({'from': origin})}" if origin else ""),
+        "approval_url": _url(request, "item_approval", item.pk)
+        if published and item.published_to is not None and item.published_to.provider == "approvalmax"
+        else "",
+        "approval_main": lists_source_label(item.published_to) if published else "",
+    }
+
+
+def lists_source_label(connection) -> str:
+    """The main software an ApprovalMax item went to (awaiting approval there)."""
+    from integrations.lists import source_for
+
+    if connection is None or connection.provider != "approvalmax":
+        return ""
+    main = source_for(connection)
+    return main.label if main is not None else "your main accounting software"
+
+
+def _readonly_values(item, fields: dict, *, sales: bool) -> list[tuple[str, object, str]]:
+    """A not-changeable item's values as the page shows them: (label, text, kind) where kind "money"
+    is formatted for the item's currency by the template. Supplier, Category and Tax rate as the list
+    fields name them (costs/list_views.item_fields: "404 · Bank Fees (archived)")."""
+
+    return [
+        ("Type", item.get_type_display(), ""),
+        ("Date", item.date.strftime("%-d %b %Y") if item.date else "—", ""),
+        ("Due date", item.due_date.strftime("%-d %b %Y") if item.due_date else "—", ""),
+        ("Customer" if sales else "Supplier", fields["supplier"].shown or "—", ""),
+        ("Reference", item.reference or "—", ""),
+        ("Category", fields["category_entry"].shown or "—", ""),
+        ("Tax rate", fields["tax_rate_entry"].shown or "—", ""),
+        ("Tax", item.tax, "money"),
+        ("Total", item.total, "money"),
+        ("Currency", item.currency, ""),
+        ("Description", item.description or "—", ""),
+        ("Owner", item.owner.email if item.owner_id else "—", ""),
+        ("Paid", "Yes" if item.paid else "No", ""),
+        ("Payment method", item.get_payment_method_display() if item.payment_method else "—", ""),
+    ]
 
 
 @account_view("account.view", write="items.edit")

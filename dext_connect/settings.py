@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # its widget templates, for FORM_RENDERER
     "django_htmx",
     "csp",
     "django_tasks",
@@ -71,6 +72,10 @@ MIDDLEWARE = [
 
 ROOT_URLCONF = "dext_connect.urls"
 WSGI_APPLICATION = "dext_connect.wsgi.application"
+
+# Forms render their widgets with the project's templates, so one override applies to every select in
+# the product: templates/django/forms/widgets/select_option.html (the empty choice reads "Choose…").
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 TEMPLATES = [
     {

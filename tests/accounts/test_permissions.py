@@ -59,6 +59,8 @@ STANDARD_USER_REFUSED: dict[str, tuple[bool, bool]] = {
     "accounts:user_invitation_cancel": (True, True),
     "accounts:activity": (True, True),
     "accounts:users_practice_end": (True, True),
+    # "Standard users may publish": the account's Admins decide.
+    "accounts:users_publishing": (True, True),
     "integrations:connections": (False, True),
     # QuickBooks Online's payment accounts: Standard users see the choices; only managers save them.
     "integrations:payment_accounts": (False, True),
@@ -81,6 +83,17 @@ STANDARD_USER_REFUSED: dict[str, tuple[bool, bool]] = {
     "costs:sales_attach_again": (True, True),
     "costs:sales_inbox": (False, False),
     "costs:sales_item_detail": (False, False),
+    # The item page's publishing actions: whether a Standard user may publish is the account's setting,
+    # answered by the service with a message on the page (tests/costs/test_item_publish_page.py), not 403.
+    "costs:item_publish": (False, False),
+    "costs:item_retry": (False, False),
+    "costs:item_cancel": (False, False),
+    "costs:item_status": (False, False),
+    "costs:item_approval": (False, False),
+    "costs:sales_item_publish": (False, False),
+    "costs:sales_item_retry": (False, False),
+    "costs:sales_item_cancel": (False, False),
+    "costs:sales_item_status": (False, False),
     "costs:rules": (False, True),
     "costs:rule_create": (True, True),
     "costs:rule_edit": (True, True),

@@ -477,4 +477,7 @@ def test_tables_scroll_inside_their_box_and_the_integration_field_is_wide(acme, 
         body = admin_client_.get(url).content.decode()
         assert re.search(r'<div class="table-scroll"[^>]*>\s*<table class="table', body), url
     body = admin_client_.get(item_url(item)).content.decode()
-    assert re.search(r'<div class="field wide">\s*<label for="id_integration">', body)
+    # Issue 12: the Integration sits at the top beside the publish state, not among the fields.
+    state = re.search(r'<section class="item-state".*?</section>', body, re.S).group(0)
+    assert '<label for="id_integration">Integration</label>' in state
+    assert body.index('id="item-state"') < body.index('id="item-fields"')
