@@ -63,6 +63,11 @@ MANAGE_RULES_WHO = (
     "supplier rules."
 )
 MANAGE_USERS_WHO = "Only Admins can add, change or remove users."
+# Who may publish ("items.publish"): the same people, and Standard users when the account allows it.
+PUBLISH_WHO = (
+    "Only Admin users and accountants or bookkeepers accessing this account can publish items. An Admin "
+    "can let Standard users publish on Business settings > Users."
+)
 
 # Which way in wins when a user has more than one (see the module docstring).
 RANK = {STANDARD: 1, PRACTICE: 2, ADMIN: 3}

@@ -15,6 +15,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from accounts.errors import DomainError
+from accounts.permissions import PUBLISH_WHO
 from accounts.tenancy import account_view
 from integrations.models import ListKind
 
@@ -180,10 +181,7 @@ NOT_CHANGEABLE = {
     ItemStatus.PUBLISHING: "This item is being published: it cannot be changed until that has finished.",
     ItemStatus.ARCHIVED: "This item is archived and can no longer be changed.",
 }
-MAY_NOT_PUBLISH_HERE = (
-    "Only Admins and your accountant can publish items in this account. An Admin can let Standard users "
-    "publish on Business settings > Users."
-)
+MAY_NOT_PUBLISH_HERE = PUBLISH_WHO
 
 
 def _item_detail(request: HttpRequest, item_id: int, *, sales: bool) -> HttpResponse:

@@ -122,9 +122,7 @@ def test_admin_routes_items_between_xero_and_billcom(page, demo_data):
     expect(page.get_by_role("heading", name="Sales inbox")).to_be_visible()
     _row(page, "SI-2000").get_by_role("link").first.click()
     expect(
-        page.get_by_text(
-            "Publishes to Xero — sales items can only be published to your main accounting software"
-        )
+        page.get_by_text("Publishes to Xero — Sales item: always the main accounting software")
     ).to_be_visible()
     options = page.get_by_label("Integration").locator("option")
     expect(options).to_have_count(1)

@@ -184,7 +184,10 @@ def test_forged_ids_and_methods_are_refused(acme, other, admin_client_, ready):
 def test_a_standard_user_publishes_only_while_the_account_allows_it(acme, other, staff_user, ready):
     staff = client_for(staff_user)
     page = staff.get(item_url(ready))
-    assert "Only Admins and your accountant can publish items in this account." in text(page)
+    assert (
+        "Only Admin users and accountants or bookkeepers accessing this account can publish items."
+        in text(page)
+    )
     assert not re.search(r">\s*Publish\s*</button>", page.content.decode())
     before = state()
     response = staff.post(action_url(ready, "publish"), follow=True)
@@ -290,7 +293,10 @@ def test_a_standard_user_without_permission_sees_why_not_instead_of_retry(acme, 
         account=acme.account, status="failed", publish_error="Bill.com refused it: bad vendor"
     )
     page = client_for(staff_user).get(item_url(failed)).content.decode()
-    assert "bad vendor" in page and "Only Admins and your accountant can publish" in page
+    assert (
+        "bad vendor" in page
+        and "Only Admin users and accountants or bookkeepers accessing this account can publish" in page
+    )
     assert not re.search(r">\s*Retry\s*</button>", page)
     before = state()
     response = client_for(staff_user).post(action_url(failed, "retry"), follow=True)

@@ -253,9 +253,10 @@ def test_sales_item_offers_only_the_main_software(acme, other, admin_client_):
     IntegrationDefaults.objects.create(account=acme.account, publishing=acme.billcom)
     sale = ItemFactory(account=acme.account, type="sales_invoice")
     body = admin_client_.get(item_url(sale)).content.decode()
-    assert "sales items can only be published to your main accounting software" in text(
-        admin_client_.get(item_url(sale))
-    )
+    page = text(admin_client_.get(item_url(sale)))
+    # The rule said once (the sales-rule line), the route's reason short.
+    assert page.count("Sales items can only be published to your main accounting software") == 1
+    assert "Publishes to Xero — Sales item: always the main accounting software" in page
     options = re.search(r'<select name="integration".*?</select>', body, re.S).group(0)
     assert re.findall(r">([^<]+)</option>", options) == ["Xero"]
 
