@@ -30,3 +30,15 @@ def sweep_publishing() -> int:
 
     schedules.schedule_next("sweep_publishing")
     return publishing.sweep()
+
+
+@task()
+def make_thumbnail(*, account_id: int, document_id: int) -> bool:
+    """The inbox thumbnail of a new document (costs/documents.make_thumbnail), drawn in the background
+    after the upload's transaction committed."""
+    from . import documents
+
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        return False
+    return documents.make_thumbnail(account=account, document_id=document_id)
