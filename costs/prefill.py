@@ -217,6 +217,12 @@ def _match_supplier(names: list[str], *, account: Account, item: Item, facts: Ro
     for name in lowered:
         if name in own:
             return str(own[name].pk), own[name].name
+    keys = {normalise(name) for name in names if normalise(name)}
+    if keys:  # the account's own suppliers by normalised name ("Acme Ltd" is "ACME"), among those starting alike
+        firsts = "|".join(sorted({re.escape(key.split()[0]) for key in keys}))
+        for supplier in Supplier.objects.filter(account=account, name__iregex=rf"^\W*({firsts})")[:200]:
+            if normalise(supplier.name) in keys:
+                return str(supplier.pk), supplier.name
     source = lists.source_of(item, facts)
     if source is None or item.is_sales:
         return None
@@ -231,14 +237,6 @@ def _match_supplier(names: list[str], *, account: Account, item: Item, facts: Ro
         if same:
             return str(same[0].pk), same[0].name
         return f"{lists.SUPPLIER_ENTRY}{entry.pk}", f"{entry.name} (from {source.label})"
-    keys = {normalise(name) for name in names if normalise(name)}
-    if keys:  # the account's own suppliers by normalised name, among those starting alike
-        firsts = {key.split()[0] for key in keys}
-        for supplier in Supplier.objects.filter(
-            account=account, name__iregex=r"^\W*(" + "|".join(re.escape(first) for first in firsts) + r")"
-        )[:200]:
-            if normalise(supplier.name) in keys:
-                return str(supplier.pk), supplier.name
     return None
 
 

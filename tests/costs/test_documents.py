@@ -182,10 +182,12 @@ REFUSALS = [
     ("page.pdf", b"<!DOCTYPE html><html><body><script>alert(document.cookie)</script>", "it is an HTML page"),
     ("vector.pdf", SVG, "it is an SVG image"),
     ("archive.pdf", zip_bomb(), "it is a ZIP archive"),
-    ("bomb.png", png_bomb(), "too large an image (30,000 × 30,000 pixels)"),
+    # Pillow's own guard (DecompressionBombError), then ours, both before any pixel is decoded.
+    ("bomb.png", png_bomb(), "bomb.png is too large an image"),
+    ("big.png", png_bomb(8_000, 8_000), "too large an image (8,000 × 8,000 pixels)"),
     ("empty.pdf", b"", "empty.pdf is empty"),
-    ("broken.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ntrailer garbage", "a damaged PDF"),
-    ("pages.pdf", samples.pdf_with_text([]), "a PDF without any page"),
+    ("broken.pdf", b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\ntrailer garbage", "a damaged or empty PDF"),
+    ("pages.pdf", samples.pdf_with_text([]), "pages.pdf is a damaged or empty PDF"),
     ("cut.jpg", samples.image("JPEG")[:600], "a damaged image"),
     ("note.txt", b"just some text", "its content is not one of those types"),
 ]
@@ -200,12 +202,11 @@ def test_bad_files_are_refused_with_the_reason_and_nothing_is_made(tenant, name,
 
 
 def test_an_over_size_file_is_refused(tenant, monkeypatch):
-    monkeypatch.setattr(documents, "MAX_BYTES", 50_000)
-    big = samples.pdf_with_text([["x" * 80] * 40] * 30)
-    assert len(big) > 50_000
+    monkeypatch.setattr(documents, "MAX_BYTES", 1_048_576)
+    big = INVOICE + b"%" + b"x" * 1_300_000
     result = post_one(client_for(tenant.admin), tenant.account, big, "big.pdf").json()
-    assert not result["ok"] and "files may be up to 0 MB" not in result["message"]
-    assert "MB: files may be up to" in result["message"]
+    assert not result["ok"]
+    assert result["message"] == "big.pdf is 1.2 MB: files may be up to 1 MB."
     assert nothing_made() == (0, 0, [])
 
 
@@ -229,7 +230,7 @@ def test_more_than_fifty_files_at_once_are_refused(tenant):
     client = client_for(tenant.admin)
     result = post_one(client, tenant.account, INVOICE, "a.pdf", batch=51).json()
     assert not result["ok"] and "51 files were chosen: upload up to 50 at once" in result["message"]
-    files = [SimpleUploadedFile(f"{n}.png", samples.image("PNG", size=(20, 20))) for n in range(51)]
+    files = [SimpleUploadedFile(f"{n}.png", samples.image("PNG", size=(60, 60))) for n in range(51)]
     response = client.post(upload_url(tenant.account), {"type": "receipt", "files": files})
     assert "51 files were chosen: upload up to 50 at once. Nothing was uploaded" in response.content.decode()
     assert nothing_made() == (0, 0, [])
@@ -437,12 +438,9 @@ def test_values_are_read_from_the_text_layer_and_offered_not_applied(tenant):
     supplier = SupplierFactory(account=account, name="Northwind Traders")
     SupplierRuleFactory(supplier=supplier, category="Cost of Goods Sold", payment_method="card")
     item = uploaded(tenant)
-    assert item.document.suggested == {
-        "names": ["Northwind Traders Ltd", "1 High Street"],
-        "date": "2026-11-12",
-        "total": "120.00",
-        "tax": "20.00",
-    }
+    found = item.document.suggested
+    assert found["names"][0] == "Northwind Traders Ltd"
+    assert (found["date"], found["total"], found["tax"]) == ("2026-11-12", "120.00", "20.00")
     # Offered, not applied.
     assert (item.supplier_id, item.total, item.tax, item.date) == (
         None,
