@@ -185,7 +185,9 @@ def _check_pdf(data: bytes, shown: str) -> tuple[int, str]:
                 raise DomainError(
                     f"{shown} is protected by a password: upload it without the password.", code="encrypted"
                 ) from error
-            raise DomainError(f"{shown} is a damaged or empty PDF that cannot be opened.", code="corrupt") from error
+            raise DomainError(
+                f"{shown} is a damaged or empty PDF that cannot be opened.", code="corrupt"
+            ) from error
         try:
             pages = len(document)
             if pages == 0:

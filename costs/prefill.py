@@ -218,7 +218,9 @@ def _match_supplier(names: list[str], *, account: Account, item: Item, facts: Ro
         if name in own:
             return str(own[name].pk), own[name].name
     keys = {normalise(name) for name in names if normalise(name)}
-    if keys:  # the account's own suppliers by normalised name ("Acme Ltd" is "ACME"), among those starting alike
+    if (
+        keys
+    ):  # the account's own suppliers by normalised name ("Acme Ltd" is "ACME"), among those starting alike
         firsts = "|".join(sorted({re.escape(key.split()[0]) for key in keys}))
         for supplier in Supplier.objects.filter(account=account, name__iregex=rf"^\W*({firsts})")[:200]:
             if normalise(supplier.name) in keys:
