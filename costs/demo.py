@@ -211,8 +211,8 @@ def seed(accounts: dict[str, Account]) -> None:
         _give_documents(account)
 
 
-# Which of an account's items get a document (the first ones of each type, by reference), so the inbox
-# shows thumbnails and the item page its viewer.
+# Which of an account's seeded items get a document (the newest of each type, as the inbox lists them
+# first), so the inbox shows thumbnails and the item page its viewer.
 DEMO_DOCUMENTS = {
     ItemType.BILL: 3,
     ItemType.RECEIPT: 2,
@@ -229,9 +229,8 @@ def _give_documents(account: Account) -> None:
     chosen = []
     for kind, count in DEMO_DOCUMENTS.items():
         chosen += list(
-            Item.objects.filter(account=account, type=kind)
-            .exclude(reference="")
-            .order_by("reference")
+            Item.objects.filter(account=account, type=kind, reference__regex=r"^(INV|EC|CN|SI)-[0-9]+$")
+            .order_by("-date", "-id")
             .values_list("pk", flat=True)[:count]
         )
     for item in Item.objects.filter(pk__in=chosen, document__isnull=True).select_related("supplier"):

@@ -417,6 +417,13 @@ def make_thumbnail(*, account: Account, document_id: int) -> bool:
     except Exception:
         logger.exception("No thumbnail for document %s", document_id)
         return False
+    # Centred on a square (the inbox's cell is square, whatever the page's shape).
+    from PIL import Image
+
+    side = THUMBNAIL_PIXELS * 2
+    square = Image.new("RGB", (side, side), "white")
+    square.paste(picture, ((side - picture.width) // 2, (side - picture.height) // 2))
+    picture = square
     old = document.thumbnail.name if document.thumbnail else ""
     document.thumbnail.save("thumbnail.png", ContentFile(encode(picture)), save=False)
     Document.objects.filter(pk=document.pk).update(thumbnail=document.thumbnail.name)

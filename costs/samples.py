@@ -13,8 +13,14 @@ def _escape(line: str) -> bytes:
     return text.encode("cp1252", errors="replace")
 
 
-def pdf_with_text(pages: Sequence[Sequence[str]], *, size: tuple[int, int] = (595, 842)) -> bytes:
-    """A PDF of `pages`, each a list of lines of text (its text layer is those lines)."""
+def pdf_with_text(
+    pages: Sequence[Sequence[str]],
+    *,
+    size: tuple[int, int] = (595, 842),
+    band: tuple[float, float, float] | None = None,
+) -> bytes:
+    """A PDF of `pages`, each a list of lines of text (its text layer is those lines); `band`, an RGB
+    colour (0–1) for a header band across the top of each page, so thumbnails tell documents apart."""
     objects: list[bytes | None] = []
 
     def add(body: bytes | None) -> int:
@@ -25,7 +31,10 @@ def pdf_with_text(pages: Sequence[Sequence[str]], *, size: tuple[int, int] = (59
     pages_id = add(None)  # written once the pages are known
     kids = []
     for lines in pages:
-        parts = [b"BT /F1 12 Tf 56 %d Td 18 TL" % (size[1] - 72)]
+        parts = []
+        if band is not None:
+            parts.append(b"%.3f %.3f %.3f rg 0 %d %d 150 re f 0 0 0 rg" % (*band, size[1] - 150, size[0]))
+        parts.append(b"BT /F1 16 Tf 56 %d Td 22 TL" % (size[1] - 190 if band else size[1] - 72))
         parts += [b"(" + _escape(line) + b") Tj T*" for line in lines]
         parts.append(b"ET")
         stream = b"\n".join(parts)
@@ -82,7 +91,17 @@ def invoice_pdf(
         f"Total: {currency}{total}",
     ]
     more = [[f"{reference} — page {n + 2}", "Terms and conditions."] for n in range(extra_pages)]
-    return pdf_with_text([first, *more])
+    # A colour of the supplier's own for the band, the same every time.
+    hue = sum(supplier.encode()) % 6
+    band = [
+        (0.05, 0.36, 1),
+        (0.1, 0.6, 0.3),
+        (0.85, 0.4, 0.1),
+        (0.6, 0.2, 0.7),
+        (0.8, 0.15, 0.2),
+        (0.1, 0.55, 0.65),
+    ]
+    return pdf_with_text([first, *more], band=band[hue])
 
 
 def image(kind: str = "JPEG", *, size: tuple[int, int] = (600, 800), text: str = "Receipt") -> bytes:
