@@ -571,3 +571,45 @@ def test_env_names_the_storage_variables():
     readme = (Path(settings.BASE_DIR) / "README.md").read_text()
     for name in ("DOCUMENT_STORAGE", "MEDIA_ROOT", "S3_BUCKET", "S3_ENDPOINT_URL", "S3_ACCESS_KEY_ID"):
         assert f"`{name}`" in readme, name
+
+
+def test_a_sales_invoice_shows_its_document_on_the_sales_side(tenant):
+    customer = SupplierFactory(account=tenant.account, name="Wingtip Toys")
+    data = samples.pdf_with_text([["Acme Test Ltd", "INVOICE SI-9", "Bill to: Wingtip Toys", "Total 99.00"]])
+    item = uploaded(tenant, data=data, name="si.pdf", kind="sales_invoice", sales=True)
+    client = client_for(tenant.admin)
+    body = client.get(f"/a/{tenant.account.slug}/sales/{item.pk}/").content.decode()
+    assert f"/a/{tenant.account.slug}/sales/{item.pk}/document/page/?page=1" in body
+    assert "Wingtip Toys" in body and "Use these values" in body
+    client.post(f"/a/{tenant.account.slug}/sales/{item.pk}/prefill/", {"action": "use"})
+    with scopes_disabled():
+        item.refresh_from_db()
+        assert (item.supplier, item.total) == (customer, Decimal("99.00"))
+    assert client.get(f"/a/{tenant.account.slug}/costs/{item.pk}/document/page/?page=1").status_code == 404
+
+
+def test_s3_storage_is_configured_from_the_environment(monkeypatch):
+    import runpy
+
+    from storages.backends.s3 import S3Storage
+
+    for name, value in {
+        "DOCUMENT_STORAGE": "s3",
+        "S3_BUCKET": "dext-documents",
+        "S3_ENDPOINT_URL": "https://s3.example.com",
+        "S3_REGION": "eu-west-2",
+        "S3_ACCESS_KEY_ID": "key",
+        "S3_SECRET_ACCESS_KEY": "secret",
+        "S3_PREFIX": "prod",
+    }.items():
+        monkeypatch.setenv(name, value)
+    configured = runpy.run_path(str(Path(settings.BASE_DIR) / "dext_connect" / "settings.py"))["STORAGES"]
+    default = configured["default"]
+    assert default["BACKEND"] == "storages.backends.s3.S3Storage"
+    storage = S3Storage(**default["OPTIONS"])  # django-storages takes every option as named
+    assert (storage.bucket_name, storage.endpoint_url, storage.location) == (
+        "dext-documents",
+        "https://s3.example.com",
+        "prod",
+    )
+    assert (storage.default_acl, storage.file_overwrite, storage.querystring_auth) == ("private", False, True)
