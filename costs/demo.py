@@ -22,8 +22,8 @@ from accounts.models import Account, Membership
 from integrations.lists import kinds_of
 from integrations.models import Connection, ListSync, ListSyncState
 
-from . import linking
-from .models import Item, ItemStatus, ItemType, PaymentMethod, Supplier
+from . import documents, linking, samples
+from .models import Document, Item, ItemStatus, ItemType, PaymentMethod, Supplier
 
 # (supplier, Category, Tax rate): names from the UK Xero chart of accounts and VAT rates that Acme's Xero
 # organisation keeps (sandbox/listdata.py), so the demo's items match its lists (costs/linking.py).
@@ -189,7 +189,10 @@ def seed(accounts: dict[str, Account]) -> None:
     }
     for index, (slug, (costs, claims, credit_notes, sales)) in enumerate(plans.items()):
         account = accounts.get(slug)
-        if account is None or Item.objects.filter(account=account).exists():
+        if account is None:
+            continue
+        if Item.objects.filter(account=account).exists():
+            _give_documents(account)
             continue
         names = ACME_SUPPLIERS if slug == "acme" else OTHER_SUPPLIERS[slug]
         customers = ACME_CUSTOMERS if slug == "acme" else [f"{account.name} customer"]
@@ -205,6 +208,59 @@ def seed(accounts: dict[str, Account]) -> None:
             seed=index + 1,
         )
         _as_after_a_read(account)
+        _give_documents(account)
+
+
+# Which of an account's seeded items get a document (the newest of each type, as the inbox lists them
+# first), so the inbox shows thumbnails and the item page its viewer.
+DEMO_DOCUMENTS = {
+    ItemType.BILL: 3,
+    ItemType.RECEIPT: 2,
+    ItemType.CREDIT_NOTE: 1,
+    ItemType.EXPENSE_CLAIM: 1,
+    ItemType.SALES_INVOICE: 1,
+}
+
+
+def _give_documents(account: Account) -> None:
+    """A generated document for those items: a PDF invoice with a text layer (two pages for some), or
+    a receipt's photo for receipts. Its thumbnail is drawn at once (no worker needed for the demo).
+    Idempotent: the same items every time, and an item with a document is left alone."""
+    chosen = []
+    for kind, count in DEMO_DOCUMENTS.items():
+        chosen += list(
+            Item.objects.filter(account=account, type=kind, reference__regex=r"^(INV|EC|CN|SI)-[0-9]+$")
+            .order_by("-date", "-id")
+            .values_list("pk", flat=True)[:count]
+        )
+    for item in Item.objects.filter(pk__in=chosen, document__isnull=True).select_related("supplier"):
+        name = item.supplier.name if item.supplier else account.name
+        if item.type == ItemType.RECEIPT:
+            data, filename = samples.image("JPEG", text=f"{name} {item.reference}"), f"{item.reference}.jpg"
+        else:
+            data = samples.invoice_pdf(
+                supplier=name,
+                reference=item.reference,
+                date=item.date.strftime("%d/%m/%Y"),
+                total=f"{item.total:.2f}",
+                tax=f"{item.tax:.2f}",
+                extra_pages=1 if item.pk % 3 == 0 else 0,
+            )
+            filename = f"{item.reference}.pdf"
+        checked = documents.check_file(data, name=filename)
+        document = Document(
+            account=account,
+            item=item,
+            original_name=filename,
+            content_type=checked.content_type,
+            size=len(data),
+            pages=checked.pages,
+            text=checked.text,
+            uploaded_by=item.owner,
+        )
+        document.file.save(filename, documents.ContentFile(data), save=False)
+        document.save()
+        documents.make_thumbnail(account=account, document_id=document.pk)
 
 
 def _as_after_a_read(account: Account) -> None:

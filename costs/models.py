@@ -377,6 +377,8 @@ class Document(models.Model):
     text = models.TextField(blank=True)
     # Values read from the text layer, offered to the user to confirm (never applied silently).
     suggested = models.JSONField(default=dict, blank=True)
+    # When the user used or dismissed the suggested values (costs/prefill.py): no longer offered.
+    prefill_closed_at = models.DateTimeField(null=True, blank=True)
     thumbnail = models.FileField(upload_to=thumbnail_path, max_length=300, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

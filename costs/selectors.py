@@ -102,9 +102,17 @@ def inbox_items(
     if annotate:
         items = (
             annotate_routes(items, facts)
-            .select_related("supplier", "owner", "published_to")
-            # What the rows never show: no password hash, no credentials decrypted per row.
-            .defer("description", "publish_error", "owner__password", "published_to__credentials")
+            # The document too (its thumbnail in the row): no query per row.
+            .select_related("supplier", "owner", "published_to", "document")
+            # What the rows never show: no password hash, no credentials decrypted per row, no text.
+            .defer(
+                "description",
+                "publish_error",
+                "owner__password",
+                "published_to__credentials",
+                "document__text",
+                "document__suggested",
+            )
         )
     if filters.status:
         items = items.filter(status=filters.status)

@@ -631,3 +631,40 @@ def link_supplier(
             after=after.message,
         )
         return after
+
+
+@in_account_scope
+def mark_ready(*, account: Account, acting_user: User, item_id: int) -> Item:
+    """To review -> Ready: the item is checked and may be published. Refused, changing nothing, for an
+    item in any other state, or one without its supplier (a customer, on a sales invoice) or total."""
+    with transaction.atomic():
+        item = (
+            Item.objects.select_for_update(of=("self",))
+            .select_related("supplier")
+            .get(account=account, pk=item_id)
+        )
+        if item.status != ItemStatus.TO_REVIEW:
+            refused = (
+                not_changeable_reason(item) or f"{item_name(item)} is {item.get_status_display()} already."
+            )
+            raise DomainError(refused, code="not_to_review")
+        missing = []
+        if item.supplier_id is None:
+            missing.append("customer" if item.type in SALES_TYPES else "supplier")
+        if not item.total:
+            missing.append("total")
+        if missing:
+            raise DomainError(
+                f"Choose the {and_join(missing)} first: an item is Ready once it has them.", code="incomplete"
+            )
+        item.status = ItemStatus.READY
+        item.save(update_fields=["status", "updated_at"])
+        record(
+            account=account,
+            actor=acting_user,
+            action="item.ready",
+            summary=f"Marked {item_name(item)} Ready",
+            before=ItemStatus.TO_REVIEW.label,
+            after=ItemStatus.READY.label,
+        )
+        return item

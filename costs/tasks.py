@@ -45,3 +45,15 @@ def attach_document(*, account_id: int, document_id: int) -> str | None:
     if account is None:
         return None
     return attachments.run_attachment(account=account, document_id=document_id)
+
+
+@task()
+def make_thumbnail(*, account_id: int, document_id: int) -> bool:
+    """The inbox thumbnail of a new document (costs/documents.make_thumbnail), drawn in the background
+    after the upload's transaction committed."""
+    from . import documents
+
+    account = Account.objects.filter(pk=account_id).first()
+    if account is None:
+        return False
+    return documents.make_thumbnail(account=account, document_id=document_id)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import attachment_views, item_views, list_views, views
+from . import attachment_views, document_views, item_views, list_views, views
 
 app_name = "costs"
 urlpatterns = [
@@ -48,6 +48,45 @@ urlpatterns = [
         "a/<slug:account_slug>/sales/<int:item_id>/status/",
         item_views.sales_item_status,
         name="sales_item_status",
+    ),
+    # Items in (issue 11): uploads, the scoped document views, the pre-fill, Ready (costs/document_views.py).
+    path("a/<slug:account_slug>/costs/upload/", document_views.upload, name="upload"),
+    path("a/<slug:account_slug>/sales/upload/", document_views.sales_upload, name="sales_upload"),
+    path("a/<slug:account_slug>/costs/<int:item_id>/document/", document_views.document, name="document"),
+    path(
+        "a/<slug:account_slug>/costs/<int:item_id>/document/page/",
+        document_views.document_page,
+        name="document_page",
+    ),
+    path("a/<slug:account_slug>/costs/<int:item_id>/thumbnail/", document_views.thumbnail, name="thumbnail"),
+    path(
+        "a/<slug:account_slug>/costs/<int:item_id>/prefill/", document_views.item_prefill, name="item_prefill"
+    ),
+    path("a/<slug:account_slug>/costs/<int:item_id>/ready/", document_views.item_ready, name="item_ready"),
+    path(
+        "a/<slug:account_slug>/sales/<int:item_id>/document/",
+        document_views.sales_document,
+        name="sales_document",
+    ),
+    path(
+        "a/<slug:account_slug>/sales/<int:item_id>/document/page/",
+        document_views.sales_document_page,
+        name="sales_document_page",
+    ),
+    path(
+        "a/<slug:account_slug>/sales/<int:item_id>/thumbnail/",
+        document_views.sales_thumbnail,
+        name="sales_thumbnail",
+    ),
+    path(
+        "a/<slug:account_slug>/sales/<int:item_id>/prefill/",
+        document_views.sales_item_prefill,
+        name="sales_item_prefill",
+    ),
+    path(
+        "a/<slug:account_slug>/sales/<int:item_id>/ready/",
+        document_views.sales_item_ready,
+        name="sales_item_ready",
     ),
     path("a/<slug:account_slug>/rules/", views.rules, name="rules"),
     path("a/<slug:account_slug>/rules/new/", views.rule_create, name="rule_create"),

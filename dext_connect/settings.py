@@ -144,8 +144,29 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request without it
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Items' documents (costs/documents.py), through Django's storage API, under generated names: the file
+# system (MEDIA_ROOT, var/media in the demo) or S3-compatible object storage (DOCUMENT_STORAGE=s3,
+# django-storages). Never served at a public URL: MEDIA_URL is routed nowhere, and documents are read
+# only by the tenant-scoped document views.
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "var" / "media")
+MEDIA_URL = "/documents-are-not-public/"
+DOCUMENT_STORAGE = env.str("DOCUMENT_STORAGE", default="filesystem")
+_S3_OPTIONS = {
+    "bucket_name": env.str("S3_BUCKET", default=""),
+    "endpoint_url": env.str("S3_ENDPOINT_URL", default="") or None,
+    "region_name": env.str("S3_REGION", default="") or None,
+    "access_key": env.str("S3_ACCESS_KEY_ID", default="") or None,
+    "secret_key": env.str("S3_SECRET_ACCESS_KEY", default="") or None,
+    "location": env.str("S3_PREFIX", default=""),
+    # Private objects: no public ACL, never overwritten, read through the app only.
+    "default_acl": "private",
+    "file_overwrite": False,
+    "querystring_auth": True,
+}
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": _S3_OPTIONS}
+    if DOCUMENT_STORAGE == "s3"
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
@@ -177,6 +198,11 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     }
 }
+
+# Uploads (costs/documents.py checks each file: at most 20 MB, 50 files at once): Django spools files
+# larger than this to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+FILE_UPLOAD_PERMISSIONS = 0o600
 
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

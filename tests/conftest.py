@@ -164,3 +164,9 @@ def pytest_collection_modifyitems(config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+@pytest.fixture(autouse=True)
+def _documents_in_a_temporary_folder(settings, tmp_path_factory):
+    """Items' documents (costs/documents.py) go to a folder of the test's own, never var/media."""
+    settings.MEDIA_ROOT = str(tmp_path_factory.mktemp("media"))

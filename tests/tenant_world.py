@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from django_scopes import scopes_disabled
 
 from accounts.models import ActivityEntry, Invitation, Membership, Practice, PracticeMembership, PracticeRole
-from costs.models import Item, Supplier, SupplierLink, SupplierRule
+from costs.models import Document, Item, Supplier, SupplierLink, SupplierRule
 from integrations.models import Connection, IntegrationDefaults, ListEntry, ListSync
 from tests.factories import (
     AccountEntryFactory,
@@ -66,6 +66,10 @@ def populate(tenant) -> World:
         tax_rate=tax_rate.name,
     )
     sales = ItemFactory(account=account, type="sales_invoice", reference="SECRET-SALE")
+    # Both items have their document (a PDF whose text holds a secret), so the document views are walked
+    # with real documents behind the ids.
+    for owner in (item, sales):
+        _document(owner, f"SECRET-REF document of {account.name}")
     practice = PracticeFactory(name=f"Secret Practice of {account.name}")
     practice.clients.add(account)
     PracticeMembershipFactory(practice=practice, role=PracticeRole.PRACTICE_ADMIN)
@@ -84,6 +88,23 @@ def populate(tenant) -> World:
         "practice_id": practice.pk,
     }
     return World(ids=ids)
+
+
+def _document(item, text: str) -> Document:
+    from django.core.files.base import ContentFile
+
+    from costs.samples import pdf_with_text
+
+    document = Document(
+        account=item.account,
+        item=item,
+        original_name="secret.pdf",
+        content_type="application/pdf",
+        text=text,
+    )
+    document.file.save("secret.pdf", ContentFile(pdf_with_text([[text]])), save=False)
+    document.save()
+    return document
 
 
 def snapshot() -> tuple:
@@ -140,6 +161,11 @@ def snapshot() -> tuple:
             ),
             sorted(
                 ListSync.objects.values_list("pk", "account_id", "connection_id", "state", "requested_at")
+            ),
+            sorted(
+                Document.objects.values_list(
+                    "pk", "account_id", "item_id", "file", "thumbnail", "prefill_closed_at", "attach_state"
+                )
             ),
             ActivityEntry.objects.count(),
             # Who may open which account through a practice.

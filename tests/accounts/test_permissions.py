@@ -106,6 +106,19 @@ STANDARD_USER_REFUSED: dict[str, tuple[bool, bool]] = {
     "costs:rule_link": (True, True),
     "costs:choose_suppliers": (False, False),
     "costs:choose_entries": (False, False),
+    # Items in (issue 11): staff upload, read documents, use the values read from them, mark items Ready.
+    "costs:upload": (False, False),
+    "costs:sales_upload": (False, False),
+    "costs:document": (False, False),
+    "costs:document_page": (False, False),
+    "costs:thumbnail": (False, False),
+    "costs:item_prefill": (False, False),
+    "costs:item_ready": (False, False),
+    "costs:sales_document": (False, False),
+    "costs:sales_document_page": (False, False),
+    "costs:sales_thumbnail": (False, False),
+    "costs:sales_item_prefill": (False, False),
+    "costs:sales_item_ready": (False, False),
 }
 
 

@@ -119,3 +119,23 @@ def test_acme_xero_lists_are_seeded_as_the_sandbox_answers_and_the_items_use_the
     assert SupplierLink.objects.get(supplier__name="Northwind Traders").matched_by == "normalised"
     # Globex and Initech have nothing connected: their text stays as it is, unmatched.
     assert not Item.objects.exclude(account__slug="acme").filter(category_entry__isnull=False).exists()
+
+
+def test_the_demo_gives_some_items_a_document_with_a_thumbnail_once(settings):
+    from costs.models import Document
+
+    settings.SANDBOX_ENABLED = True
+    call_command("seed_demo", stdout=io.StringIO())
+    documents = list(Document.objects.filter(account__slug="acme").select_related("item"))
+    assert len(documents) == 8
+    assert {d.item.type for d in documents} == {
+        "bill",
+        "receipt",
+        "credit_note",
+        "expense_claim",
+        "sales_invoice",
+    }
+    assert all(d.thumbnail and d.file.storage.exists(d.file.name) for d in documents)
+    assert any(d.pages == 2 for d in documents) and any(d.content_type == "image/jpeg" for d in documents)
+    call_command("seed_demo", stdout=io.StringIO())
+    assert Document.objects.filter(account__slug="acme").count() == 8
