@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('costs', '0008_item_documents'),
+        ('costs', '0009_document_attach_lease'),
     ]
 
     operations = [
