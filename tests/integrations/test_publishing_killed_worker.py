@@ -19,7 +19,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from costs import publishing
-from costs.models import AttemptState, ItemStatus, PublishAttempt
+from costs.models import AttemptState, ItemStatus, PublishAttempt, PublishBatch
 from sandbox import faults
 from tests.integrations.publish_helpers import numbers, received
 from tests.integrations.publishing_helpers import ready_item, work_off
@@ -85,6 +85,7 @@ def test_a_worker_killed_mid_publish_is_recovered_without_a_duplicate(
     assert publishing.sweep() == 0
     with scopes_disabled():
         PublishAttempt.objects.filter(pk=attempt.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+        PublishBatch.objects.update(lease_until=timezone.now() - timedelta(seconds=1))  # its batch's too
     assert publishing.sweep() == 1
     # Two triggers now wait (the task the dead worker never ran, and the sweeper's): one publishes.
     assert sorted(work_off(), key=str) == sorted([AttemptState.PUBLISHED, None], key=str)

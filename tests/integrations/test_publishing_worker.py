@@ -15,8 +15,8 @@ from django_scopes import scopes_disabled
 
 from accounts.models import ActivityEntry
 from costs import publishing
-from costs.models import OPEN_ATTEMPT_STATES, AttemptState, Item, ItemStatus, PublishAttempt
-from integrations.models import Connection, ConnectionStatus
+from costs.models import OPEN_ATTEMPT_STATES, AttemptState, Item, ItemStatus, PublishAttempt, PublishBatch
+from integrations.models import CallLimit, Connection, ConnectionStatus
 from integrations.providers import xero_publish
 from sandbox import clock, faults
 from tests.integrations.publish_helpers import (  # noqa: F401
@@ -73,6 +73,7 @@ def due_now(attempt_or_item) -> None:
         from django_tasks_db.models import DBTaskResult
 
         DBTaskResult.objects.filter(task_path="costs.tasks.publish_attempt").update(run_after=timezone.now())
+        CallLimit.objects.update(blocked_until=None)  # a 429's Retry-After is over too
 
 
 # --- Xero -------------------------------------------------------------------------------------------
@@ -180,16 +181,19 @@ def test_a_killed_workers_attempt_is_recovered_with_the_same_key(
     from integrations.provider_calls import caller_for
 
     DBTaskResult.objects.filter(task_path="costs.tasks.publish_attempt").update(status="RUNNING")
-    # The dying worker claimed it and handed the bill to Xero, then was killed before recording it.
-    claimed = publishing.claim(attempt.pk)
+    # The dying worker claimed it (in a batch) and handed the batch to Xero, then was killed before
+    # recording the answer.
+    batch, [claimed] = publishing.claim_batch(attempt)
     bill = publishing.bill_for(tenant.account, claimed)
-    publishing._mark_sent(claimed, key=xero_publish.batch_key([bill]), body=xero_publish.body_of([bill]))
+    key = xero_publish.batch_key([bill])
+    publishing._mark_batch_sent(batch, [claimed], key=key, body=xero_publish.body_of([bill]))
+    claimed.refresh_from_db()
     xero_publish.send(
         caller_for(xero),
         organisation=xero.external_id,
         bills=[bill],
-        key=claimed.sent_key,
-        body=json.loads(claimed.sent_body),
+        key=batch.key,
+        body=json.loads(batch.body),
     )
     assert numbers("xero", xero.external_id) == ["INV-KILL"]
     # Nothing runs it: the DB worker never re-runs a RUNNING task. Until the lease runs out the sweeper
@@ -199,6 +203,7 @@ def test_a_killed_workers_attempt_is_recovered_with_the_same_key(
     assert publishing.sweep(now=later) == 1
     with scopes_disabled():
         PublishAttempt.objects.filter(pk=attempt.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+        PublishBatch.objects.update(lease_until=timezone.now() - timedelta(seconds=1))  # its batch's too
     assert work_off() == [AttemptState.PUBLISHED]
     with scopes_disabled():
         attempt.refresh_from_db()
