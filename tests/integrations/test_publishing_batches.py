@@ -16,12 +16,11 @@ from django_scopes import scopes_disabled
 
 from costs import publishing
 from costs.models import AttemptState, Item, ItemStatus, PublishAttempt, PublishBatch
-from integrations.models import CallLimit
 from integrations.providers import xero_publish
 from sandbox import clock
 from sandbox.models import RequestLogEntry, SandboxBill
 from tests.integrations.publish_helpers import answer_lost, numbers, received
-from tests.integrations.publishing_helpers import ready_item, work_off
+from tests.integrations.publishing_helpers import make_due, ready_item, work_off
 from tests.integrations.sandbox_helpers import other_tenant_untouched, sandbox, xero_connection  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("sandbox", "other_tenant_untouched")
@@ -45,16 +44,6 @@ def publish(tenant, capture, items):
         return publishing.request_publish(
             account=tenant.account, acting_user=tenant.admin, item_ids=[i.pk for i in items]
         )
-
-
-def all_due() -> None:
-    """Time passes: every waiting attempt and its task are due, and any Retry-After is over."""
-    from django_tasks_db.models import DBTaskResult
-
-    with scopes_disabled():
-        PublishAttempt.objects.update(next_try_at=timezone.now() - timedelta(seconds=1))
-    DBTaskResult.objects.filter(task_path="costs.tasks.publish_attempt").update(run_after=timezone.now())
-    CallLimit.objects.update(blocked_until=None)
 
 
 def puts(resource: str) -> list[RequestLogEntry]:
@@ -108,7 +97,7 @@ def test_a_lost_batch_answer_is_resent_byte_for_byte_under_the_same_key(
     with scopes_disabled():
         [batch] = PublishBatch.objects.filter(account=tenant.account)
         assert set(PublishAttempt.objects.values_list("state", flat=True)) == {AttemptState.IN_DOUBT}
-    all_due()
+    make_due()
     body_before = batch.body
     results = work_off()  # the three retries: the first resends the batch, the others find it done
     assert results.count(AttemptState.PUBLISHED) == 1 and results.count(None) == len(results) - 1
@@ -138,7 +127,7 @@ def test_past_the_keys_six_minutes_a_batch_is_looked_up_and_only_the_missing_are
         [batch] = PublishBatch.objects.filter(account=tenant.account)
         first_key = batch.key
         PublishBatch.objects.update(sent_at=timezone.now() - timedelta(minutes=10))
-    all_due()
+    make_due()
     work_off()
     with scopes_disabled():
         batch.refresh_from_db()
