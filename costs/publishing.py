@@ -185,8 +185,10 @@ def _queue(
             status=ItemStatus.PUBLISHING, published_to=target, publish_error="", updated_at=now
         )
         item.status, item.published_to = ItemStatus.PUBLISHING, target
+        attempt.item = item
         result.queued.append(attempt)
-        _enqueue_on_commit(account.pk, attempt.pk)
+    for attempt_id in _task_heads(result.queued):
+        _enqueue_on_commit(account.pk, attempt_id)
     for attempt in result.queued:
         record(
             account=account,
@@ -196,6 +198,25 @@ def _queue(
             after=attempt.connection.label,
         )
     return result
+
+
+def _task_heads(attempts: list[PublishAttempt]) -> list[int]:
+    """The attempts that get a task: each one, except that Xero's go in batches (run_batch claims up
+    to 50 waiting attempts of a connection and endpoint), so one task per 50 of them is enough; an
+    attempt a batch did not take is handed to a worker by the sweeper (stale_attempts)."""
+    from integrations.providers.xero_publish import MAX_BATCH
+
+    heads: list[int] = []
+    groups: dict[tuple[int, str], int] = {}
+    for attempt in attempts:
+        if not _batched(attempt):
+            heads.append(attempt.pk)
+            continue
+        group = (attempt.connection_id, _resource(attempt.item.type))
+        if groups.get(group, 0) % MAX_BATCH == 0:
+            heads.append(attempt.pk)
+        groups[group] = groups.get(group, 0) + 1
+    return heads
 
 
 def _locked_items(account: Account, item_ids: Iterable[int | str]) -> list[Item]:
@@ -460,17 +481,22 @@ def _claimable(now: datetime):
     )
 
 
-def _take(ids: list[int], batch: PublishBatch, now: datetime) -> int:
-    return (
+def _take(ids: list[int], batch: PublishBatch, now: datetime, *, due: bool = True) -> int:
+    """Claim these attempts for `batch` (those still claimable); `due=False`: whether or not their
+    next try has come (a sent batch is resumed whole once its first member is due)."""
+    claimable = (
         _claimable(now)
-        .filter(pk__in=ids)
-        .update(
-            state=AttemptState.SENDING,
-            lease_until=now + LEASE,
-            tries=F("tries") + 1,
-            batch=batch,
-            updated_at=now,
+        if due
+        else PublishAttempt.objects.filter(state__in=OPEN_ATTEMPT_STATES).filter(
+            Q(lease_until__isnull=True) | Q(lease_until__lt=now)
         )
+    )
+    return claimable.filter(pk__in=ids).update(
+        state=AttemptState.SENDING,
+        lease_until=now + LEASE,
+        tries=F("tries") + 1,
+        batch=batch,
+        updated_at=now,
     )
 
 
@@ -503,7 +529,11 @@ def claim_batch(
                     "pk", flat=True
                 )
             )
-            if head.pk not in members or not _take(members, sent, now):
+            if (
+                head.pk not in members
+                or not _claimable(now).filter(pk=head.pk).exists()
+                or not _take(members, sent, now, due=False)
+            ):
                 PublishBatch.objects.filter(pk=sent.pk).update(lease_until=None)
                 return sent, []
             batch = sent
@@ -541,7 +571,7 @@ def claim_batch(
                 _take(ids, batch, now)
     claimed = list(
         PublishAttempt.objects.filter(batch=batch, state=AttemptState.SENDING, lease_until=now + LEASE)
-        .select_related("connection", "item__supplier")
+        .select_related("connection", "item__supplier", "item__category_entry", "item__tax_rate_entry")
         .order_by("pk")
     )
     return batch, claimed
@@ -598,8 +628,76 @@ def _run_members(
             states[attempt.pk] = _finish(account, attempt, bill)
     if ready:
         outcomes = deliver_batch(batch, ready)
+        published = [(a, outcomes[a.pk]) for a, _ in ready if isinstance(outcomes[a.pk], Published)]
+        states.update(_publish_all(account, published))
+        rerun = True  # one task runs the batch again: the first member left waiting carries it
         for attempt, _ in ready:
-            states[attempt.pk] = _finish(account, attempt, outcomes[attempt.pk])
+            if attempt.pk not in states:
+                states[attempt.pk] = _finish(account, attempt, outcomes[attempt.pk], enqueue=rerun)
+                rerun = rerun and states[attempt.pk] not in (AttemptState.QUEUED, AttemptState.IN_DOUBT)
+    return states
+
+
+def _publish_all(account: Account, published: list[tuple[PublishAttempt, Published]]) -> dict:
+    """Record a batch's Published outcomes together (what _finish does for one, in a few statements):
+    each attempt only while this worker still holds it."""
+    if not published:
+        return {}
+    now = timezone.now()
+    states: dict[int, str | None] = {}
+    with transaction.atomic():
+        mine = set(
+            PublishAttempt.objects.select_for_update()
+            .filter(pk__in=[a.pk for a, _ in published], state=AttemptState.SENDING)
+            .filter(lease_until__gte=now)
+            .values_list("pk", flat=True)
+        )
+        attempts, items, entries = [], [], []
+        for attempt, outcome in published:
+            if attempt.pk not in mine:
+                states[attempt.pk] = None
+                continue
+            attempt.state, attempt.external_id, attempt.url = (
+                AttemptState.PUBLISHED,
+                outcome.external_id[:200],
+                outcome.url[:500],
+            )
+            attempt.message, attempt.lease_until, attempt.finished_at, attempt.updated_at = "", None, now, now
+            attempts.append(attempt)
+            item = attempt.item
+            item.status, item.published_to_id, item.published_at = (
+                ItemStatus.PUBLISHED,
+                attempt.connection_id,
+                now,
+            )
+            item.external_id, item.published_url = outcome.external_id[:200], outcome.url[:500]
+            item.publish_error, item.updated_at = "", now
+            items.append(item)
+            entries.append((item, attempt.connection.label, outcome.external_id))
+            states[attempt.pk] = AttemptState.PUBLISHED
+        PublishAttempt.objects.bulk_update(
+            attempts, ["state", "external_id", "url", "message", "lease_until", "finished_at", "updated_at"]
+        )
+        Item.objects.bulk_update(
+            items,
+            [
+                "status",
+                "published_to",
+                "published_at",
+                "external_id",
+                "published_url",
+                "publish_error",
+                "updated_at",
+            ],
+        )
+        for item, label, external_id in entries:
+            record(
+                account=account,
+                actor=None,
+                action="item.published",
+                summary=f"Published {_name(item)} to {label} ({external_id})",
+                after=external_id,
+            )
     return states
 
 
@@ -905,7 +1003,11 @@ def _wait_for_reconnect(account: Account, attempt: PublishAttempt, why: str) -> 
     return state
 
 
-def _finish(account: Account, attempt: PublishAttempt, outcome: Outcome) -> str | None:
+def _finish(
+    account: Account, attempt: PublishAttempt, outcome: Outcome, *, enqueue: bool = True
+) -> str | None:
+    """Record one attempt's outcome. `enqueue`: an attempt that waits gets its own task for the next
+    run (False for the other members of a batch whose first waiting member carries it)."""
     from integrations.services import mark_needs_reconnect
 
     now = timezone.now()
@@ -928,7 +1030,8 @@ def _finish(account: Account, attempt: PublishAttempt, outcome: Outcome) -> str 
                 updated_at=now,
             ):
                 return None
-            _enqueue_on_commit(account.pk, attempt.pk, run_after=when)
+            if enqueue:
+                _enqueue_on_commit(account.pk, attempt.pk, run_after=when)
         return AttemptState.IN_DOUBT if in_doubt else AttemptState.QUEUED
     with transaction.atomic():
         if isinstance(outcome, Published):
