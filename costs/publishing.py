@@ -26,7 +26,9 @@ The sweeper (`sweep`, on a schedule: integrations/schedules.py) re-enqueues open
 expired (the worker died) or that no task carries any more, with the same key: never stuck, never
 duplicated.
 
-One document per provider call here (Xero takes up to 50 a call: batching them is not built yet).
+Xero's attempts go in batches of up to 50 a call (run_batch, below: one Idempotency-Key per batch,
+derived from its attempts); the others one document a call. Every call waits for its provider's limits,
+shared by all workers (integrations/ratelimit.py).
 QuickBooks Desktop publishes through the Web Connector's queue, which is not built yet: refused clearly.
 """
 
