@@ -648,12 +648,13 @@ def _publish_all(account: Account, published: list[tuple[PublishAttempt, Publish
     now = timezone.now()
     states: dict[int, str | None] = {}
     with transaction.atomic():
-        mine = set(
+        held = dict(
             PublishAttempt.objects.select_for_update()
             .filter(pk__in=[a.pk for a, _ in published], state=AttemptState.SENDING)
-            .filter(lease_until__gte=now)
-            .values_list("pk", flat=True)
+            .values_list("pk", "tries")
         )
+        # Still this worker's claim (as _mine): sending, and not claimed again since (tries unchanged).
+        mine = {a.pk for a, _ in published if held.get(a.pk) == a.tries}
         attempts, items, entries = [], [], []
         for attempt, outcome in published:
             if attempt.pk not in mine:
