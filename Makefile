@@ -55,8 +55,9 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# `make bench BENCH=publishing`: the publishing section alone (tests/bench/publishing.py).
 bench: install
-	$(BIN)/python -m tests.bench
+	BENCH=$(BENCH) $(BIN)/python -m tests.bench
 
 clean:
 	rm -rf $(VENV) var staticfiles

@@ -261,6 +261,31 @@ class AttemptState(models.TextChoices):
 OPEN_ATTEMPT_STATES = (AttemptState.QUEUED, AttemptState.SENDING, AttemptState.IN_DOUBT)
 
 
+class PublishBatch(models.Model):
+    """One Xero call for up to 50 attempts of one connection and one resource (Invoices or
+    CreditNotes), costs/publishing.py. Its Idempotency-Key is derived from the attempts' own keys in
+    order (xero_publish.batch_key), and `body` is the JSON text exactly as sent: every resend of this
+    batch (a lost answer, a killed worker) sends the same bytes under the same key, which Xero answers
+    from its memory for 6 minutes. `lease_until`: the worker that sends it (claimed with a conditional
+    UPDATE, as attempts are), so two workers never send one batch at once."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="+")
+    connection = models.ForeignKey(Connection, on_delete=models.PROTECT, related_name="+")
+    resource = models.CharField(max_length=20)
+    key = models.CharField(max_length=128, blank=True)
+    body = models.TextField(blank=True)
+    # The attempts in the order of the body's documents: Xero answers each document in that order.
+    attempt_ids = models.JSONField(default=list)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ScopedManager(account="account")
+
+    def __str__(self) -> str:
+        return f"Batch {self.pk} of {len(self.attempt_ids)} to {self.connection_id}"
+
+
 class PublishAttempt(models.Model):
     """One publish of one item to one connection (the target frozen when it was queued), under one
     idempotency key that every retry of this attempt reuses (costs/publishing.py). At most one open
@@ -284,6 +309,10 @@ class PublishAttempt(models.Model):
     # The JSON text exactly as sent, key order included: a resend under the same Idempotency-Key must be
     # the same request (PostgreSQL's jsonb would reorder the keys, and Xero would refuse the resend).
     sent_body = models.TextField(blank=True)
+    # The Xero call this attempt went (or goes) in: its key and body are the batch's.
+    batch = models.ForeignKey(
+        "PublishBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="attempts"
+    )
     external_id = models.CharField(max_length=200, blank=True)
     url = models.CharField(max_length=500, blank=True)
     message = models.CharField(max_length=1000, blank=True)

@@ -26,7 +26,9 @@ The sweeper (`sweep`, on a schedule: integrations/schedules.py) re-enqueues open
 expired (the worker died) or that no task carries any more, with the same key: never stuck, never
 duplicated.
 
-One document per provider call here (Xero takes up to 50 a call: batching them is not built yet).
+Xero's attempts go in batches of up to 50 a call (run_batch, below: one Idempotency-Key per batch,
+derived from its attempts); the others one document a call. Every call waits for its provider's limits,
+shared by all workers (integrations/ratelimit.py).
 QuickBooks Desktop is not called: its attempts wait in the connection's queue for the Web Connector,
 which calls us (costs/qbwc_publishing.py); no task runs them and the sweeper leaves them alone.
 """
@@ -39,7 +41,7 @@ import random
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import stamina
@@ -59,6 +61,9 @@ from integrations.lists import source_for
 from integrations.models import LIVE_STATUSES, Connection, ConnectionStatus
 from integrations.providers.base import ProviderError
 from integrations.providers.publishing import (
+    BILL,
+    CREDIT_NOTE,
+    SALES_INVOICE,
     TAX_INCLUSIVE,
     AuthExpired,
     BillData,
@@ -83,6 +88,7 @@ from .models import (
     Item,
     ItemStatus,
     PublishAttempt,
+    PublishBatch,
 )
 from .routing import effective_integration, load_facts
 
@@ -184,12 +190,14 @@ def _queue(
             status=ItemStatus.PUBLISHING, published_to=target, publish_error="", updated_at=now
         )
         item.status, item.published_to = ItemStatus.PUBLISHING, target
+        attempt.item = item
         result.queued.append(attempt)
         if qbwc_publishing.waits_for_web_connector(target):
             # No task: the Web Connector takes it from the connection's queue at its next run.
             PublishAttempt.objects.filter(pk=attempt.pk).update(message=qbwc_publishing.WAITING)
-        else:
-            _enqueue_on_commit(account.pk, attempt.pk)
+    by_task = [a for a in result.queued if not qbwc_publishing.waits_for_web_connector(a.connection)]
+    for attempt_id in _task_heads(by_task):
+        _enqueue_on_commit(account.pk, attempt_id)
     for attempt in result.queued:
         record(
             account=account,
@@ -199,6 +207,25 @@ def _queue(
             after=attempt.connection.label,
         )
     return result
+
+
+def _task_heads(attempts: list[PublishAttempt]) -> list[int]:
+    """The attempts that get a task: each one, except that Xero's go in batches (run_batch claims up
+    to 50 waiting attempts of a connection and endpoint), so one task per 50 of them is enough; an
+    attempt a batch did not take is handed to a worker by the sweeper (stale_attempts)."""
+    from integrations.providers.xero_publish import MAX_BATCH
+
+    heads: list[int] = []
+    groups: dict[tuple[int, str], int] = {}
+    for attempt in attempts:
+        if not _batched(attempt):
+            heads.append(attempt.pk)
+            continue
+        group = (attempt.connection_id, _resource(attempt.item.type))
+        if groups.get(group, 0) % MAX_BATCH == 0:
+            heads.append(attempt.pk)
+        groups[group] = groups.get(group, 0) + 1
+    return heads
 
 
 def _locked_items(account: Account, item_ids: Iterable[int | str]) -> list[Item]:
@@ -379,12 +406,20 @@ def claim(attempt_id: int, now: datetime | None = None) -> PublishAttempt | None
 
 @in_account_scope
 def run_attempt(*, account: Account, attempt_id: int) -> str | None:
-    """Publish one attempt (the task's work). Returns the attempt's state afterwards, None when it was
-    not this worker's to run."""
-    if PublishAttempt.objects.filter(
-        pk=attempt_id, connection__provider__in=qbwc_publishing.web_connector_providers()
-    ).exists():
+    """Publish one attempt (the task's work); to Xero, in a batch with the other attempts waiting for
+    the same connection (run_batch). Returns the attempt's state afterwards, None when it was not this
+    worker's to run."""
+    head = (
+        PublishAttempt.objects.filter(pk=attempt_id, account=account, state__in=OPEN_ATTEMPT_STATES)
+        .select_related("connection")
+        .first()
+    )
+    if head is None:
+        return None
+    if head.connection.provider in qbwc_publishing.web_connector_providers():
         return None  # the Web Connector's to send (costs/qbwc_publishing.py)
+    if _batched(head):
+        return run_batch(account=account, head=head)
     attempt = claim(attempt_id)
     if attempt is None or attempt.account_id != account.pk:
         return None
@@ -417,17 +452,413 @@ def run_attempt(*, account: Account, attempt_id: int) -> str | None:
     return _finish(account, attempt, outcome)
 
 
+# --- Xero: batches of up to 50 --------------------------------------------------------------------
+#
+# An attempt to Xero (or to ApprovalMax, which Xero receives) is sent in one call with up to 49 other
+# attempts waiting for the same connection and the same endpoint (Invoices, or CreditNotes for credit
+# notes): one PUT …?summarizeErrors=false, each document's own outcome (one bad invoice fails alone).
+#
+# The batch (PublishBatch) is made when its attempts are claimed, and its Idempotency-Key is derived
+# from them: xero_publish.batch_key(bills) = a hash of the endpoint and the attempts' own keys in the
+# body's order, with the generation = the highest try count among them. Its body is kept as the JSON
+# text sent. So:
+# - every resend of that batch (an in-call retry after a 5xx or a lost answer; a killed worker's batch
+#   resumed by another) sends the same bytes under the same key: Xero answers it from its memory for
+#   6 minutes and creates nothing twice;
+# - a batch is resumed whole: the attempts of a sent batch are only ever claimed together with that
+#   batch (its own lease: two workers never send one batch at once), never mixed into another;
+# - past the key's 6 minutes the attempts are looked up (`find`) before anything is sent again; those
+#   Xero has are Published, the others go out in the same batch row under a new key (a new generation:
+#   their tries went up) — a key is never used for two different bodies;
+# - a batch refused by a rate limit on its first send created nothing: its attempts are freed from it
+#   and go again later, in whatever batch is made then.
+
+
+def _batched(attempt: PublishAttempt) -> bool:
+    """Does this attempt go in a Xero batch?"""
+    if attempt.connection.provider == "xero":
+        return True
+    if attempt.connection.provider == "approvalmax":
+        return not isinstance(_sender(attempt), Rejected)
+    return False
+
+
+def _resource(item_type: str) -> str:
+    return "CreditNotes" if item_type == CREDIT_NOTE else "Invoices"
+
+
+def _claimable(now: datetime):
+    return (
+        PublishAttempt.objects.filter(state__in=OPEN_ATTEMPT_STATES)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .filter(Q(next_try_at__isnull=True) | Q(next_try_at__lte=now))
+    )
+
+
+def _take(ids: list[int], batch: PublishBatch, now: datetime, *, due: bool = True) -> int:
+    """Claim these attempts for `batch` (those still claimable); `due=False`: whether or not their
+    next try has come (a sent batch is resumed whole once its first member is due)."""
+    claimable = (
+        _claimable(now)
+        if due
+        else PublishAttempt.objects.filter(state__in=OPEN_ATTEMPT_STATES).filter(
+            Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+        )
+    )
+    return claimable.filter(pk__in=ids).update(
+        state=AttemptState.SENDING,
+        lease_until=now + LEASE,
+        tries=F("tries") + 1,
+        batch=batch,
+        updated_at=now,
+    )
+
+
+def claim_batch(
+    head: PublishAttempt, now: datetime | None = None
+) -> tuple[PublishBatch, list[PublishAttempt]]:
+    """Claim `head` and the attempts that go with it, or nothing (an empty list) when another worker has
+    it, it is finished or not due. A sent batch of `head` is resumed whole (its own lease taken first);
+    otherwise a new batch is made of `head` and up to MAX_BATCH - 1 other due attempts of the same
+    connection and endpoint that are in no sent batch (locked with SKIP LOCKED on PostgreSQL: two workers
+    claiming at once each get other attempts)."""
+    from integrations.providers.xero_publish import MAX_BATCH
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        sent = (
+            PublishBatch.objects.filter(pk=head.batch_id, sent_at__isnull=False).first()
+            if head.batch_id
+            else None
+        )
+        if sent is not None:
+            if (
+                not PublishBatch.objects.filter(pk=sent.pk)
+                .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+                .update(lease_until=now + LEASE)
+            ):
+                return sent, []
+            members = list(
+                PublishAttempt.objects.filter(batch=sent, state__in=OPEN_ATTEMPT_STATES).values_list(
+                    "pk", flat=True
+                )
+            )
+            if (
+                head.pk not in members
+                or not _claimable(now).filter(pk=head.pk).exists()
+                or not _take(members, sent, now, due=False)
+            ):
+                PublishBatch.objects.filter(pk=sent.pk).update(lease_until=None)
+                return sent, []
+            batch = sent
+        else:
+            if not _claimable(now).filter(pk=head.pk).exists():
+                return None, []  # type: ignore[return-value]
+            item_type = Item.objects.filter(pk=head.item_id).values_list("type", flat=True).first()
+            resource = _resource(item_type)
+            batch = PublishBatch.objects.create(
+                account_id=head.account_id,
+                connection_id=head.connection_id,
+                resource=resource,
+                lease_until=now + LEASE,
+            )
+            if not _take([head.pk], batch, now):
+                batch.delete()
+                return None, []  # type: ignore[return-value]
+            others = (
+                _claimable(now)
+                .filter(connection_id=head.connection_id)
+                .exclude(pk=head.pk)
+                .filter(Q(batch__isnull=True) | Q(batch__sent_at__isnull=True))
+            )
+            others = (
+                others.filter(item__type=CREDIT_NOTE)
+                if resource == "CreditNotes"
+                else others.exclude(item__type=CREDIT_NOTE)
+            )
+            ids = list(
+                others.select_for_update(skip_locked=True, of=("self",))
+                .order_by("pk")
+                .values_list("pk", flat=True)[: MAX_BATCH - 1]
+            )
+            if ids:
+                _take(ids, batch, now)
+    claimed = list(
+        PublishAttempt.objects.filter(batch=batch, state=AttemptState.SENDING, lease_until=now + LEASE)
+        .select_related("connection", "item__supplier", "item__category_entry", "item__tax_rate_entry")
+        .order_by("pk")
+    )
+    return batch, claimed
+
+
+def run_batch(*, account: Account, head: PublishAttempt) -> str | None:
+    """Claim `head`'s batch and publish it (one Xero call, or none when nothing is left to send).
+    Returns `head`'s state afterwards, None when it was not this worker's to run."""
+    batch, members = claim_batch(head)
+    if not members:
+        return None
+    try:
+        states = _run_members(account, batch, members)
+    finally:
+        PublishBatch.objects.filter(pk=batch.pk).update(lease_until=None)
+    return states.get(head.pk)
+
+
+def _run_members(
+    account: Account, batch: PublishBatch, members: list[PublishAttempt]
+) -> dict[int, str | None]:
+    states: dict[int, str | None] = {}
+    connection = members[0].connection
+    if connection.status == ConnectionStatus.NEEDS_RECONNECT:
+        why = f"{connection.label} needs reconnecting."
+        return {a.pk: _wait_for_reconnect(account, a, why) for a in members}
+    if connection.status != ConnectionStatus.ACTIVE:
+        gone = Rejected(
+            f"{connection.label} was disconnected before this item was sent. Retry sends it to where "
+            "it publishes now.",
+            "disconnected",
+        )
+        return {a.pk: _finish(account, a, gone) for a in members}
+    facts = load_facts(account)
+    ready: list[tuple[PublishAttempt, BillData]] = []
+    for attempt in members:
+        try:
+            bill = bill_for(account, attempt, facts)
+        except ProviderError as exc:
+            bill = outcome_of(exc)
+            if isinstance(bill, InDoubt):  # creating the supplier: its key covers a resend
+                bill = RetryAfter(later(attempt.tries).total_seconds(), bill.message)
+        except NeedsReconnect as exc:
+            bill = AuthExpired(exc.message)
+        except DomainError as exc:
+            bill = Rejected(exc.message, exc.code)
+        if isinstance(bill, BillData):
+            ready.append((attempt, bill))
+        elif batch.sent_at is not None and attempt.sent_at is not None:
+            # It went in the batch's body: its answer comes from the resend, or it is looked up.
+            ready.append((attempt, None))  # type: ignore[arg-type]
+        else:
+            PublishAttempt.objects.filter(pk=attempt.pk).update(batch=None)
+            states[attempt.pk] = _finish(account, attempt, bill)
+    if ready:
+        outcomes = deliver_batch(batch, ready)
+        published = [(a, outcomes[a.pk]) for a, _ in ready if isinstance(outcomes[a.pk], Published)]
+        states.update(_publish_all(account, published))
+        rerun = True  # one task runs the batch again: the first member left waiting carries it
+        for attempt, _ in ready:
+            if attempt.pk not in states:
+                states[attempt.pk] = _finish(account, attempt, outcomes[attempt.pk], enqueue=rerun)
+                rerun = rerun and states[attempt.pk] not in (AttemptState.QUEUED, AttemptState.IN_DOUBT)
+    return states
+
+
+def _publish_all(account: Account, published: list[tuple[PublishAttempt, Published]]) -> dict:
+    """Record a batch's Published outcomes together (what _finish does for one, in a few statements):
+    each attempt only while this worker still holds it."""
+    if not published:
+        return {}
+    now = timezone.now()
+    states: dict[int, str | None] = {}
+    with transaction.atomic():
+        held = dict(
+            PublishAttempt.objects.select_for_update()
+            .filter(pk__in=[a.pk for a, _ in published], state=AttemptState.SENDING)
+            .values_list("pk", "tries")
+        )
+        # Still this worker's claim (as _mine): sending, and not claimed again since (tries unchanged).
+        mine = {a.pk for a, _ in published if held.get(a.pk) == a.tries}
+        attempts, items, entries = [], [], []
+        for attempt, outcome in published:
+            if attempt.pk not in mine:
+                states[attempt.pk] = None
+                continue
+            attempt.state, attempt.external_id, attempt.url = (
+                AttemptState.PUBLISHED,
+                outcome.external_id[:200],
+                outcome.url[:500],
+            )
+            attempt.message, attempt.lease_until, attempt.finished_at, attempt.updated_at = "", None, now, now
+            attempts.append(attempt)
+            item = attempt.item
+            item.status, item.published_to_id, item.published_at = (
+                ItemStatus.PUBLISHED,
+                attempt.connection_id,
+                now,
+            )
+            item.external_id, item.published_url = outcome.external_id[:200], outcome.url[:500]
+            item.publish_error, item.updated_at = "", now
+            items.append(item)
+            entries.append((item, attempt.connection.label, outcome.external_id))
+            states[attempt.pk] = AttemptState.PUBLISHED
+        PublishAttempt.objects.bulk_update(
+            attempts, ["state", "external_id", "url", "message", "lease_until", "finished_at", "updated_at"]
+        )
+        Item.objects.bulk_update(
+            items,
+            [
+                "status",
+                "published_to",
+                "published_at",
+                "external_id",
+                "published_url",
+                "publish_error",
+                "updated_at",
+            ],
+        )
+        for item, label, external_id in entries:
+            record(
+                account=account,
+                actor=None,
+                action="item.published",
+                summary=f"Published {_name(item)} to {label} ({external_id})",
+                after=external_id,
+            )
+    return states
+
+
+def deliver_batch(batch: PublishBatch, members: list[tuple[PublishAttempt, BillData | None]]) -> dict:
+    """Each member's outcome of one batch call: sent (or resent exactly, under the same key), looked up
+    first where the key no longer covers a resend; a lost answer tried again in the call with capped
+    exponential backoff and jitter (stamina), and InDoubt when it stays lost."""
+
+    @stamina.retry(
+        on=_StillInDoubt,
+        attempts=IN_CALL_ATTEMPTS,
+        wait_initial=IN_CALL_WAIT_INITIAL,
+        wait_max=IN_CALL_WAIT_MAX,
+        wait_jitter=1.0,
+    )
+    def once() -> dict:
+        try:
+            outcomes = _deliver_batch_once(batch, members)
+        except NeedsReconnect as exc:
+            return {a.pk: AuthExpired(exc.message) for a, _ in members}
+        lost = [o for o in outcomes.values() if isinstance(o, InDoubt)]
+        if lost:
+            raise _StillInDoubt(lost[0], outcomes)
+        return outcomes
+
+    try:
+        return once()
+    except _StillInDoubt as exc:
+        return exc.outcomes
+
+
+def _positions(resource: str, body: dict) -> list[BillData]:
+    """What reading Xero's answer to a stored body needs of each document: its kind and number."""
+    from integrations.providers.xero_publish import _number_field
+
+    kinds = {"ACCPAYCREDIT": CREDIT_NOTE, "ACCREC": SALES_INVOICE}
+    return [
+        BillData(
+            key="",
+            kind=kinds.get(doc.get("Type"), BILL),
+            number=str(doc.get(_number_field(resource)) or ""),
+            date=date.today(),
+            supplier=Party(name="-"),
+            lines=(),
+        )
+        for doc in body.get(resource) or []
+    ]
+
+
+def _deliver_batch_once(batch: PublishBatch, members: list[tuple[PublishAttempt, BillData | None]]) -> dict:
+    from integrations.provider_calls import caller_for
+    from integrations.providers import xero_publish
+
+    provider, connection = _sender(members[0][0])  # type: ignore[misc]
+    caller = caller_for(connection)
+    organisation = connection.external_id
+    batch.refresh_from_db(fields=["sent_at", "key", "body", "attempt_ids"])
+    now = timezone.now()
+    outcomes: dict[int, Outcome] = {}
+    to_send = list(members)
+    if batch.sent_at is not None and batch.body and xero_publish.resend_is_safe(batch.sent_at, now):
+        # Xero still remembers the key: the same bytes under the same key (its answer, or its replay).
+        body = json.loads(batch.body)
+        sent = xero_publish.send(
+            caller,
+            organisation=organisation,
+            bills=_positions(batch.resource, body),
+            key=batch.key,
+            body=body,
+            short_code="",
+        )
+        by_attempt = dict(zip(batch.attempt_ids, sent.outcomes, strict=False))
+        for attempt, _ in members:
+            outcomes[attempt.pk] = by_attempt.get(
+                attempt.pk, InDoubt(f"{connection.label} did not answer for this document.")
+            )
+        if any(isinstance(o, InDoubt) for o in sent.outcomes):
+            # The exact resend did not settle it (e.g. Xero no longer knows the key): look up next time.
+            PublishBatch.objects.filter(pk=batch.pk).update(body="")
+        return outcomes
+    if batch.sent_at is not None:
+        # Past the key's memory (or its resend was not settled): look up before sending again.
+        lookable = [(a, b) for a, b in members if b is not None]
+        found = xero_publish.find(caller, organisation=organisation, bills=[b for _, b in lookable])
+        to_send = []
+        for (attempt, bill), result in zip(lookable, found, strict=True):
+            if isinstance(result, NotFound):
+                to_send.append((attempt, bill))
+            else:
+                outcomes[attempt.pk] = result
+        for attempt, bill in members:
+            if bill is None:
+                outcomes[attempt.pk] = Rejected(
+                    "Xero did not say whether it has this document; check it in Xero, then Retry.",
+                    "in_doubt",
+                )
+        if not to_send:
+            return outcomes
+    bills = [b for _, b in to_send]
+    generation = max(a.tries for a, _ in to_send)
+    key = xero_publish.batch_key(bills, generation=generation)
+    body = xero_publish.body_of(bills)
+    first = batch.sent_at is None
+    _mark_batch_sent(batch, [a for a, _ in to_send], key=key, body=body)
+    sent = xero_publish.send(caller, organisation=organisation, bills=bills, key=key, body=body)
+    for (attempt, _), outcome in zip(to_send, sent.outcomes, strict=True):
+        outcomes[attempt.pk] = outcome
+    if first and all(isinstance(o, RetryAfter) for o in sent.outcomes):
+        # A limit refused the first send: nothing was created. The attempts leave this batch and need
+        # no lookup next time.
+        ids = [a.pk for a, _ in to_send]
+        PublishAttempt.objects.filter(pk__in=ids).update(sent_at=None, sent_key="", batch=None)
+        PublishBatch.objects.filter(pk=batch.pk).update(sent_at=None, key="", body="", attempt_ids=[])
+        for attempt, _ in to_send:
+            attempt.sent_at = None
+    return outcomes
+
+
+def _mark_batch_sent(batch: PublishBatch, attempts: list[PublishAttempt], *, key: str, body: dict) -> None:
+    """Committed before the call (the worker runs outside any transaction): from now on a resend of the
+    batch is the same body under the same key, or a lookup."""
+    now = timezone.now()
+    with transaction.atomic():
+        PublishBatch.objects.filter(pk=batch.pk).update(
+            sent_at=now, key=key, body=json.dumps(body), attempt_ids=[a.pk for a in attempts]
+        )
+        PublishAttempt.objects.filter(pk__in=[a.pk for a in attempts]).update(
+            sent_at=Coalesce("sent_at", now), sent_key=key, sent_body="", updated_at=now
+        )
+    batch.refresh_from_db(fields=["sent_at", "key", "body", "attempt_ids"])
+    for attempt in attempts:
+        attempt.sent_at = attempt.sent_at or now
+
+
 # -- the document
 
 
-def bill_for(account: Account, attempt: PublishAttempt) -> BillData | Rejected:
-    """The item as the target software takes it: Category, Tax rate and Supplier from its lists."""
+def bill_for(account: Account, attempt: PublishAttempt, facts=None) -> BillData | Rejected:
+    """The item as the target software takes it: Category, Tax rate and Supplier from its lists.
+    `facts`: the account's routing facts when the caller has them already (a batch)."""
     from .linking import supplier_in
 
     item = attempt.item
     if item.supplier_id is None:
         return Rejected(f"{_name(item)} has no supplier: choose one, then Retry.", "no_supplier")
-    facts = load_facts(account)
+    facts = facts or load_facts(account)
     values = lists.values_for(item, facts)
     if values.to_choose:
         return Rejected(" ".join(values.to_choose), "to_choose")
@@ -480,9 +911,10 @@ def bill_for(account: Account, attempt: PublishAttempt) -> BillData | Rejected:
 
 
 class _StillInDoubt(Exception):
-    def __init__(self, outcome: InDoubt) -> None:
+    def __init__(self, outcome: InDoubt, outcomes: dict | None = None) -> None:
         super().__init__(outcome.message)
         self.outcome = outcome
+        self.outcomes = outcomes
 
 
 def deliver(attempt: PublishAttempt, bill: BillData) -> Outcome:
@@ -527,7 +959,7 @@ def _sender(attempt: PublishAttempt) -> tuple[str, Connection] | Rejected:
 
 def _deliver_once(attempt: PublishAttempt, bill: BillData) -> Outcome:
     from integrations.provider_calls import caller_for
-    from integrations.providers import billcom_publish, qbo_publish, xero_publish
+    from integrations.providers import billcom_publish, qbo_publish
 
     sender = _sender(attempt)
     if isinstance(sender, Rejected):
@@ -535,36 +967,16 @@ def _deliver_once(attempt: PublishAttempt, bill: BillData) -> Outcome:
     provider, connection = sender
     caller = caller_for(connection)
     organisation = connection.external_id
-    attempt.refresh_from_db(fields=["sent_at", "sent_key", "sent_body"])
-    now = timezone.now()
-    key, body, resend = "", None, False
-    if attempt.sent_at is not None:
-        # It may be there already.
-        if provider == "xero" and attempt.sent_body and xero_publish.resend_is_safe(attempt.sent_at, now):
-            # Xero's key still covers the exact resend.
-            key, body, resend = attempt.sent_key, json.loads(attempt.sent_body), True
-        elif provider == "xero":
-            [found] = xero_publish.find(caller, organisation=organisation, bills=[bill])
-            if not isinstance(found, NotFound):
-                return found
-            key = xero_publish.batch_key([bill], generation=attempt.tries)
-        elif provider == "billcom":
-            since = attempt.sent_at - timedelta(minutes=5)
-            [found] = billcom_publish.find(caller, organisation=organisation, bills=[bill], since=since)
-            if not isinstance(found, NotFound):
-                return found
-        # QuickBooks Online: the same requestid answers the first create's result.
+    attempt.refresh_from_db(fields=["sent_at"])
+    if attempt.sent_at is not None and provider == "billcom":
+        # It may be there already: Bill.com takes no idempotency key, so look it up first.
+        since = attempt.sent_at - timedelta(minutes=5)
+        [found] = billcom_publish.find(caller, organisation=organisation, bills=[bill], since=since)
+        if not isinstance(found, NotFound):
+            return found
+    # QuickBooks Online: the same requestid answers the first create's result.
     first = attempt.sent_at is None
-    if provider == "xero":
-        key = key or xero_publish.batch_key([bill])
-        body = body if body is not None else xero_publish.body_of([bill])
-        _mark_sent(attempt, key=key, body=body)
-        sent = xero_publish.send(caller, organisation=organisation, bills=[bill], key=key, body=body)
-        outcome = sent.outcomes[0]
-        if resend and isinstance(outcome, InDoubt):
-            # The exact resend did not settle it (e.g. Xero no longer knows the key): look up next time.
-            PublishAttempt.objects.filter(pk=attempt.pk).update(sent_body="")
-    elif provider == "billcom":
+    if provider == "billcom":
         _mark_sent(attempt)
         outcome = billcom_publish.send(caller, organisation=organisation, bills=[bill])[0]
     elif provider == "qbo":
@@ -615,7 +1027,11 @@ def _wait_for_reconnect(account: Account, attempt: PublishAttempt, why: str) -> 
     return state
 
 
-def _finish(account: Account, attempt: PublishAttempt, outcome: Outcome) -> str | None:
+def _finish(
+    account: Account, attempt: PublishAttempt, outcome: Outcome, *, enqueue: bool = True
+) -> str | None:
+    """Record one attempt's outcome. `enqueue`: an attempt that waits gets its own task for the next
+    run (False for the other members of a batch whose first waiting member carries it)."""
     from integrations.services import mark_needs_reconnect
 
     now = timezone.now()
@@ -638,7 +1054,8 @@ def _finish(account: Account, attempt: PublishAttempt, outcome: Outcome) -> str 
                 updated_at=now,
             ):
                 return None
-            _enqueue_on_commit(account.pk, attempt.pk, run_after=when)
+            if enqueue:
+                _enqueue_on_commit(account.pk, attempt.pk, run_after=when)
         return AttemptState.IN_DOUBT if in_doubt else AttemptState.QUEUED
     with transaction.atomic():
         if isinstance(outcome, Published):

@@ -238,14 +238,27 @@ else:
 # Not strict: a client's own proxy may add entries on the left; the right-most ones stay ours.
 IPWARE_STRICT = False
 
-# Background tasks: django-tasks with its database backend. Queued publishes wait in the
-# database until a worker (`manage.py db_worker`) takes them.
+# Background tasks: django-tasks. TASKS_BACKEND=db (the default): the database backend, queued
+# publishes wait in the database until a worker (`manage.py db_worker`) takes them. TASKS_BACKEND=rq:
+# django-tasks-rq, the queue in Redis at REDIS_URL, run by `manage.py rqworker --with-scheduler
+# --job-class django_tasks_rq.Job` (README, "Task backends"). Any other value is a backend's path.
+TASKS_BACKENDS = {"db": "django_tasks_db.DatabaseBackend", "rq": "django_tasks_rq.RQBackend"}
+_tasks_backend = TASKS_BACKENDS.get(
+    env.str("TASKS_BACKEND", default="db"), env.str("TASKS_BACKEND", default="")
+)
 TASKS = {
     "default": {
-        "BACKEND": env.str("TASKS_BACKEND", default="django_tasks_db.DatabaseBackend"),
+        "BACKEND": _tasks_backend or TASKS_BACKENDS["db"],
         "QUEUES": ["default"],
     }
 }
+if TASKS["default"]["BACKEND"] == TASKS_BACKENDS["rq"]:
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {"default": {"URL": env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")}}
+
+# Providers' limits on our calls (integrations/ratelimit.py) count in this clock's time: real time, or
+# the sandbox's clock (`sandbox.clock`) when a benchmark speeds the sandbox's time up.
+RATE_LIMIT_CLOCK = env.str("RATE_LIMIT_CLOCK", default="integrations.ratelimit")
 
 # --- Accounting software -------------------------------------------------------------------------
 # Fernet keys, newest first, comma separated. Rotation: put a new key in front, run

@@ -298,3 +298,32 @@ class ListReadPage(models.Model):
 
     def __str__(self) -> str:
         return f"Page {self.number} of the {self.kind} list of {self.connection_id}"
+
+
+class CallLimit(models.Model):
+    """A provider's limits on our calls, shared by every worker process (integrations/ratelimit.py):
+    one row per provider organisation ("xero:<tenant id>", "billcom:<organisation id>"), the lock the
+    counting takes, and how long a 429's Retry-After blocks every call. Not tenant-owned: the provider
+    counts per organisation, whichever of our accounts calls it."""
+
+    key = models.CharField(max_length=200, unique=True)
+    blocked_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class CallSlot(models.Model):
+    """One call counted against a CallLimit: started when a worker was let through, finished when the
+    answer came back (None while in flight; a process that died leaves it, and it stops counting as in
+    flight after ratelimit.STALE_CALL)."""
+
+    limit = models.ForeignKey(CallLimit, on_delete=models.CASCADE, related_name="slots")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["limit", "started_at"], name="callslot_limit_started_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.limit_id} {self.started_at}"

@@ -6,17 +6,23 @@ integrations/providers/lists.py). The adapters build URLs and read answers; thes
   answer 401 to an access token that has expired early or been replaced), then is the provider's
   refusal.
 - Bill.com: services.billcom_call, which keeps the session and signs in again when it has ended.
+
+Every call first takes a slot of the provider organisation's limits, shared by all workers
+(integrations/ratelimit.py: Xero 5 at once, 60 a minute, 5,000 a day; Bill.com one at a time), and a
+429 with Retry-After blocks that organisation for every worker until then.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from accounts.errors import DomainError
 
-from . import catalog, services
+from . import catalog, ratelimit, services
 from .models import Connection
-from .providers import GrantRevoked, TokenSet, oauth_provider
+from .providers import GrantRevoked, RateLimited, TokenSet, oauth_provider
 from .tokens import access_token_for
 
 
@@ -42,12 +48,13 @@ class OAuthCaller:
         headers: dict[str, str] | None = None,
         data: bytes | None = None,
     ) -> Any:
-        token = access_token_for(self.connection)
-        try:
-            return self._once(method, url, token, params=params, json=json, headers=headers, data=data)
-        except GrantRevoked:
-            token = access_token_for(self.connection, rejected_token=token)
-            return self._once(method, url, token, params=params, json=json, headers=headers, data=data)
+        with limited(self.connection):
+            token = access_token_for(self.connection)
+            try:
+                return self._once(method, url, token, params=params, json=json, headers=headers, data=data)
+            except GrantRevoked:
+                token = access_token_for(self.connection, rejected_token=token)
+                return self._once(method, url, token, params=params, json=json, headers=headers, data=data)
 
     def _once(self, method: str, url: str, token: str, **kwargs: Any) -> Any:
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
@@ -75,16 +82,30 @@ class BillcomCaller:
         headers: dict[str, str] | None = None,
         data: bytes | None = None,
     ) -> Any:
-        return services.billcom_call(
-            account=self.connection.account,
-            connection=self.connection,
-            method=method,
-            path=url,
-            json=json,
-            params=params,
-            data=data,
-            content_type=(headers or {}).get("Content-Type", ""),
-        )
+        with limited(self.connection):
+            return services.billcom_call(
+                account=self.connection.account,
+                connection=self.connection,
+                method=method,
+                path=url,
+                json=json,
+                params=params,
+                data=data,
+                content_type=(headers or {}).get("Content-Type", ""),
+            )
+
+
+@contextmanager
+def limited(connection: Connection) -> Iterator[None]:
+    """One call of `connection` within its provider's limits (integrations/ratelimit.py); a 429 that
+    says how long to wait holds every worker back from that organisation until then."""
+    with ratelimit.slot(connection.provider, connection.external_id):
+        try:
+            yield
+        except RateLimited as exc:
+            if exc.retry_after:
+                ratelimit.blocked(connection.provider, connection.external_id, exc.retry_after)
+            raise
 
 
 def caller_for(connection: Connection):

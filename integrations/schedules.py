@@ -12,6 +12,11 @@ mid-run loses nothing, since the next run was enqueued before the work began.
 that task is waiting, so starting the worker twice, or two workers at once, never makes two schedules.
 The lock: PostgreSQL's transaction-level advisory lock keyed by the task; on SQLite an exclusive
 transaction (one writer for the whole database, which is what SQLite has anyway).
+
+With the Redis backend (TASKS_BACKEND=rq, django-tasks-rq) the same works in Redis: a run with
+`run_after` is an RQ scheduled job (the worker must run `--with-scheduler` to start it), "a run is
+waiting" is a job of that task in the queue or its scheduled-job registry, and the lock is a Redis lock
+keyed by the task. Any other backend (the immediate backend of a test) keeps no schedule.
 """
 
 from __future__ import annotations
@@ -95,6 +100,35 @@ def _database_backend(task: Task) -> bool:
     return isinstance(task.get_backend(), DatabaseBackend)
 
 
+def _rq_backend(task: Task) -> bool:
+    try:
+        from django_tasks_rq import RQBackend
+    except ImportError:  # pragma: no cover - installed with the project
+        return False
+    return isinstance(task.get_backend(), RQBackend)
+
+
+def _ensure_rq(schedule: Schedule, now: datetime, start: bool) -> datetime:
+    """`ensure` on the Redis backend: the queue and the scheduled-job registry are the schedule."""
+    import django_rq
+    from django_tasks_rq import Job
+
+    task = schedule.task
+    queue = django_rq.get_queue(task.queue_name, job_class=Job)
+    with queue.connection.lock(
+        f"dext-connect:schedule:{schedule.task_path}", timeout=30, blocking_timeout=30
+    ):
+        registry = queue.scheduled_job_registry
+        for job_id in [*registry.get_job_ids(), *queue.get_job_ids()]:
+            job = queue.fetch_job(job_id)
+            if job is not None and job.func_name == task.module_path:
+                when = registry.get_scheduled_time(job) if job_id in registry else None
+                return when or now
+        run_after = now if start and schedule.start_now else schedule.next_run(now)
+        task.using(run_after=run_after).enqueue()
+    return run_after
+
+
 def ensure(name: str, *, now: datetime | None = None, start: bool = False) -> datetime | None:
     """Enqueue the next run of schedule `name` unless one is already waiting; returns when the waiting
     run (new or not) will run, None when the task backend keeps no queue (the immediate backend of a
@@ -105,10 +139,12 @@ def ensure(name: str, *, now: datetime | None = None, start: bool = False) -> da
 
     schedule = SCHEDULES[name]
     task = schedule.task
-    if not _database_backend(task):
-        logger.warning("%s is not scheduled: the task backend is not the database backend", name)
-        return None
     now = now or timezone.now()
+    if _rq_backend(task):
+        return _ensure_rq(schedule, now, start)
+    if not _database_backend(task):
+        logger.warning("%s is not scheduled: the task backend keeps no queue", name)
+        return None
     with exclusive_transaction(DBTaskResult.objects.db):
         _lock(schedule.task_path)
         runs = DBTaskResult.objects.filter(task_path=schedule.task_path)

@@ -153,14 +153,18 @@ def _fast_password_hashing(settings):
 
 def pytest_collection_modifyitems(config, items):
     """Tests marked postgres_only (real row locks under concurrency) run in the PostgreSQL pass of
-    .ci/run; on SQLite they are deselected, not skipped, so FAIL_ON_SKIP stays meaningful."""
+    .ci/run, those marked redis_only in its Redis pass (TASKS_BACKEND=rq); elsewhere they are
+    deselected, not skipped, so FAIL_ON_SKIP stays meaningful."""
     from django.conf import settings
 
-    if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
-        return
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    on_redis = settings.TASKS["default"]["BACKEND"] == settings.TASKS_BACKENDS["rq"]
     keep, drop = [], []
     for item in items:
-        (drop if item.get_closest_marker("postgres_only") else keep).append(item)
+        wrong = (item.get_closest_marker("postgres_only") and not on_postgres) or (
+            item.get_closest_marker("redis_only") and not on_redis
+        )
+        (drop if wrong else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

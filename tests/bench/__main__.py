@@ -3,6 +3,7 @@
 PostgreSQL from BENCH_DATABASE_URL (production size by default), else SQLite in var/bench.sqlite3
 (small size). BENCH_SIZE (tiny, small, production), BENCH_REPEAT (runs per figure, at least 15)
 and BENCH_LOAD (1/0: the gunicorn + locust load test; on by default on PostgreSQL) change that.
+BENCH=publishing runs the publishing section alone (tests/bench/publishing.py).
 """
 
 import os
@@ -11,6 +12,20 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+if os.environ.get("BENCH") == "publishing":
+    # The publishing section alone (tests/bench/publishing.py): a database and settings of its own.
+    from tests.bench.publishing import environment
+
+    os.environ.update(environment())
+    import django
+
+    django.setup()
+    from tests.bench.publishing import ensure_database, main
+
+    ensure_database(os.environ["DATABASE_URL"])
+    main()
+    sys.exit(0)
 
 os.environ["DATABASE_URL"] = (
     os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"

@@ -20,6 +20,24 @@ def _unscoped_test_bodies(unscoped_test_body):
 
 
 @pytest.fixture(autouse=True)
+def _limits_on_the_sandbox_clock(settings):
+    """Providers' limits (integrations/ratelimit.py) count in the sandbox's time, so a test that moves
+    the sandbox's clock on (clock.advance) moves our side's count and a 429's block with it."""
+    if "sandbox" in settings.INSTALLED_APPS:
+        settings.RATE_LIMIT_CLOCK = "sandbox.clock"
+
+
+@pytest.fixture(autouse=True)
+def _empty_redis_queue():
+    """On the Redis task backend (CI's TASKS_BACKEND=rq pass) each test starts with an empty queue."""
+    from tests.integrations.publishing_helpers import empty_queue
+
+    empty_queue()
+    yield
+    empty_queue()
+
+
+@pytest.fixture(autouse=True)
 def _sandbox_logins_restored():
     """Logins a test made for itself (sandbox_helpers.login_for) go when it ends."""
     from sandbox import users

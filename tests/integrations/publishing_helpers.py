@@ -81,8 +81,49 @@ def ready_item(
         )
 
 
+def on_redis() -> bool:
+    """Is the task backend django-tasks-rq (TASKS_BACKEND=rq: CI's Redis pass)?"""
+    from costs.tasks import publish_attempt
+
+    return type(publish_attempt.get_backend()).__name__ == "RQBackend"
+
+
+def _rq_queue():
+    import django_rq
+    from django_tasks_rq import Job
+
+    return django_rq.get_queue("default", job_class=Job)
+
+
+def _rq_publish_jobs(*, due_only: bool) -> list:
+    """The publish jobs in Redis: queued ones, and scheduled ones (run_after) when due or asked for."""
+    from datetime import UTC, datetime
+
+    queue = _rq_queue()
+    registry = queue.scheduled_job_registry
+    scheduled = (
+        registry.get_job_ids()
+        if not due_only
+        else registry.get_jobs_to_schedule(int(datetime.now(UTC).timestamp()))
+    )
+    jobs = [queue.fetch_job(job_id) for job_id in [*queue.get_job_ids(), *scheduled]]
+    return [j for j in jobs if j is not None and j.func_name == PUBLISH_TASK]
+
+
+def empty_queue() -> None:
+    """Redis is not rolled back with the test's database: each test starts with no publish jobs."""
+    if on_redis():
+        queue = _rq_queue()
+        for job in _rq_publish_jobs(due_only=False):
+            queue.scheduled_job_registry.remove(job)
+            job.delete()
+        queue.empty()
+
+
 def queued_tasks(*, due_only: bool = True) -> list[dict]:
-    """The publish tasks waiting in the database queue (their kwargs), as db_worker would pick them."""
+    """The publish tasks waiting in the queue (their kwargs), as the worker would pick them."""
+    if on_redis():
+        return [dict(job.kwargs) for job in _rq_publish_jobs(due_only=due_only)]
     from django_tasks_db.models import DBTaskResult
 
     rows = DBTaskResult.objects.filter(task_path=PUBLISH_TASK, status=TaskResultStatus.READY)
@@ -92,12 +133,20 @@ def queued_tasks(*, due_only: bool = True) -> list[dict]:
 
 
 def work_off() -> list[str | None]:
-    """Run every due publish task once, as the worker does (each marked done), in order."""
-    from django_tasks_db.models import DBTaskResult
-
+    """Run every due publish task once, as the worker does (each taken off the queue), in order."""
     from costs.tasks import publish_attempt
 
     results = []
+    if on_redis():
+        queue = _rq_queue()
+        for job in _rq_publish_jobs(due_only=True):
+            queue.scheduled_job_registry.remove(job)
+            queue.remove(job)
+            job.delete()
+            results.append(publish_attempt.func(**job.kwargs))
+        return results
+    from django_tasks_db.models import DBTaskResult
+
     for row in list(
         DBTaskResult.objects.filter(task_path=PUBLISH_TASK, status=TaskResultStatus.READY)
         .ready()
@@ -108,3 +157,36 @@ def work_off() -> list[str | None]:
         )
         results.append(publish_attempt.func(**row.args_kwargs["kwargs"]))
     return results
+
+
+def make_due(**attempts) -> None:
+    """Time passes: the waiting attempts (all, or `attempts` filters) and their tasks are due now, and
+    any Retry-After is over."""
+    from datetime import timedelta
+
+    from costs.models import PublishAttempt
+    from integrations.models import CallLimit
+
+    with scopes_disabled():
+        PublishAttempt.objects.filter(**attempts).update(next_try_at=timezone.now() - timedelta(seconds=1))
+    CallLimit.objects.update(blocked_until=None)
+    if on_redis():
+        queue = _rq_queue()
+        for job in _rq_publish_jobs(due_only=False):
+            if job.id in queue.scheduled_job_registry:
+                queue.scheduled_job_registry.remove(job)
+                queue.enqueue_job(job)
+        return
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.filter(task_path=PUBLISH_TASK).update(run_after=timezone.now())
+
+
+def tasks_taken_by_a_worker() -> None:
+    """A worker took every waiting publish task (and is about to die with them): none is queued."""
+    if on_redis():
+        empty_queue()
+        return
+    from django_tasks_db.models import DBTaskResult
+
+    DBTaskResult.objects.filter(task_path=PUBLISH_TASK).update(status="RUNNING")

@@ -134,3 +134,41 @@ def test_two_web_connector_sessions_never_hand_out_one_attempt_twice(tenant, oth
             attempts
         )
         assert not PublishAttempt.objects.filter(account=other_tenant.account).exists()
+
+
+@pytest.mark.usefixtures("sandbox")
+def test_two_workers_working_off_one_queue_in_batches_publish_each_item_once(tenant, other_tenant, connect):
+    """120 items to one Xero organisation; two workers take the queue's tasks from opposite ends, at
+    once. Each claims batches of up to 50 (SKIP LOCKED: never the other's); every item is published
+    exactly once, in at most 50 a call."""
+    from costs.models import PublishBatch
+    from sandbox.models import RequestLogEntry
+
+    xero = xero_connection(connect, tenant.account)
+    items = [ready_item(xero, f"PAIR-{n:03}") for n in range(120)]
+    queued = publishing.request_publish(
+        account=tenant.account, acting_user=tenant.admin, item_ids=[i.pk for i in items]
+    ).queued
+    ids = [a.pk for a in queued]
+    ran: list[list[str | None]] = [[], []]
+
+    def worker(order: list[int], out: list[str | None]):
+        def work():
+            for attempt_id in order:
+                out.append(publishing.run_attempt(account=tenant.account, attempt_id=attempt_id))
+
+        return work
+
+    assert race(worker(ids, ran[0]), worker(ids[::-1], ran[1])) == ["ok", "ok"]
+    with scopes_disabled():
+        assert set(PublishAttempt.objects.filter(pk__in=ids).values_list("state", flat=True)) == {
+            AttemptState.PUBLISHED
+        }
+        assert set(PublishAttempt.objects.filter(pk__in=ids).values_list("tries", flat=True)) == {1}
+        sizes = [len(b.attempt_ids) for b in PublishBatch.objects.filter(account=tenant.account)]
+    assert sum(sizes) == 120 and max(sizes) <= 50
+    assert ran[0].count(AttemptState.PUBLISHED) + ran[1].count(AttemptState.PUBLISHED) == len(sizes)
+    assert RequestLogEntry.objects.filter(provider="xero", method="PUT").count() == len(sizes)
+    assert sorted(numbers("xero", xero.external_id)) == [f"PAIR-{n:03}" for n in range(120)]  # each once
+    with scopes_disabled():
+        assert not PublishAttempt.objects.filter(account=other_tenant.account).exists()

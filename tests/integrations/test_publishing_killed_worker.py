@@ -19,7 +19,7 @@ from django.utils import timezone
 from django_scopes import scopes_disabled
 
 from costs import publishing
-from costs.models import AttemptState, ItemStatus, PublishAttempt
+from costs.models import AttemptState, ItemStatus, PublishAttempt, PublishBatch
 from sandbox import faults
 from tests.integrations.publish_helpers import numbers, received
 from tests.integrations.publishing_helpers import ready_item, work_off
@@ -85,6 +85,7 @@ def test_a_worker_killed_mid_publish_is_recovered_without_a_duplicate(
     assert publishing.sweep() == 0
     with scopes_disabled():
         PublishAttempt.objects.filter(pk=attempt.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+        PublishBatch.objects.update(lease_until=timezone.now() - timedelta(seconds=1))  # its batch's too
     assert publishing.sweep() == 1
     # Two triggers now wait (the task the dead worker never ran, and the sweeper's): one publishes.
     assert sorted(work_off(), key=str) == sorted([AttemptState.PUBLISHED, None], key=str)
@@ -98,3 +99,49 @@ def test_a_worker_killed_mid_publish_is_recovered_without_a_duplicate(
         ItemStatus.PUBLISHED,
         bill.bill_id,
     )
+
+
+@pytest.mark.usefixtures("sandbox")
+def test_a_worker_killed_mid_batch_is_recovered_without_a_duplicate(
+    tenant, other_tenant, connect, live_server
+):
+    """A batch of four: the worker is killed while Xero creates them; the batch is resumed whole by
+    another worker, under the same key with the same body, and Xero's memory of the key answers it."""
+    xero = xero_connection(connect, tenant.account)
+    items = [ready_item(xero, f"INV-BATCH-{n}") for n in range(4)]
+    queued = publishing.request_publish(
+        account=tenant.account, acting_user=tenant.admin, item_ids=[i.pk for i in items]
+    ).queued
+    with faults.injected("xero", "dropped") as [fault]:
+        worker = subprocess.Popen(  # noqa: S603 - our own interpreter and script
+            [sys.executable, "-c", WORKER, str(tenant.account.pk), str(queued[0].pk)],
+            cwd=ROOT,
+            env=_worker_env(live_server.url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        try:
+            assert fault.reached.wait(faults.HOLD_LIMIT), worker.communicate(timeout=5)
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=30)
+        finally:
+            if worker.poll() is None:
+                os.kill(worker.pid, signal.SIGKILL)
+                worker.wait(timeout=30)
+    assert fault.done.wait(faults.HOLD_LIMIT)
+    assert sorted(numbers("xero", xero.external_id)) == [f"INV-BATCH-{n}" for n in range(4)]
+    with scopes_disabled():
+        [batch] = PublishBatch.objects.filter(account=tenant.account)
+        assert sorted(batch.attempt_ids) == sorted(a.pk for a in queued)
+        assert set(PublishAttempt.objects.values_list("state", flat=True)) == {AttemptState.SENDING}
+        past = timezone.now() - timedelta(seconds=1)
+        PublishAttempt.objects.update(lease_until=past)  # the leases run out
+        PublishBatch.objects.update(lease_until=past)
+    assert publishing.sweep() == 4
+    results = work_off()  # the batch's task + 4 from the sweeper: one run resumes the batch
+    assert results.count(AttemptState.PUBLISHED) == 1 and results.count(None) == 4
+    with scopes_disabled():
+        assert set(PublishAttempt.objects.values_list("state", flat=True)) == {AttemptState.PUBLISHED}
+        assert set(PublishAttempt.objects.values_list("tries", flat=True)) == {2}
+    bills = received("xero", xero.external_id)
+    assert len(bills) == 4 and {b.idempotency_key for b in bills} == {batch.key}  # 0 duplicates

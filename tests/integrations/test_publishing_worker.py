@@ -15,7 +15,7 @@ from django_scopes import scopes_disabled
 
 from accounts.models import ActivityEntry
 from costs import publishing
-from costs.models import OPEN_ATTEMPT_STATES, AttemptState, Item, ItemStatus, PublishAttempt
+from costs.models import OPEN_ATTEMPT_STATES, AttemptState, Item, ItemStatus, PublishAttempt, PublishBatch
 from integrations.models import Connection, ConnectionStatus
 from integrations.providers import xero_publish
 from sandbox import clock, faults
@@ -26,7 +26,13 @@ from tests.integrations.publish_helpers import (  # noqa: F401
     numbers,
     received,
 )
-from tests.integrations.publishing_helpers import queued_tasks, ready_item, work_off
+from tests.integrations.publishing_helpers import (
+    make_due,
+    queued_tasks,
+    ready_item,
+    tasks_taken_by_a_worker,
+    work_off,
+)
 from tests.integrations.sandbox_helpers import other_tenant_untouched, sandbox, xero_connection  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("sandbox", "other_tenant_untouched")
@@ -67,12 +73,7 @@ def state_of(item) -> tuple[str, str]:
 
 def due_now(attempt_or_item) -> None:
     """Time passes: the attempt's next try is due (instead of sleeping through the wait)."""
-    with scopes_disabled():
-        rows = PublishAttempt.objects.filter(item_id=getattr(attempt_or_item, "item_id", attempt_or_item.pk))
-        rows.update(next_try_at=timezone.now() - timedelta(seconds=1))
-        from django_tasks_db.models import DBTaskResult
-
-        DBTaskResult.objects.filter(task_path="costs.tasks.publish_attempt").update(run_after=timezone.now())
+    make_due(item_id=getattr(attempt_or_item, "item_id", attempt_or_item.pk))
 
 
 # --- Xero -------------------------------------------------------------------------------------------
@@ -175,21 +176,22 @@ def test_a_killed_workers_attempt_is_recovered_with_the_same_key(
     item = ready_item(xero, "INV-KILL")
     [attempt] = publish(tenant, django_capture_on_commit_callbacks, item).queued
     # The task row is taken by the worker that is about to die:
-    from django_tasks_db.models import DBTaskResult
-
     from integrations.provider_calls import caller_for
 
-    DBTaskResult.objects.filter(task_path="costs.tasks.publish_attempt").update(status="RUNNING")
-    # The dying worker claimed it and handed the bill to Xero, then was killed before recording it.
-    claimed = publishing.claim(attempt.pk)
+    tasks_taken_by_a_worker()
+    # The dying worker claimed it (in a batch) and handed the batch to Xero, then was killed before
+    # recording the answer.
+    batch, [claimed] = publishing.claim_batch(attempt)
     bill = publishing.bill_for(tenant.account, claimed)
-    publishing._mark_sent(claimed, key=xero_publish.batch_key([bill]), body=xero_publish.body_of([bill]))
+    key = xero_publish.batch_key([bill])
+    publishing._mark_batch_sent(batch, [claimed], key=key, body=xero_publish.body_of([bill]))
+    claimed.refresh_from_db()
     xero_publish.send(
         caller_for(xero),
         organisation=xero.external_id,
         bills=[bill],
-        key=claimed.sent_key,
-        body=json.loads(claimed.sent_body),
+        key=batch.key,
+        body=json.loads(batch.body),
     )
     assert numbers("xero", xero.external_id) == ["INV-KILL"]
     # Nothing runs it: the DB worker never re-runs a RUNNING task. Until the lease runs out the sweeper
@@ -199,6 +201,7 @@ def test_a_killed_workers_attempt_is_recovered_with_the_same_key(
     assert publishing.sweep(now=later) == 1
     with scopes_disabled():
         PublishAttempt.objects.filter(pk=attempt.pk).update(lease_until=timezone.now() - timedelta(seconds=1))
+        PublishBatch.objects.update(lease_until=timezone.now() - timedelta(seconds=1))  # its batch's too
     assert work_off() == [AttemptState.PUBLISHED]
     with scopes_disabled():
         attempt.refresh_from_db()
