@@ -713,6 +713,8 @@ def _publish_all(account: Account, published: list[tuple[PublishAttempt, Publish
                 summary=f"Published {_name(item)} to {label} ({external_id})",
                 after=external_id,
             )
+        for attempt in attempts:
+            enqueue_attachment(attempt)  # each document goes with its bill, as in _finish
     return states
 
 
