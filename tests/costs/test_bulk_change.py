@@ -117,7 +117,8 @@ def test_bulk_change_skips_items_being_published_and_says_why(acme, other, admin
     assert [(item.pk, why) for item, why in result.skipped] == [
         (
             flying.pk,
-            "Bill / invoice FLY-1 is being published: it cannot be changed until that finishes or is cancelled.",
+            "Bill / invoice FLY-1 is being published: it cannot be changed until that finishes or is "
+            "cancelled.",
         )
     ]
     fine.refresh_from_db(), flying.refresh_from_db(), foreign.refresh_from_db()
