@@ -191,7 +191,8 @@ def test_the_sorted_column_says_so(acme, other, admin_client_):
     ItemFactory(account=acme.account)
     body = admin_client_.get(inbox_url(acme.account)).content.decode()
     assert re.search(
-        r'<th aria-sort="descending"><a href="\?sort=date">Date <span class="sort-arrow" aria-hidden="true">▼',
+        r'<th aria-sort="descending"><a href="\?sort=date">Date '
+        r'<span class="sort-arrow" aria-hidden="true">▼',
         body,
     )
     assert body.count("aria-sort=") == 1
