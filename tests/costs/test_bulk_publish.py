@@ -283,3 +283,23 @@ def test_the_inbox_shows_the_progress_from_its_address_and_does_not_carry_it_on(
     )
     links = re.findall(r'href="\?([^"]*)"', body)
     assert links and not any("publishing=" in link for link in links)
+
+
+def test_progress_statements_do_not_depend_on_the_number_of_attempts(acme, other, admin_client_):
+    from django.db import connection as db_connection
+    from django.test.utils import CaptureQueriesContext
+
+    def measure(ids) -> int:
+        admin_client_.get(progress_url(acme.account, ids))
+        with CaptureQueriesContext(db_connection) as ctx:
+            admin_client_.get(progress_url(acme.account, ids))
+        return len(ctx)
+
+    one = _publish(admin_client_, acme.account, [ItemFactory(account=acme.account, status="ready")])
+    few = measure(one)
+    many = ItemFactory.create_batch(20, account=acme.account, status="ready", integration=acme.billcom)
+    ids = _publish(admin_client_, acme.account, many)
+    assert measure(ids) == few
+    # Session, user, account, membership (tenancy), then the attempts with their items and connections:
+    # one query for the panel itself (a partial: no menu).
+    assert few == 5
