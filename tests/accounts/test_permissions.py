@@ -69,6 +69,10 @@ STANDARD_USER_REFUSED: dict[str, tuple[bool, bool]] = {
     "integrations:qwc_download": (True, True),
     "costs:inbox": (False, False),
     "costs:bulk_integration": (False, False),
+    # Publishing is refused to Standard users unless the account allows it (off by default); anyone who
+    # sees the inbox may watch a publish's progress.
+    "costs:bulk_publish": (True, True),
+    "costs:publish_progress": (False, False),
     "costs:item_detail": (False, False),
     "costs:sales_inbox": (False, False),
     "costs:sales_item_detail": (False, False),
