@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 
 from accounts.models import Account, Membership, User
@@ -69,6 +71,7 @@ class InboxFilters:
     supplier: int | None = None
     integration: str = ""  # a connection id, or "none"
     sort: str = DEFAULT_SORT
+    q: str = ""  # text search over supplier, reference and amount (search_condition)
 
     @classmethod
     def from_query(cls, query, *, sales: bool = False) -> InboxFilters:
@@ -85,20 +88,82 @@ class InboxFilters:
             supplier=parse_id(supplier),
             integration="none" if integration == "none" else str(parse_id(integration) or ""),
             sort=query.get("sort") if query.get("sort") in SORTS else DEFAULT_SORT,
+            q=" ".join(str(query.get("q", "")).split())[:SEARCH_MAX],
         )
 
     @property
     def active(self) -> bool:
-        return bool(self.status or self.type or self.supplier or self.integration)
+        return bool(self.status or self.type or self.supplier or self.integration or self.q)
+
+
+# --- the inbox's text search ----------------------------------------------------------------------
+
+SEARCH_MAX = 100
+# Suppliers whose name matches are looked up first (one query over the account's suppliers, served
+# by the trigram index on PostgreSQL) and the items then found by supplier_id through
+# item_supplier_type_idx; a search matching more suppliers than this falls back to a subquery.
+SEARCH_SUPPLIERS_MAX = 500
+_CODES = "GBP|USD|EUR|AUD|CAD|NZD|ZAR|CHF|SEK|NOK|DKK|JPY|SGD|HKD"
+_AMOUNT = re.compile(
+    rf"(?P<sign>-)?\s*(?:(?:{_CODES})\s+|US\$|[£$€¥])?\s*(?P<sign2>-)?"
+    rf"(?P<whole>\d{{1,3}}(?:,\d{{3}})+|\d+)(?P<cents>\.\d{{1,2}})?(?:\s*(?:{_CODES}|€))?",
+    re.IGNORECASE,
+)
+
+
+def search_amount(q: str) -> Decimal | None:
+    """The amount `q` names ("1608.31", "£1,608.31", "-£25.00", "GBP 12"), or None when it is not
+    a number (then no item is found by its total)."""
+    match = _AMOUNT.fullmatch(q.strip())
+    if match is None:
+        return None
+    sign = "-" if match["sign"] or match["sign2"] else ""
+    try:
+        return Decimal(sign + match["whole"].replace(",", "") + (match["cents"] or ""))
+    except InvalidOperation:
+        return None
+
+
+def search_condition(*, account: Account, q: str) -> Q | None:
+    """The items `q` finds: its supplier's name contains it, or its reference does, or (when q reads as
+    a number) its total is exactly that amount. Each branch is one an index serves: on PostgreSQL the
+    trigram indexes on UPPER(costs_supplier.name) and UPPER(costs_item.reference) (what `icontains`
+    compares; migration 0009), item_supplier_type_idx for the suppliers found, item_account_total_idx
+    for the amount. None when there is nothing to search for."""
+    if not q:
+        return None
+    condition = Q(reference__icontains=q)
+    names = Supplier.objects.filter(account=account, name__icontains=q).values_list("pk", flat=True)
+    found = list(names[: SEARCH_SUPPLIERS_MAX + 1])
+    if len(found) > SEARCH_SUPPLIERS_MAX:
+        condition |= Q(supplier_id__in=names)
+    elif found:
+        condition |= Q(supplier_id__in=found)
+    amount = search_amount(q)
+    if amount is not None:
+        condition |= Q(total=amount)
+    return condition
 
 
 def inbox_items(
-    *, account: Account, facts: RoutingFacts, filters: InboxFilters, sales: bool, annotate: bool = True
+    *,
+    account: Account,
+    facts: RoutingFacts,
+    filters: InboxFilters,
+    sales: bool,
+    annotate: bool = True,
+    search: Q | None = None,
 ) -> QuerySet[Item]:
     """The inbox rows with their effective integration computed in SQL: filter and sort included,
     the page is one query whatever its size. `annotate=False`: the same rows bare, for counting (the
-    route's joins would only slow the COUNT down)."""
-    items = Item.objects.filter(account=account, type__in=SALES_TYPES if sales else COST_TYPES)
+    route's joins would only slow the COUNT down). `search`: search_condition(filters.q), computed
+    once by the caller for the page, its count and the tabs' counts."""
+    items = _filtered(
+        Item.objects.filter(account=account, type__in=SALES_TYPES if sales else COST_TYPES),
+        facts=facts,
+        filters=filters,
+        search=search,
+    )
     if annotate:
         items = (
             annotate_routes(items, facts)
@@ -119,6 +184,11 @@ def inbox_items(
     else:
         # Archived items leave the inbox; the Status filter still finds them.
         items = items.exclude(status=ItemStatus.ARCHIVED)
+    return items.order_by(*SORTS[filters.sort])
+
+
+def _filtered(items: QuerySet[Item], *, facts: RoutingFacts, filters: InboxFilters, search: Q | None):
+    """Every filter but the status (the tabs count across statuses with the others applied)."""
     if filters.type:
         items = items.filter(type=filters.type)
     if filters.supplier:
@@ -127,7 +197,39 @@ def inbox_items(
         # The rule's filter form: branches the indexes serve, not a scan evaluating the CASE.
         target = None if filters.integration == "none" else int(filters.integration)
         items = items.filter(routes_to(facts, target))
-    return items.order_by(*SORTS[filters.sort])
+    if search is not None:
+        items = items.filter(search)
+    return items
+
+
+# The inbox's tabs, in Dext's order; "All" is every status but Archived.
+TAB_STATUSES = (
+    ItemStatus.TO_REVIEW,
+    ItemStatus.READY,
+    ItemStatus.PUBLISHING,
+    ItemStatus.FAILED,
+    ItemStatus.PUBLISHED,
+    ItemStatus.ARCHIVED,
+)
+
+
+def status_counts(
+    *, account: Account, facts: RoutingFacts, filters: InboxFilters, sales: bool, search: Q | None = None
+) -> dict[str, int]:
+    """How many items of the inbox each status has, with the other filters (type, supplier,
+    integration, search) applied: one grouped query over item_inbox_idx (account, type, status),
+    whatever the number of tabs. "" holds the count of every status but Archived."""
+    items = _filtered(
+        Item.objects.filter(account=account, type__in=SALES_TYPES if sales else COST_TYPES),
+        facts=facts,
+        filters=filters,
+        search=search,
+    )
+    rows = items.order_by().values_list("status").annotate(n=Count("pk"))
+    counts = {str(status): 0 for status in TAB_STATUSES}
+    counts.update({status: n for status, n in rows})
+    counts[""] = sum(n for status, n in counts.items() if status != ItemStatus.ARCHIVED)
+    return counts
 
 
 def has_unrouted_items(*, account: Account, facts: RoutingFacts, sales: bool = False) -> bool:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from copy import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
@@ -183,12 +183,23 @@ def _apply_integration(
     return True
 
 
+@dataclass
+class BulkChange:
+    """What a bulk change did: how many selected items it applied to (changed or already so), and the
+    items it skipped, each with the reason (not changeable: models.is_changeable)."""
+
+    applied: int = 0
+    skipped: list[tuple[Item, str]] = field(default_factory=list)
+
+
 @in_account_scope
 def bulk_set_integration(
     *, account: Account, acting_user: User, item_ids: Iterable[int | str], connection_id: int | None
-) -> int:
-    """Set the integration of many cost items: all or nothing. Returns how many were selected.
-    `item_ids` may come straight from the request: a malformed id refuses the whole change."""
+) -> BulkChange:
+    """Set the integration of many cost items: the changeable ones change, the others (published, being
+    published, archived) are skipped with the reason. `item_ids` may come straight from the request: a
+    malformed id, another account's item or a sales item refuses the whole change (nothing changes), as
+    does a wrong choice of integration, or a selection of which no item may change."""
     parsed = [parse_id(pk) for pk in item_ids]
     if not parsed:
         raise DomainError("Select at least one item first.", code="empty")
@@ -205,6 +216,8 @@ def bulk_set_integration(
             raise DomainError(NOT_IN_INBOX, code="unknown_item")
         facts = load_facts(account)
         blocked: dict[str, list[str]] = {"published": [], "publishing": [], "archived": []}
+        result = BulkChange()
+        eligible: list[Item] = []
         connection = None
         for item in items:
             try:
@@ -213,10 +226,13 @@ def bulk_set_integration(
                 if error.code not in blocked:
                     raise  # the choice itself is wrong, whatever the items
                 blocked[error.code].append(item_name(item))
-        if any(blocked.values()):
+                result.skipped.append((item, not_changeable_reason(item)))
+            else:
+                eligible.append(item)
+        if not eligible:
             raise _bulk_blocked(blocked)
         new_id = connection.pk if connection else None
-        changed = [item for item in items if item.integration_id != new_id]
+        changed = [item for item in eligible if item.integration_id != new_id]
         # From: the setting the changed items had — one, or "Mixed: …" when they differed.
         previous = sorted({_setting_label(item.integration_id, facts) for item in changed})
         before = previous[0] if len(previous) == 1 else "Mixed: " + ", ".join(previous)
@@ -234,20 +250,20 @@ def bulk_set_integration(
                 before=before,
                 after=_setting_label(new_id, facts),
             )
-        return len(items)
+        result.applied = len(eligible)
+        return result
 
 
 def _bulk_blocked(blocked: dict[str, list[str]]) -> DomainError:
-    """All or nothing: which selected items stopped the change, and what to do about it."""
+    """None of the selection may change: which items, and why."""
     wording = {"published": "already published", "publishing": "being published", "archived": "archived"}
     parts = [
         f"{and_join(names)} {'is' if len(names) == 1 else 'are'} {wording[code]}"
         for code, names in blocked.items()
         if names
     ]
-    one = sum(len(names) for names in blocked.values()) == 1
     return DomainError(
-        f"Nothing changed: {'; '.join(parts)}. Unselect {'it' if one else 'them'} and try again.",
+        f"Nothing changed: {'; '.join(parts)}.",
         code=next(code for code, names in blocked.items() if names),
     )
 

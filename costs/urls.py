@@ -6,6 +6,9 @@ app_name = "costs"
 urlpatterns = [
     path("a/<slug:account_slug>/costs/", views.inbox, name="inbox"),
     path("a/<slug:account_slug>/costs/integration/", views.bulk_integration, name="bulk_integration"),
+    # Bulk Publish from the Costs and Sales inboxes, and its progress (polled by htmx).
+    path("a/<slug:account_slug>/costs/publish/", views.bulk_publish, name="bulk_publish"),
+    path("a/<slug:account_slug>/costs/publish/progress/", views.publish_progress, name="publish_progress"),
     path("a/<slug:account_slug>/costs/<int:item_id>/", views.item_detail, name="item_detail"),
     path("a/<slug:account_slug>/costs/<int:item_id>/lists/", list_views.item_lists, name="item_lists"),
     # The item page's publishing actions and the status partial it polls (costs/item_views.py).

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from copy import copy
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -19,7 +20,7 @@ from accounts.permissions import PUBLISH_WHO
 from accounts.tenancy import account_view
 from integrations.models import ListKind
 
-from . import lists, paging, services
+from . import lists, paging, publishing, services
 from .forms import ItemForm, RuleForm, integration_choices, parse_integration_choice
 from .ids import parse_id
 from .impact import (
@@ -30,23 +31,45 @@ from .impact import (
     rule_values_impact,
 )
 from .list_views import item_fields, link_fields, rule_fields, rule_probe, supplier_field, supplier_filter
-from .models import COST_TYPES, RULE_USES_DEFAULTS, ItemStatus, PaymentMethod, SupplierRule, is_changeable
+from .models import (
+    CHANGEABLE_STATUSES,
+    COST_TYPES,
+    RULE_USES_DEFAULTS,
+    SALES_TYPES,
+    AttemptState,
+    ItemStatus,
+    PaymentMethod,
+    PublishAttempt,
+    SupplierRule,
+    is_changeable,
+)
 from .routing import allowed_connections, effective_integration, load_facts, route_from_row
 from .selectors import (
     SORTS,
+    TAB_STATUSES,
     InboxFilters,
     get_item_for_account,
     get_rule_for_account,
     has_unrouted_items,
     inbox_items,
+    search_condition,
+    status_counts,
     suppliers,
 )
 from .services import and_join
 
 PAGE_SIZE = 25
+# The page sizes the inbox offers (any per_page from 10 to 200 is still understood: kept links).
+PAGE_SIZES = (25, 50, 100)
 # After a refused bulk change the inbox shows the same items still selected (and the same choice), so
 # the user can unselect what blocked it: kept in the session for the one page view that follows.
 BULK_SELECTION = "costs.bulk_selection"
+# A bulk publish's progress is keyed by its attempts' ids, kept in the inbox's URL (?publishing=1,2,3),
+# always read within the account: another account's ids, or forged ones, show nothing of anything.
+PUBLISHING = "publishing"
+# Positions and one-off panels that must not travel with the sort, tab and page links.
+NOT_CARRIED = ("page", "after", "before", PUBLISHING)
+SORT_COLUMNS = ("date", "supplier", "total", "status", "type")
 
 
 def _url(request: HttpRequest, name: str, *args) -> str:
@@ -56,26 +79,32 @@ def _url(request: HttpRequest, name: str, *args) -> str:
 # --- inboxes -------------------------------------------------------------------------------------
 
 
+def _page_size(query) -> int:
+    try:
+        return min(max(int(query.get("per_page", PAGE_SIZE)), 10), 200)
+    except ValueError:
+        return PAGE_SIZE
+
+
 def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
     account = request.account
     facts = load_facts(account)
     filters = InboxFilters.from_query(request.GET, sales=sales)
-    try:
-        page_size = min(max(int(request.GET.get("per_page", PAGE_SIZE)), 10), 200)
-    except ValueError:
-        page_size = PAGE_SIZE
+    page_size = _page_size(request.GET)
+    # The search finds its suppliers once, for the page, its count and the tabs' counts.
+    search = search_condition(account=account, q=filters.q)
     page = paging.paginate(
         request.GET,
-        inbox_items(account=account, facts=facts, filters=filters, sales=sales),
+        inbox_items(account=account, facts=facts, filters=filters, sales=sales, search=search),
         count_queryset=inbox_items(
-            account=account, facts=facts, filters=filters, sales=sales, annotate=False
+            account=account, facts=facts, filters=filters, sales=sales, annotate=False, search=search
         ),
         order=SORTS[filters.sort],
         per_page=page_size,
     )
     rows = [(item, route_from_row(item, facts)) for item in page.rows]
     connections = facts.ordered
-    kept = request.session.pop(BULK_SELECTION, None) if not sales else None
+    kept = request.session.pop(BULK_SELECTION, None)
     kept = kept if isinstance(kept, dict) else {}
     selected = {pk for pk in map(parse_id, kept.get("items", [])) if pk is not None}
     # "No accounting software" is a real choice only without a main software: with one connected,
@@ -90,15 +119,25 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
             or (facts.main is None and has_unrouted_items(account=account, facts=facts))
         )
     )
+    access = request.access
+    can_change = not sales and facts.has_additional and access.can("items.edit")
+    can_publish = access.can("items.publish")
+    query = request.GET.copy()
+    for name in (PUBLISHING,):
+        query.pop(name, None)
+    counts = status_counts(account=account, facts=facts, filters=filters, sales=sales, search=search)
+    progress = None
+    if PUBLISHING in request.GET:
+        progress = publish_progress_of(request, request.GET.get(PUBLISHING, ""))
     return render(
         request,
         "costs/sales_inbox.html" if sales else "costs/inbox.html",
         {
             "page": page,
-            "page_links": paging.link_queries(request.GET, page),
+            "page_links": paging.link_queries(query, page),
             # The inbox's filters, sort and page travel with each item link ("Back" returns here):
             # encoded once for the page, not once per row.
-            "from_query": f"?from={quote(request.GET.urlencode(), safe='/')}" if request.GET else "",
+            "from_query": f"?from={quote(query.urlencode(), safe='/')}" if query else "",
             "rows": rows,
             "filters": filters,
             "show_integration": facts.has_additional,
@@ -106,30 +145,72 @@ def _inbox(request: HttpRequest, *, sales: bool) -> HttpResponse:
             # Never the account's thousands of suppliers: the one type-ahead (templates/costs/
             # _choose.html) asks for 20 at a time; the page holds only the chosen one.
             "supplier_filter": supplier_filter(request, filters.supplier, sales=sales),
-            "statuses": ItemStatus.choices,
             "types": [(t.value, t.label) for t in COST_TYPES],
             "connections": connections,
             "offer_none": offer_none,
             "no_software": NO_SOFTWARE,
             "bulk_choices": integration_choices(connections),
+            "can_change": can_change,
+            "can_publish": can_publish,
+            # A checkbox per changeable row only when there is something to do with the selection.
+            "can_select": can_change or can_publish,
             "selected": selected,
             "selected_count": sum(1 for item, _ in rows if item.pk in selected),
             "selected_choice": str(kept.get("integration", "")),
-            "sort_links": _sort_links(request, filters),
+            "sorts": _sort_headers(query, filters),
+            "tabs": _tabs(query, filters, counts),
+            "page_sizes": PAGE_SIZES if page_size in PAGE_SIZES else sorted({*PAGE_SIZES, page_size}),
+            "page_size": page_size,
+            "here": f"{request.path}?{query.urlencode()}" if query else request.path,
+            "progress": progress,
+            # Rows that cannot change (published, being published, archived) have no checkbox.
+            "changeable": CHANGEABLE_STATUSES,
         },
     )
 
 
-def _sort_links(request: HttpRequest, filters: InboxFilters) -> dict[str, str]:
-    """The query string for each sortable column: click once ascending, again descending."""
-    links = {}
-    for key in ("date", "supplier", "total", "status", "type"):
-        query = request.GET.copy()
-        for position in ("page", "after", "before"):
-            query.pop(position, None)
-        query["sort"] = f"-{key}" if filters.sort == key else key
-        links[key] = query.urlencode()
-    return links
+def _sort_headers(query, filters: InboxFilters) -> dict[str, dict[str, str]]:
+    """Per sortable column: the link (click once ascending, again descending) and, for the sorted
+    column, its state for `aria-sort` and the arrow."""
+    headers = {}
+    current, descending = filters.sort.lstrip("-"), filters.sort.startswith("-")
+    for key in SORT_COLUMNS:
+        link = query.copy()
+        for position in NOT_CARRIED:
+            link.pop(position, None)
+        link["sort"] = f"-{key}" if filters.sort == key else key
+        state = ("descending" if descending else "ascending") if key == current else ""
+        headers[key] = {
+            "query": link.urlencode(),
+            "aria": state,
+            "arrow": {"ascending": "▲", "descending": "▼"}.get(state, ""),
+        }
+    return headers
+
+
+def _tabs(query, filters: InboxFilters, counts: dict[str, int]) -> list[dict]:
+    """The status tabs with their counts (one grouped query: selectors.status_counts)."""
+    tabs = []
+    labels = dict(ItemStatus.choices)
+    for status in ("", *TAB_STATUSES):
+        if status in (ItemStatus.ARCHIVED, ItemStatus.PUBLISHING) and not counts[status]:
+            if filters.status != status:
+                continue  # shown only when there are some (or it is the current tab)
+        link = query.copy()
+        for position in NOT_CARRIED:
+            link.pop(position, None)
+        link.pop("status", None)
+        if status:
+            link["status"] = status
+        tabs.append(
+            {
+                "label": labels.get(status, "All"),
+                "count": counts[status],
+                "query": link.urlencode(),
+                "current": filters.status == status,
+            }
+        )
+    return tabs
 
 
 @account_view("account.view")
@@ -142,15 +223,37 @@ def sales_inbox(request: HttpRequest) -> HttpResponse:
     return _inbox(request, sales=True)
 
 
+def _back_to_inbox(request: HttpRequest) -> str:
+    """Where a bulk action returns: the inbox page it was asked from (never elsewhere)."""
+    back = request.POST.get("next", "")
+    for name in ("inbox", "sales_inbox"):
+        base = _url(request, name)
+        if back == base or back.startswith(f"{base}?"):
+            return back
+    return _url(request, "inbox")
+
+
+def _keep_selection(request: HttpRequest, item_ids: list[str], choice: str = "") -> None:
+    # Keep the selection for the inbox this redirects to (only well-formed ids; a page at most).
+    request.session[BULK_SELECTION] = {
+        "items": [pk for pk in map(parse_id, item_ids[:200]) if pk is not None],
+        "integration": choice[:20],
+    }
+
+
+def _skipped_message(skipped: list[tuple[object, str]]) -> str:
+    n = len(skipped)
+    return f"Skipped {n} item{'s' if n != 1 else ''}: " + " ".join(reason for _, reason in skipped)
+
+
 @require_POST
 @account_view("items.edit")
 def bulk_integration(request: HttpRequest) -> HttpResponse:
-    back = request.POST.get("next", "")
-    back = back if back.startswith(_url(request, "inbox")) else _url(request, "inbox")
+    back = _back_to_inbox(request)
     item_ids = request.POST.getlist("items")
     try:
         connection_id = parse_integration_choice(request.POST.get("integration", ""))
-        count = services.bulk_set_integration(
+        result = services.bulk_set_integration(
             account=request.account,
             acting_user=request.user,
             item_ids=item_ids,  # the service parses each id strictly
@@ -158,19 +261,179 @@ def bulk_integration(request: HttpRequest) -> HttpResponse:
         )
     except DomainError as error:
         messages.error(request, error.message)
-        # Keep the selection for the inbox this redirects to (only well-formed ids; a page at most).
-        request.session[BULK_SELECTION] = {
-            "items": [pk for pk in map(parse_id, item_ids[:200]) if pk is not None],
-            "integration": request.POST.get("integration", "")[:20],
-        }
+        _keep_selection(request, item_ids, request.POST.get("integration", ""))
     else:
         live = load_facts(request.account).live
         target = live[connection_id].label if connection_id else "rule/default"
+        count = result.applied
         messages.success(
             request,
             f"{count} item{'s' if count != 1 else ''} now {'uses' if count == 1 else 'use'} {target}.",
         )
+        if result.skipped:
+            messages.warning(request, _skipped_message(result.skipped))
     return redirect(back)
+
+
+# --- bulk publish ---------------------------------------------------------------------------------
+
+# A selection is a page of the inbox at most (its largest page size).
+PUBLISH_MAX = 200
+TOO_MANY = f"Select at most {PUBLISH_MAX} items at a time."
+
+
+def _with_param(url: str, name: str, value: str) -> str:
+    path, _, query = url.partition("?")
+    params = QueryDict(query, mutable=True)
+    params[name] = value
+    return f"{path}?{params.urlencode(safe=',')}"
+
+
+@require_POST
+@account_view("items.publish")
+def bulk_publish(request: HttpRequest) -> HttpResponse:
+    """Publish the selected items (costs/publishing.request_publish): Ready ones are queued, the others
+    skipped with the reason; a forged or stale selection (another account's ids, ids that are not
+    items) sends nothing. With htmx the answer is the progress panel, which then polls by itself;
+    without it, the inbox again with the progress in its URL."""
+    back = _back_to_inbox(request)
+    item_ids = request.POST.getlist("items")
+    partial = request.headers.get("HX-Request") == "true"
+    try:
+        if len(item_ids) > PUBLISH_MAX:
+            raise DomainError(TOO_MANY, code="too_many")
+        result = publishing.request_publish(
+            account=request.account, acting_user=request.user, item_ids=item_ids
+        )
+    except DomainError as error:
+        if partial:
+            return render(request, "costs/_publish_progress.html", {"error": error.message})
+        messages.error(request, error.message)
+        _keep_selection(request, item_ids)
+        return redirect(back)
+    ids = ",".join(str(attempt.pk) for attempt in result.queued)
+    watch = _with_param(back, PUBLISHING, ids)
+    if partial:
+        response = render(
+            request,
+            "costs/_publish_progress.html",
+            {
+                "progress": publish_progress_of(request, ids),
+                "skipped": [reason for _, reason in result.skipped],
+            },
+        )
+        # The address bar keeps the progress: a reload shows it again.
+        response["HX-Push-Url"] = watch
+        return response
+    n = len(result.queued)
+    messages.success(request, f"Publishing {n} item{'s' if n != 1 else ''}.")
+    if result.skipped:
+        messages.warning(request, _skipped_message(result.skipped))
+    return redirect(watch)
+
+
+@dataclass
+class ProgressRow:
+    item_id: int
+    name: str
+    url: str
+    target: str
+    state: str
+    # What the item's row in the table says now (its status badge), and whether it may still change.
+    status: str
+    status_label: str
+    message: str
+    external_url: str
+
+
+@dataclass
+class Progress:
+    url: str
+    rows: list[ProgressRow]
+    missing: int
+    counts: dict[str, int]
+
+    @property
+    def open(self) -> bool:
+        return bool(self.counts["queued"] or self.counts["sending"])
+
+    @property
+    def summary(self) -> str:
+        c = self.counts
+        parts = [f"{c['queued']} queued"]
+        if c["sending"]:
+            parts.append(f"{c['sending']} sending")
+        parts += [f"{c['published']} published", f"{c['failed']} failed"]
+        if c["cancelled"]:
+            parts.append(f"{c['cancelled']} cancelled")
+        return " · ".join(parts)
+
+
+# What the item's row shows while its attempt is in each state.
+_ROW_STATUS = {
+    AttemptState.QUEUED: ItemStatus.PUBLISHING,
+    AttemptState.SENDING: ItemStatus.PUBLISHING,
+    AttemptState.IN_DOUBT: ItemStatus.PUBLISHING,
+    AttemptState.PUBLISHED: ItemStatus.PUBLISHED,
+    AttemptState.FAILED: ItemStatus.FAILED,
+    AttemptState.CANCELLED: ItemStatus.READY,
+}
+
+
+def publish_progress_of(request: HttpRequest, raw: str) -> Progress:
+    """The progress of the attempts named in `raw` ("1,2,3"), this account's only: one query. Ids that
+    are malformed, another account's or gone are counted as missing and show nothing."""
+    account = request.account
+    parts = [part for part in str(raw).split(",") if part.strip()][:PUBLISH_MAX]
+    ids = {pk for pk in map(parse_id, parts) if pk is not None}
+    attempts = []
+    if ids:
+        attempts = list(
+            PublishAttempt.objects.filter(account=account, pk__in=ids)
+            .select_related("item", "connection")
+            # What the panel never shows: the body as sent, the item's notes, credentials.
+            .defer("sent_body", "item__description", "item__publish_error", "connection__credentials")
+            .order_by("pk")
+        )
+    counts = dict.fromkeys(("queued", "sending", "published", "failed", "cancelled"), 0)
+    rows = []
+    for attempt in attempts:
+        state = attempt.state
+        bucket = {AttemptState.IN_DOUBT: "queued"}.get(state, str(state))
+        counts[bucket] += 1
+        item = attempt.item
+        status = _ROW_STATUS[state]
+        sales = item.type in SALES_TYPES
+        rows.append(
+            ProgressRow(
+                item_id=item.pk,
+                name=services.item_name(item),
+                url=_url(request, "sales_item_detail" if sales else "item_detail", item.pk),
+                target=attempt.connection.label,
+                state=attempt.get_state_display(),
+                status=status,
+                status_label=ItemStatus(status).label,
+                message=attempt.message if state == AttemptState.FAILED else "",
+                external_url=attempt.url if state == AttemptState.PUBLISHED else "",
+            )
+        )
+    found = ",".join(str(a.pk) for a in attempts)
+    return Progress(
+        url=f"{_url(request, 'publish_progress')}?attempts={found}",
+        rows=rows,
+        missing=max(0, len({part.strip() for part in parts}) - len(attempts)),
+        counts=counts,
+    )
+
+
+@account_view("account.view")
+def publish_progress(request: HttpRequest) -> HttpResponse:
+    """The progress partial a bulk publish polls (htmx, every second while anything is open)."""
+    return render(
+        request,
+        "costs/_publish_status.html",
+        {"progress": publish_progress_of(request, request.GET.get("attempts", ""))},
+    )
 
 
 # --- item details ---------------------------------------------------------------------------------

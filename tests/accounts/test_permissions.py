@@ -76,6 +76,10 @@ STANDARD_USER_REFUSED: dict[str, tuple[bool, bool]] = {
     "integrations:qbd_status": (True, True),
     "costs:inbox": (False, False),
     "costs:bulk_integration": (False, False),
+    # Publishing is refused to Standard users unless the account allows it (off by default); anyone who
+    # sees the inbox may watch a publish's progress.
+    "costs:bulk_publish": (True, True),
+    "costs:publish_progress": (False, False),
     "costs:item_detail": (False, False),
     # "Attach again" (costs/attachments.py): for those who may publish (Standard users: only where the
     # account lets them, off by default).

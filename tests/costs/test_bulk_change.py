@@ -11,6 +11,7 @@ from django_scopes import scope
 
 from accounts.models import ActivityEntry
 from costs import services
+from costs.models import Item
 from costs.routing import allowed_connections, load_facts
 from tests.costs.test_services import refused, snapshot
 from tests.costs.test_views import form_data, inbox_url, item_url, text
@@ -39,29 +40,40 @@ def selected_bulk_choice(response) -> str:
 
 
 def test_a_refused_bulk_change_keeps_the_items_selected(acme, other, admin_client_):
-    fine = ItemFactory(account=acme.account, reference="FINE-1")
-    published = ItemFactory(account=acme.account, status="published", published_to=acme.xero, reference="P-1")
+    first = ItemFactory(account=acme.account, reference="FINE-1")
+    second = ItemFactory(account=acme.account, reference="FINE-2")
     untouched = ItemFactory(account=acme.account, reference="OTHER-1")
     ItemFactory(account=other.account)
     before = snapshot()
+    # Another account's connection: the choice itself is refused, whatever the items.
     response = admin_client_.post(
         bulk_url(acme.account),
         {
-            "items": [fine.pk, published.pk],
-            "integration": acme.billcom.pk,
+            "items": [first.pk, second.pk],
+            "integration": other.billcom.pk,
             "next": inbox_url(acme.account, "?sort=total"),
         },
         follow=True,
     )
     assert response.redirect_chain[-1][0] == inbox_url(acme.account, "?sort=total")
-    assert "Nothing changed: Bill / invoice P-1 is already published." in text(response)
-    assert checked_ids(response) == {fine.pk, published.pk}
+    assert "Choose one of the integrations connected to this account." in text(response)
+    assert checked_ids(response) == {first.pk, second.pk}
     assert untouched.pk not in checked_ids(response)
-    assert selected_bulk_choice(response) == str(acme.billcom.pk)
     assert "2 selected" in text(response)
     assert snapshot() == before
     # Shown once: the next visit starts with nothing selected.
     assert checked_ids(admin_client_.get(inbox_url(acme.account))) == set()
+
+
+def test_a_selection_of_which_nothing_may_change_keeps_it_selected(acme, other, admin_client_):
+    published = ItemFactory(account=acme.account, status="published", published_to=acme.xero, reference="P-1")
+    before = snapshot()
+    response = admin_client_.post(
+        bulk_url(acme.account), {"items": [published.pk], "integration": acme.billcom.pk}, follow=True
+    )
+    assert "Nothing changed: Bill / invoice P-1 is already published." in text(response)
+    assert selected_bulk_choice(response) == str(acme.billcom.pk)
+    assert snapshot() == before
 
 
 def test_a_successful_bulk_change_selects_nothing_afterwards(acme, other, admin_client_):
@@ -85,7 +97,7 @@ def test_allowed_connections_is_empty_while_publishing(acme, other):
 
 
 @pytest.mark.parametrize("target", ["billcom", None])
-def test_bulk_change_refuses_items_being_published(acme, other, admin_user, target):
+def test_bulk_change_skips_items_being_published_and_says_why(acme, other, admin_user, target):
     fine = ItemFactory(account=acme.account)
     flying = ItemFactory(
         account=acme.account,
@@ -94,19 +106,62 @@ def test_bulk_change_refuses_items_being_published(acme, other, admin_user, targ
         reference="FLY-1",
         integration=acme.xero,
     )
-    ItemFactory(account=other.account, status="publishing", published_to=other.xero)
-    refused(
-        services.bulk_set_integration,
-        "Nothing changed: Bill / invoice FLY-1 is being published. Unselect it and try again.",
+    foreign = ItemFactory(account=other.account, status="publishing", published_to=other.xero)
+    result = services.bulk_set_integration(
         account=acme.account,
         acting_user=admin_user,
         item_ids=[fine.pk, flying.pk],
         connection_id=acme.billcom.pk if target else None,
     )
+    assert result.applied == 1
+    assert [(item.pk, why) for item, why in result.skipped] == [
+        (
+            flying.pk,
+            "Bill / invoice FLY-1 is being published: it cannot be changed until that finishes or is "
+            "cancelled.",
+        )
+    ]
+    fine.refresh_from_db(), flying.refresh_from_db(), foreign.refresh_from_db()
+    assert fine.integration_id == (acme.billcom.pk if target else None)
+    assert (flying.integration_id, flying.status) == (acme.xero.pk, "publishing")
+    assert foreign.status == "publishing"
+    # Nothing that may change: refused, nothing changes.
+    refused(
+        services.bulk_set_integration,
+        "Nothing changed: Bill / invoice FLY-1 is being published.",
+        account=acme.account,
+        acting_user=admin_user,
+        item_ids=[flying.pk],
+        connection_id=acme.billcom.pk if target else None,
+    )
+
+
+def test_bulk_change_names_every_skipped_item_and_changes_the_rest(acme, other, admin_client_):
+    fine = ItemFactory(account=acme.account)
+    done = ItemFactory(account=acme.account, status="published", published_to=acme.xero, reference="P-1")
+    flying = ItemFactory(account=acme.account, status="publishing", published_to=acme.xero, reference="FLY-1")
+    old = ItemFactory(account=acme.account, status="archived", reference="OLD-1")
+    response = admin_client_.post(
+        bulk_url(acme.account),
+        {"items": [fine.pk, done.pk, flying.pk, old.pk], "integration": acme.billcom.pk},
+        follow=True,
+    )
+    body = text(response)
+    assert "1 item now uses Bill.com." in body
+    assert (
+        "Skipped 3 items: Bill / invoice P-1 is already published and can no longer be changed. "
+        "Bill / invoice FLY-1 is being published: it cannot be changed until that finishes or is "
+        "cancelled. Bill / invoice OLD-1 is archived and cannot be changed."
+    ) in body
+    assert dict(Item.objects.filter(account=acme.account).values_list("pk", "integration_id")) == {
+        fine.pk: acme.billcom.pk,
+        done.pk: None,
+        flying.pk: None,
+        old.pk: None,
+    }
 
 
 def test_bulk_refusal_names_published_and_publishing_items(acme, other, admin_client_):
-    fine = ItemFactory(account=acme.account)
     done = ItemFactory(account=acme.account, status="published", published_to=acme.xero, reference="P-1")
     flying = ItemFactory(account=acme.account, status="publishing", published_to=acme.xero, reference="FLY-1")
     flying2 = ItemFactory(
@@ -115,12 +170,12 @@ def test_bulk_refusal_names_published_and_publishing_items(acme, other, admin_cl
     before = snapshot()
     response = admin_client_.post(
         bulk_url(acme.account),
-        {"items": [fine.pk, done.pk, flying.pk, flying2.pk], "integration": acme.billcom.pk},
+        {"items": [done.pk, flying.pk, flying2.pk], "integration": acme.billcom.pk},
         follow=True,
     )
     assert (
         "Nothing changed: Bill / invoice P-1 is already published; Bill / invoice FLY-1 and "
-        "Bill / invoice FLY-2 are being published. Unselect them and try again."
+        "Bill / invoice FLY-2 are being published."
     ) in text(response)
     assert snapshot() == before
 

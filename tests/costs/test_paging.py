@@ -39,7 +39,7 @@ def _items(account, n: int, **extra) -> list[Item]:
 
 
 def _refs(body: str) -> list[str]:
-    return re.findall(r"<span class=\"muted\">(R-\d{3})</span>", body)
+    return re.findall(r'<td class="reference" data-label="Reference">(R-\d{3})</td>', body)
 
 
 def _link(body: str, label: str) -> str | None:

@@ -120,13 +120,13 @@ def test_another_accounts_item_does_not_exist_here(acme, other, admin_user):
 def test_bulk_change_sets_every_item_in_one_log_row(acme, other, admin_user):
     items = ItemFactory.create_batch(3, account=acme.account)
     with CaptureQueriesContext(db_connection) as few:
-        count = services.bulk_set_integration(
+        result = services.bulk_set_integration(
             account=acme.account,
             acting_user=admin_user,
             item_ids=[i.pk for i in items],
             connection_id=acme.billcom.pk,
         )
-    assert count == 3
+    assert (result.applied, result.skipped) == (3, [])
     assert set(Item.objects.filter(account=acme.account).values_list("integration_id", flat=True)) == {
         acme.billcom.pk
     }
@@ -143,17 +143,32 @@ def test_bulk_change_sets_every_item_in_one_log_row(acme, other, admin_user):
     assert len(many) == len(few)
 
 
-def test_bulk_change_with_a_published_item_is_all_or_nothing_and_names_it(acme, other, admin_user):
+def test_bulk_change_with_a_published_item_changes_the_others_and_names_it(acme, other, admin_user):
     fine = ItemFactory.create_batch(2, account=acme.account)
     published = ItemFactory(
         account=acme.account, status="published", published_to=acme.xero, reference="INV-77"
     )
+    result = services.bulk_set_integration(
+        account=acme.account,
+        acting_user=admin_user,
+        item_ids=[fine[0].pk, published.pk, fine[1].pk],
+        connection_id=acme.billcom.pk,
+    )
+    assert result.applied == 2
+    assert [(i.pk, why) for i, why in result.skipped] == [
+        (published.pk, "Bill / invoice INV-77 is already published and can no longer be changed.")
+    ]
+    assert dict(Item.objects.filter(account=acme.account).values_list("pk", "integration_id")) == {
+        fine[0].pk: acme.billcom.pk,
+        fine[1].pk: acme.billcom.pk,
+        published.pk: None,
+    }
     refused(
         services.bulk_set_integration,
         "Nothing changed: Bill / invoice INV-77 is already published.",
         account=acme.account,
         acting_user=admin_user,
-        item_ids=[fine[0].pk, published.pk, fine[1].pk],
+        item_ids=[published.pk],
         connection_id=acme.billcom.pk,
     )
 
