@@ -42,9 +42,7 @@ def main() -> None:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, headless=True, args=ARGS)
         for width in WIDTHS:
-            context = browser.new_context(
-                base_url=opts.base_url, viewport={"width": width, "height": 900}
-            )
+            context = browser.new_context(base_url=opts.base_url, viewport={"width": width, "height": 900})
             page = context.new_page()
             page.goto("/login/")
             page.get_by_label("E-mail").fill(opts.email)
