@@ -150,8 +150,12 @@ def test_users_page_lists_the_practice_and_the_staff_who_can_open_the_account(
     body = client_for(tenant.admin).get(_users_url(tenant.account)).content.decode()
     assert "Accountants and bookkeepers" in body
     assert escape(practice.name) in body  # "Books &amp; Co"
-    assert f"{partner.email}</td><td>Practice admin" in body.replace("\n", "").replace("  ", "")
-    assert f"{bookkeeper.email}</td><td>Bookkeeper" in body.replace("\n", "").replace("  ", "")
+    assert f'{partner.email}</td><td data-label="Role">Practice admin' in body.replace("\n", "").replace(
+        "  ", ""
+    )
+    assert f'{bookkeeper.email}</td><td data-label="Role">Bookkeeper' in body.replace("\n", "").replace(
+        "  ", ""
+    )
     assert unassigned.user.email not in body
     # The other tenant's practice and its people are never shown.
     rival_practice, rival_partner, rival_bookkeeper = rival
