@@ -54,8 +54,14 @@ from .models import AttachState, AttemptState, Document, Item, ItemStatus, Publi
 
 logger = logging.getLogger("costs.attachments")
 
-# The software that takes attachments, by the provider that sends them (publishing._sender's answer).
-ATTACHING_PROVIDERS = ("xero", "qbo", "billcom")
+
+def takes_attachments(provider: str) -> bool:
+    """Does the software that sends the bill (publishing._sender's answer) take attachments? The
+    registry says (catalog's `attacher`)."""
+    info = catalog.provider_info(provider)
+    return bool(info and info.attacher)
+
+
 LEASE = timedelta(minutes=5)
 IN_CALL_ATTEMPTS = 3
 IN_CALL_WAIT_INITIAL = 0.5
@@ -86,7 +92,7 @@ def enqueue_attachment(attempt: PublishAttempt) -> str | None:
         return None
     sender = _sender(attempt)
     provider = sender[0] if not isinstance(sender, Rejected) else attempt.connection.provider
-    if provider not in ATTACHING_PROVIDERS:
+    if not takes_attachments(provider):
         Document.objects.filter(pk=document.pk).update(
             attach_state=AttachState.UNSUPPORTED,
             attach_message=unsupported_message(catalog.label_of(provider)),
@@ -242,7 +248,7 @@ def run_attachment(*, account: Account, document_id: int) -> str | None:
     if isinstance(sender, Rejected):
         return _finish(account, document, sender)
     provider, connection = sender
-    if provider not in ATTACHING_PROVIDERS:
+    if not takes_attachments(provider):
         return _finish(account, document, Rejected(unsupported_message(connection.label), "unsupported"))
     if connection.status != ConnectionStatus.ACTIVE:
         return _finish(
@@ -304,7 +310,7 @@ def deliver(document: Document, provider: str, connection, attachment: Attachmen
 
 def _send_once(document: Document, provider: str, connection, attachment: AttachmentData) -> Outcome:
     from integrations.provider_calls import caller_for
-    from integrations.providers import billcom_attach, qbo_attach, xero_attach
+    from integrations.providers import billcom_attach
 
     caller = caller_for(connection)
     organisation = connection.external_id
@@ -317,7 +323,7 @@ def _send_once(document: Document, provider: str, connection, attachment: Attach
     # resend themselves.
     first = document.attach_sent_at is None
     _mark_sent(document)
-    adapter = {"xero": xero_attach, "qbo": qbo_attach, "billcom": billcom_attach}[provider]
+    adapter = catalog.provider_info(provider).load_attacher()
     outcome = adapter.send(caller, organisation=organisation, attachment=attachment)
     if first and isinstance(outcome, RetryAfter | Rejected):
         # Refused before anything was stored: the next send need not look it up.

@@ -439,11 +439,6 @@ def publish_progress(request: HttpRequest) -> HttpResponse:
 # --- item details ---------------------------------------------------------------------------------
 
 
-NOT_CHANGEABLE = {
-    ItemStatus.PUBLISHED: "This item is already published and can no longer be changed.",
-    ItemStatus.PUBLISHING: "This item is being published: it cannot be changed until that has finished.",
-    ItemStatus.ARCHIVED: "This item is archived and can no longer be changed.",
-}
 MAY_NOT_PUBLISH_HERE = PUBLISH_WHO
 
 
@@ -458,7 +453,7 @@ def _item_detail(request: HttpRequest, item_id: int, *, sales: bool) -> HttpResp
     if request.method == "POST" and not is_changeable(item):
         # Published, being published, archived: the page shows the values read-only; a stale or forged
         # POST is refused here and changes nothing (the service refuses it again).
-        messages.error(request, NOT_CHANGEABLE.get(item.status, "This item can no longer be changed."))
+        messages.error(request, services.not_changeable_reason(item) or "This item can no longer be changed.")
         return redirect(here)
     if request.method == "POST" and form.is_valid():
         # The Integration field is only on the page while an additional integration is connected;
@@ -547,7 +542,7 @@ def item_page_context(
         "origin": origin,
         "here": item_url(request, item, sales=sales, origin=origin),
         "readonly_values": _readonly_values(item, fields, sales=sales) if routing_locked else [],
-        "not_changeable": NOT_CHANGEABLE.get(item.status, ""),
+        "not_changeable": services.not_changeable_reason(item),
         # Publishing (costs/publishing.py; permissions from accounts/permissions.py).
         "can_publish": can_publish,
         "may_not_publish": "" if can_publish else MAY_NOT_PUBLISH_HERE,

@@ -252,9 +252,10 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")  # the queue with TASKS_BACKEND=rq
 if TASKS["default"]["BACKEND"] == TASKS_BACKENDS["rq"]:
     INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
-    RQ_QUEUES = {"default": {"URL": env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")}}
+    RQ_QUEUES = {"default": {"URL": REDIS_URL}}
 
 # Providers' limits on our calls (integrations/ratelimit.py) count in this clock's time: real time, or
 # the sandbox's clock (`sandbox.clock`) when a benchmark speeds the sandbox's time up.

@@ -93,6 +93,9 @@ class ProviderInfo:
     # routed to it chooses from the main software's lists, as ApprovalMax does).
     lists: tuple[str, ...] = ()
     lists_read: str = "api"
+    # The module that attaches an item's document to the published bill (costs/attachments.py), or ""
+    # when the software takes no attachments (QuickBooks Desktop) or has no bills of its own.
+    attacher: str = ""
 
     @property
     def scope(self) -> str:
@@ -113,6 +116,10 @@ class ProviderInfo:
             return self.adapter
         module, _, attribute = self.adapter.partition(":")
         return getattr(import_module(module), attribute) if attribute else import_module(module)
+
+    def load_attacher(self) -> Any | None:
+        """The attach module, imported now; None when the provider takes no attachments."""
+        return import_module(self.attacher) if self.attacher else None
 
     def connect_steps(self) -> list[str]:
         """The steps as HTML: the text escaped, **bold** parts in <strong>."""
@@ -148,6 +155,7 @@ XERO = ProviderInfo(
     is_main=True,
     connect_kind="oauth",
     adapter="integrations.providers.xero:Xero",
+    attacher="integrations.providers.xero_attach",
     settings_prefix="XERO",
     settings=_oauth_settings(
         "xero",
@@ -204,6 +212,7 @@ QBO = ProviderInfo(
     is_main=True,
     connect_kind="oauth",
     adapter="integrations.providers.qbo:QuickBooksOnline",
+    attacher="integrations.providers.qbo_attach",
     settings_prefix="QBO",
     settings=_oauth_settings(
         "qbo",
@@ -267,6 +276,7 @@ BILLCOM = ProviderInfo(
     is_main=False,
     connect_kind="login",
     adapter="integrations.providers.billcom",
+    attacher="integrations.providers.billcom_attach",
     settings_prefix="BILLCOM",
     settings=(
         ProviderSetting("API_URL", "{sandbox}/billcom/connect", "https://gateway.prod.bill.com/connect"),

@@ -200,7 +200,7 @@ def test_connections_row_says_why_disconnect_is_unavailable_and_offers_the_first
     _, other_billcom = other
     before = _state()
     body = client_for(tenant.admin).get(_connections(tenant.account)).content.decode()
-    xero_row = next(row for row in body.split("<tr>") if 'class="software">Xero' in row)
+    xero_row = next(row for row in body.split("<tr>") if 'data-label="Software" data-primary>Xero' in row)
     assert f'disabled aria-label="Disconnect Xero" aria-describedby="disconnect-why-{xero.pk}"' in xero_row
     assert (
         f'<p class="why" id="disconnect-why-{xero.pk}">First disconnect Bill.com, then disconnect Xero.</p>'
@@ -211,7 +211,9 @@ def test_connections_row_says_why_disconnect_is_unavailable_and_offers_the_first
     assert f'action="{_url(tenant.account, xero.pk)}"' not in body
     assert f"/{other_billcom.pk}/" not in body
     # Bill.com's own row keeps its Disconnect, and nothing changed by looking.
-    billcom_row = next(row for row in body.split("<tr>") if 'class="software">Bill.com' in row)
+    billcom_row = next(
+        row for row in body.split("<tr>") if 'data-label="Software" data-primary>Bill.com' in row
+    )
     assert f'action="{_url(tenant.account, billcom.pk)}"' in billcom_row and "disabled" not in billcom_row
     assert _state() == before
 
