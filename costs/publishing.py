@@ -697,21 +697,22 @@ def _publish_all(account: Account, published: list[tuple[PublishAttempt, Publish
             items.append(item)
             entries.append((item, attempt.connection.label, outcome.external_id))
             states[attempt.pk] = AttemptState.PUBLISHED
-        PublishAttempt.objects.bulk_update(
-            attempts, ["state", "external_id", "url", "message", "lease_until", "finished_at", "updated_at"]
+        # What every published row gets in one plain UPDATE; only the ids and links differ per row.
+        PublishAttempt.objects.filter(pk__in=[a.pk for a in attempts]).update(
+            state=AttemptState.PUBLISHED, message="", lease_until=None, finished_at=now, updated_at=now
         )
-        Item.objects.bulk_update(
-            items,
-            [
-                "status",
-                "published_to",
-                "published_at",
-                "external_id",
-                "published_url",
-                "publish_error",
-                "updated_at",
-            ],
-        )
+        PublishAttempt.objects.bulk_update(attempts, ["external_id", "url"])
+        for connection_id in {a.connection_id for a in attempts}:  # one: a batch's attempts share it
+            Item.objects.filter(
+                pk__in=[a.item_id for a in attempts if a.connection_id == connection_id]
+            ).update(
+                status=ItemStatus.PUBLISHED,
+                published_to_id=connection_id,
+                published_at=now,
+                publish_error="",
+                updated_at=now,
+            )
+        Item.objects.bulk_update(items, ["external_id", "published_url"])
         record_many(
             [
                 {
