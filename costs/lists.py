@@ -366,16 +366,13 @@ def _values(
 def values_for(item: Item, facts: RoutingFacts) -> ListValues:
     """The item's Category, Tax rate and Supplier for the software it publishes to. `item` may carry
     unsaved changes (the page asks "what if the Integration were Bill.com?" with a copy)."""
-    target = effective_integration(item, facts).connection
-    source = provider_lists.source_for(target)
-    supplier = item.supplier if item.supplier_id else None
-    return _values(target=target, source=source, use=use_of(item), holder=item, supplier=supplier)
+    return values_for_many([item], facts)[item.pk]
 
 
 def values_for_many(items: Iterable[Item], facts: RoutingFacts) -> dict[int, ListValues]:
-    """`values_for` of many saved items (a publishing batch), by item id, in a constant number of
-    queries: each target's lists source read once, the suppliers' links read together. The items
-    come with their supplier, Category and Tax rate entries and published_to (select_related)."""
+    """`values_for` of many items (a publishing batch), by item id, in a constant number of queries
+    when the items come with their supplier, Category and Tax rate entries and published_to
+    (select_related): each target's lists source read once, the suppliers' links read together."""
     items = list(items)
     routes = {item.pk: effective_integration(item, facts).connection for item in items}
     sources: dict[int, Connection | None] = {}
