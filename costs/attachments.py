@@ -85,42 +85,83 @@ def unsupported_message(label: str) -> str:
 def enqueue_attachment(attempt: PublishAttempt) -> str | None:
     """The attach step for a just-published attempt (call inside the transaction that recorded
     Published). Returns the document's attach state, None when the item has no document."""
+    return enqueue_attachments([attempt]).get(attempt.pk)
+
+
+def enqueue_attachments(attempts: list[PublishAttempt]) -> dict[int, str]:
+    """`enqueue_attachment` for the just-published attempts of a batch, in a constant number of
+    queries: one read of their items' documents, one write per attach state. Returns each attempt's
+    document's attach state, by attempt id (no entry: its item has no document)."""
     from .publishing import _sender
 
-    document = Document.objects.filter(item_id=attempt.item_id).first()
-    if document is None:
-        return None
-    sender = _sender(attempt)
-    provider = sender[0] if not isinstance(sender, Rejected) else attempt.connection.provider
-    if not takes_attachments(provider):
-        Document.objects.filter(pk=document.pk).update(
+    if not attempts:
+        return {}
+    documents = {
+        d.item_id: d
+        for d in Document.objects.filter(item_id__in=[a.item_id for a in attempts]).only("pk", "item_id")
+    }
+    providers: dict[int, str] = {}  # by connection id: a batch's attempts share one
+    unsupported: dict[str, list[int]] = {}
+    pending: list[tuple[int, int]] = []  # (account id, document id)
+    states: dict[int, str] = {}
+    for attempt in attempts:
+        document = documents.get(attempt.item_id)
+        if document is None:
+            continue
+        if attempt.connection_id not in providers:
+            sender = _sender(attempt)
+            providers[attempt.connection_id] = (
+                sender[0] if not isinstance(sender, Rejected) else attempt.connection.provider
+            )
+        provider = providers[attempt.connection_id]
+        if not takes_attachments(provider):
+            unsupported.setdefault(provider, []).append(document.pk)
+            states[attempt.pk] = AttachState.UNSUPPORTED
+        else:
+            pending.append((attempt.account_id, document.pk))
+            states[attempt.pk] = AttachState.PENDING
+    for provider, ids in unsupported.items():
+        Document.objects.filter(pk__in=ids).update(
             attach_state=AttachState.UNSUPPORTED,
             attach_message=unsupported_message(catalog.label_of(provider)),
             attach_lease_until=None,
             attach_next_try_at=None,
         )
-        return AttachState.UNSUPPORTED
-    _make_pending(document.pk)
-    _enqueue_on_commit(attempt.account_id, document.pk)
-    return AttachState.PENDING
+    _make_pending_many([pk for _, pk in pending])
+    for account_id, document_id in pending:
+        _enqueue_on_commit(account_id, document_id)
+    return states
+
+
+def _pending(now) -> dict:
+    """What a document waiting for its attach step holds (but its new `attach_key`, one per document).
+    Due now: a task lost before it ran is found by the sweeper (`stale`) after SWEEP_GRACE."""
+    return {
+        "attach_state": AttachState.PENDING,
+        "attach_message": "",
+        "attach_external_id": "",
+        "attached_at": None,
+        "attach_tries": 0,
+        "attach_lease_until": None,
+        "attach_next_try_at": now,
+        "attach_sent_at": None,
+    }
 
 
 def _make_pending(document_id: int, *, only_from: str | None = None) -> int:
     rows = Document.objects.filter(pk=document_id)
     if only_from is not None:
         rows = rows.filter(attach_state=only_from)
-    return rows.update(
-        attach_state=AttachState.PENDING,
-        attach_message="",
-        attach_external_id="",
-        attached_at=None,
-        attach_key=uuid.uuid4().hex,
-        attach_tries=0,
-        attach_lease_until=None,
-        # Due now: a task lost before it ran is found by the sweeper (`stale`) after SWEEP_GRACE.
-        attach_next_try_at=timezone.now(),
-        attach_sent_at=None,
-    )
+    return rows.update(**_pending(timezone.now()), attach_key=uuid.uuid4().hex)
+
+
+def _make_pending_many(document_ids: list[int]) -> None:
+    """`_make_pending` of many documents in one statement, each with its own new key."""
+    if not document_ids:
+        return
+    values = _pending(timezone.now())
+    documents = [Document(pk=pk, attach_key=uuid.uuid4().hex, **values) for pk in document_ids]
+    Document.objects.bulk_update(documents, [*values, "attach_key"])
 
 
 def _enqueue_on_commit(account_id: int, document_id: int, run_after=None) -> None:

@@ -270,9 +270,17 @@ def _not_read(source: Connection, was: str) -> str:
     return f"{source.label}'s lists have not been read yet{kept}."
 
 
-def supplier_value(supplier: Supplier | None, source: Connection | None) -> SupplierValue:
+# `supplier_value`'s `link` when the caller has not read it: it is read then.
+_UNREAD = object()
+
+
+def supplier_value(
+    supplier: Supplier | None, source: Connection | None, *, link: SupplierLink | None | object = _UNREAD
+) -> SupplierValue:
     """Which contact/vendor of `source` `supplier` is: its stored link, else the entry of the same (or
-    normalised) name, else none yet (created in the provider when its first bill is published)."""
+    normalised) name, else none yet (created in the provider when its first bill is published).
+    `link`: the supplier's link to `source` (with its entry) or None, when the caller read it already
+    (`values_for_many`)."""
     if supplier is None:
         return SupplierValue(state=EMPTY, connection=source)
     base = SupplierValue(state=EMPTY, supplier=supplier, connection=source)
@@ -280,7 +288,10 @@ def supplier_value(supplier: Supplier | None, source: Connection | None) -> Supp
         return _supplier(base, NO_SOFTWARE, message="Connect accounting software to link this supplier.")
     if ListKind.SUPPLIER not in provider_lists.kinds_of(source):
         return _supplier(base, NOT_KEPT, message=f"{source.label} keeps no suppliers.")
-    link = SupplierLink.objects.filter(supplier=supplier, connection=source).select_related("entry").first()
+    if link is _UNREAD:
+        link = (
+            SupplierLink.objects.filter(supplier=supplier, connection=source).select_related("entry").first()
+        )
     if link is not None and link.entry is None:
         return _supplier(base, CREATE, link=link, matched_by=link.matched_by, message=_create(source))
     if link is not None and link.entry.active:
@@ -331,6 +342,7 @@ def _values(
     use: str,
     holder: Item | SupplierRule,
     supplier: Supplier | None,
+    link: SupplierLink | None | object = _UNREAD,
 ) -> ListValues:
     category = resolve(
         ListKind.ACCOUNT, source=source, stored=holder.category_entry, typed=holder.category, use=use
@@ -338,7 +350,7 @@ def _values(
     tax_rate = resolve(
         ListKind.TAX_RATE, source=source, stored=holder.tax_rate_entry, typed=holder.tax_rate, use=use
     )
-    link = supplier_value(supplier, source)
+    link = supplier_value(supplier, source, link=link)
     to_choose = [value.message for value in (category, tax_rate, link) if value.needs_choosing]
     return ListValues(
         target=target,
@@ -354,10 +366,42 @@ def _values(
 def values_for(item: Item, facts: RoutingFacts) -> ListValues:
     """The item's Category, Tax rate and Supplier for the software it publishes to. `item` may carry
     unsaved changes (the page asks "what if the Integration were Bill.com?" with a copy)."""
-    target = effective_integration(item, facts).connection
-    source = provider_lists.source_for(target)
-    supplier = item.supplier if item.supplier_id else None
-    return _values(target=target, source=source, use=use_of(item), holder=item, supplier=supplier)
+    return values_for_many([item], facts)[item.pk]
+
+
+def values_for_many(items: Iterable[Item], facts: RoutingFacts) -> dict[int, ListValues]:
+    """`values_for` of many items (a publishing batch), by item id, in a constant number of queries
+    when the items come with their supplier, Category and Tax rate entries and published_to
+    (select_related): each target's lists source read once, the suppliers' links read together."""
+    items = list(items)
+    routes = {item.pk: effective_integration(item, facts).connection for item in items}
+    sources: dict[int, Connection | None] = {}
+    for target in routes.values():
+        if target is not None and target.pk not in sources:
+            sources[target.pk] = provider_lists.source_for(target)
+    source_of_item = {pk: sources[t.pk] if t is not None else None for pk, t in routes.items()}
+    wanted = {
+        (item.supplier_id, source_of_item[item.pk].pk)
+        for item in items
+        if item.supplier_id and source_of_item[item.pk]
+    }
+    links: dict[tuple[int, int], SupplierLink] = {}
+    if wanted:
+        rows = SupplierLink.objects.filter(
+            supplier_id__in={s for s, _ in wanted}, connection_id__in={c for _, c in wanted}
+        ).select_related("entry")
+        links = {(row.supplier_id, row.connection_id): row for row in rows}
+    values = {}
+    for item in items:
+        source = source_of_item[item.pk]
+        supplier = item.supplier if item.supplier_id else None
+        link = (
+            links.get((item.supplier_id, source.pk)) if supplier is not None and source is not None else None
+        )
+        values[item.pk] = _values(
+            target=routes[item.pk], source=source, use=use_of(item), holder=item, supplier=supplier, link=link
+        )
+    return values
 
 
 def values_for_rule(rule: SupplierRule, facts: RoutingFacts) -> ListValues:

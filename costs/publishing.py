@@ -51,7 +51,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
-from accounts.activity import record
+from accounts.activity import record, record_many
 from accounts.errors import DomainError
 from accounts.models import Account, User
 from accounts.permissions import require
@@ -80,7 +80,7 @@ from integrations.providers.publishing import (
 from integrations.tokens import NeedsReconnect
 
 from . import lists, payment_accounts, qbwc_publishing
-from .attachments import enqueue_attachment
+from .attachments import enqueue_attachment, enqueue_attachments
 from .ids import parse_id
 from .models import (
     OPEN_ATTEMPT_STATES,
@@ -585,7 +585,13 @@ def claim_batch(
                 _take(ids, batch, now)
     claimed = list(
         PublishAttempt.objects.filter(batch=batch, state=AttemptState.SENDING, lease_until=now + LEASE)
-        .select_related("connection", "item__supplier", "item__category_entry", "item__tax_rate_entry")
+        .select_related(
+            "connection",
+            "item__supplier",
+            "item__category_entry",
+            "item__tax_rate_entry",
+            "item__published_to",
+        )
         .order_by("pk")
     )
     return batch, claimed
@@ -619,11 +625,12 @@ def _run_members(
             "disconnected",
         )
         return {a.pk: _finish(account, a, gone) for a in members}
-    facts = load_facts(account)
+    # The batch's lists read together (a constant number of queries), each bill built from them.
+    values = lists.values_for_many([a.item for a in members if a.item.supplier_id], load_facts(account))
     ready: list[tuple[PublishAttempt, BillData]] = []
     for attempt in members:
         try:
-            bill = bill_for(account, attempt, facts)
+            bill = bill_for(account, attempt, values=values.get(attempt.item_id))
         except ProviderError as exc:
             bill = outcome_of(exc)
             if isinstance(bill, InDoubt):  # creating the supplier: its key covers a resend
@@ -690,31 +697,35 @@ def _publish_all(account: Account, published: list[tuple[PublishAttempt, Publish
             items.append(item)
             entries.append((item, attempt.connection.label, outcome.external_id))
             states[attempt.pk] = AttemptState.PUBLISHED
-        PublishAttempt.objects.bulk_update(
-            attempts, ["state", "external_id", "url", "message", "lease_until", "finished_at", "updated_at"]
+        # What every published row gets in one plain UPDATE; only the ids and links differ per row.
+        PublishAttempt.objects.filter(pk__in=[a.pk for a in attempts]).update(
+            state=AttemptState.PUBLISHED, message="", lease_until=None, finished_at=now, updated_at=now
         )
-        Item.objects.bulk_update(
-            items,
-            [
-                "status",
-                "published_to",
-                "published_at",
-                "external_id",
-                "published_url",
-                "publish_error",
-                "updated_at",
-            ],
-        )
-        for item, label, external_id in entries:
-            record(
-                account=account,
-                actor=None,
-                action="item.published",
-                summary=f"Published {_name(item)} to {label} ({external_id})",
-                after=external_id,
+        PublishAttempt.objects.bulk_update(attempts, ["external_id", "url"])
+        for connection_id in {a.connection_id for a in attempts}:  # one: a batch's attempts share it
+            Item.objects.filter(
+                pk__in=[a.item_id for a in attempts if a.connection_id == connection_id]
+            ).update(
+                status=ItemStatus.PUBLISHED,
+                published_to_id=connection_id,
+                published_at=now,
+                publish_error="",
+                updated_at=now,
             )
-        for attempt in attempts:
-            enqueue_attachment(attempt)  # each document goes with its bill, as in _finish
+        Item.objects.bulk_update(items, ["external_id", "published_url"])
+        record_many(
+            [
+                {
+                    "account": account,
+                    "actor": None,
+                    "action": "item.published",
+                    "summary": f"Published {_name(item)} to {label} ({external_id})",
+                    "after": external_id,
+                }
+                for item, label, external_id in entries
+            ]
+        )
+        enqueue_attachments(attempts)  # each document goes with its bill, as in _finish
     return states
 
 
@@ -852,16 +863,20 @@ def _mark_batch_sent(batch: PublishBatch, attempts: list[PublishAttempt], *, key
 # -- the document
 
 
-def bill_for(account: Account, attempt: PublishAttempt, facts=None) -> BillData | Rejected:
+def bill_for(
+    account: Account, attempt: PublishAttempt, facts=None, values: lists.ListValues | None = None
+) -> BillData | Rejected:
     """The item as the target software takes it: Category, Tax rate and Supplier from its lists.
-    `facts`: the account's routing facts when the caller has them already (a batch)."""
+    `facts`: the account's routing facts when the caller has them already; `values`: the item's list
+    values when the caller read them for a whole batch (`lists.values_for_many`), else read here for
+    this one item the same way."""
     from .linking import supplier_in
 
     item = attempt.item
     if item.supplier_id is None:
         return Rejected(f"{_name(item)} has no supplier: choose one, then Retry.", "no_supplier")
-    facts = facts or load_facts(account)
-    values = lists.values_for(item, facts)
+    if values is None:
+        values = lists.values_for_many([item], facts or load_facts(account))[item.pk]
     if values.to_choose:
         return Rejected(" ".join(values.to_choose), "to_choose")
     supplier = values.supplier

@@ -54,7 +54,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods
 
 from . import clock, faults
-from .documents import cents, decimal, parse_day, record_bill
+from .documents import bill_row, cents, decimal, parse_day
 from .listdata import ensure_lists
 from .models import (
     IssuedToken,
@@ -256,6 +256,8 @@ class _Chart:
         self.accounts = {r.code: r for r in rows if r.kind == "account"}
         self.tax_rates = {r.entry_id: r for r in rows if r.kind == "tax_rate"}
         self.contacts = {r.entry_id: r for r in rows if r.kind == "supplier"}
+        # Sales invoice numbers created earlier in this request (saved together at its end).
+        self.sales_numbers: set[str] = set()
 
     def contact_named(self, name: str) -> SandboxListEntry:
         """Xero: a contact name alone finds the active contact of that name, or creates it (X-STAFF)."""
@@ -344,7 +346,7 @@ def _problems(document: dict, resource: str, chart: _Chart) -> tuple[list[str], 
         taken = SandboxBill.objects.filter(
             provider="xero", org_id=chart.tenant, kind="ACCREC", number=str(document[number_field])
         ).exclude(status__in=("DELETED", "VOIDED"))
-        if taken.exists():
+        if str(document[number_field]) in chart.sales_numbers or taken.exists():
             problems.append("Invoice # must be unique.")
     return problems, contact
 
@@ -462,6 +464,7 @@ def _xero_create(request: HttpRequest, resource: str, access: IssuedToken, tenan
     chart = _Chart(tenant)
     results: list[dict] = []
     failed: list[dict] = []
+    bills: list[SandboxBill] = []
     with transaction.atomic():
         for document in documents:
             problems, contact = _problems(document, resource, chart)
@@ -470,9 +473,10 @@ def _xero_create(request: HttpRequest, resource: str, access: IssuedToken, tenan
                 failed.append(results[-1])
                 continue
             _, _, total = _totals(document, chart)
-            bill = record_bill(
+            bill = bill_row(
                 provider="xero",
                 org_id=tenant,
+                bill_id=str(uuid.uuid4()),
                 kind=str(document.get("Type")),
                 supplier=contact.name,
                 number=str(document.get(number_field) or ""),
@@ -482,12 +486,13 @@ def _xero_create(request: HttpRequest, resource: str, access: IssuedToken, tenan
                 status=document.get("Status") or "DRAFT",
                 key=key,
                 payload={},
-                make_id=lambda: str(uuid.uuid4()),
             )
-            answer = _answer_document(document, resource, bill, contact, chart)
-            bill.payload = answer
-            bill.save(update_fields=["payload"])
-            results.append(answer)
+            bill.payload = _answer_document(document, resource, bill, contact, chart)
+            if bill.kind == "ACCREC" and bill.number:
+                chart.sales_numbers.add(bill.number)
+            bills.append(bill)
+            results.append(bill.payload)
+        SandboxBill.objects.bulk_create(bills)  # the documents created by this call, in one insert
         made = len(results) - len(failed)
         if summarise and failed:
             # Summarised, Xero answers 400 listing the failures; the valid ones were created all the same.

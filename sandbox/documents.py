@@ -12,6 +12,39 @@ from typing import Any
 from .models import SandboxBill
 
 
+def bill_row(
+    *,
+    provider: str,
+    org_id: str,
+    bill_id: str,
+    kind: str,
+    supplier: str,
+    number: str,
+    on: date | None,
+    total: Decimal | None,
+    currency: str,
+    status: str,
+    key: str,
+    payload: dict,
+) -> SandboxBill:
+    """A created document's row, not saved yet (`record_bill` saves one; Xero's batch saves many in
+    one insert)."""
+    return SandboxBill(
+        provider=provider,
+        org_id=org_id,
+        bill_id=bill_id,
+        kind=kind,
+        supplier=supplier[:300],
+        number=number[:255],
+        date=on,
+        total=total,
+        currency=currency[:3],
+        status=status[:20],
+        idempotency_key=key[:200],
+        payload=payload,
+    )
+
+
 def record_bill(
     *,
     provider: str,
@@ -29,20 +62,21 @@ def record_bill(
 ) -> SandboxBill:
     """A created document, listed on /sandbox/. `make_id` None: a number from the row's own key
     (QuickBooks' ids are numbers; two creates at once never share one)."""
-    bill = SandboxBill.objects.create(
+    bill = bill_row(
         provider=provider,
         org_id=org_id,
         bill_id=make_id() if make_id is not None else f"pending-{uuid.uuid4()}",
         kind=kind,
-        supplier=supplier[:300],
-        number=number[:255],
-        date=on,
+        supplier=supplier,
+        number=number,
+        on=on,
         total=total,
-        currency=currency[:3],
-        status=status[:20],
-        idempotency_key=key[:200],
+        currency=currency,
+        status=status,
+        key=key,
         payload=payload,
     )
+    bill.save(force_insert=True)
     if make_id is None:
         bill.bill_id = str(1000 + bill.pk)
         bill.save(update_fields=["bill_id"])

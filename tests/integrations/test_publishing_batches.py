@@ -11,14 +11,18 @@ from datetime import timedelta
 
 import pytest
 import stamina
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_scopes import scopes_disabled
 
+from accounts.models import ActivityEntry
 from costs import publishing
-from costs.models import AttemptState, Item, ItemStatus, PublishAttempt, PublishBatch
+from costs.models import AttachState, AttemptState, Document, Item, ItemStatus, PublishAttempt, PublishBatch
 from integrations.providers import xero_publish
 from sandbox import clock
 from sandbox.models import RequestLogEntry, SandboxBill
+from tests.integrations.attach_helpers import attach_tasks, media, with_document  # noqa: F401 (fixture)
 from tests.integrations.publish_helpers import answer_lost, numbers, received
 from tests.integrations.publishing_helpers import make_due, queued_tasks, ready_item, work_off
 from tests.integrations.sandbox_helpers import other_tenant_untouched, sandbox, xero_connection  # noqa: F401
@@ -135,3 +139,47 @@ def test_past_the_keys_six_minutes_a_batch_is_looked_up_and_only_the_missing_are
     [again] = [b for b in received("xero", xero.external_id) if b.number == "OLD-1"]
     assert again.idempotency_key == batch.key != first_key  # a new body gets a new key
     assert len(batch.attempt_ids) == 1
+
+
+@pytest.mark.usefixtures("media")
+def test_a_batchs_queries_do_not_grow_with_its_size(xero, tenant, django_capture_on_commit_callbacks):
+    """A Xero call of 50 costs the worker as many queries as a call of 10 (the lists, outcomes, activity
+    and attachments of a batch are read and written together), and does the same work for each item:
+    every item published, its activity recorded, the document of each that has one made pending and
+    its attach task queued."""
+
+    def one_batch(prefix: str, size: int) -> int:
+        items = [
+            ready_item(xero, f"{prefix}-{n:02}", supplier="Acme Supplies" if n % 2 else "British Gas")
+            for n in range(size)
+        ]
+        for item in items[::3]:
+            with_document(item)
+        publish(tenant, django_capture_on_commit_callbacks, items)
+        with scopes_disabled():
+            head = PublishAttempt.objects.filter(item=items[0]).get()
+        with CaptureQueriesContext(connection) as queries, django_capture_on_commit_callbacks(execute=True):
+            assert publishing.run_batch(account=tenant.account, head=head) == AttemptState.PUBLISHED
+        with scopes_disabled():
+            refs = [i.reference for i in items]
+            assert set(Item.objects.filter(reference__in=refs).values_list("status", flat=True)) == {
+                ItemStatus.PUBLISHED
+            }
+            logged = ActivityEntry.objects.filter(account=tenant.account, action="item.published")
+            assert {r for e in logged for r in refs if f" {r} " in e.summary} == set(refs)
+            documents = Document.objects.filter(item__in=items)
+            assert [d.attach_state for d in documents] == [AttachState.PENDING] * len(items[::3])
+            assert len({d.attach_key for d in documents}) == len(items[::3])
+        assert len(attach_tasks(due_only=False)) == len(items[::3]) + already[0]
+        already[0] += len(items[::3])
+        # The worker's own queries: the task queue's (one attach task per document, by design, queued
+        # as the batch's outcomes commit) are not the worker's reads and writes.
+        return len([q for q in queries.captured_queries if "django_tasks_database" not in q["sql"]])
+
+    already = [0]
+    one_batch("WARM", 2)  # the first call of the organisation makes its rate-limit row
+    assert one_batch("TEN", 10) == one_batch("FIFTY", 50)
+    sizes = {"WARM": 2, "TEN": 10, "FIFTY": 50}
+    assert sorted(numbers("xero", xero.external_id)) == sorted(
+        f"{prefix}-{n:02}" for prefix, size in sizes.items() for n in range(size)
+    )  # each once: 0 lost, 0 duplicates
