@@ -68,3 +68,15 @@ def too_big(label: str, size: int, limit: int) -> str:
 def not_taken(label: str, content_type: str) -> str:
     kind = {"image/heic": "HEIC images"}.get(content_type, f"{content_type} files")
     return f"{label} does not take {kind} as attachments. Attach a PDF or JPEG copy in {label} by hand."
+
+
+def refusal(attachment: AttachmentData, *, label: str, types: frozenset[str], max_size: int):
+    """What the software refuses before any call (its types and size limit), as a Rejected; None when it
+    takes the file. Each adapter passes its own label, types and limit."""
+    from .publishing import Rejected
+
+    if attachment.content_type not in types:
+        return Rejected(not_taken(label, attachment.content_type), "type")
+    if attachment.size > max_size:
+        return Rejected(too_big(label, attachment.size, max_size), "size")
+    return None

@@ -23,7 +23,8 @@ from typing import Any
 from urllib3.fields import RequestField
 from urllib3.filepost import encode_multipart_formdata
 
-from .attaching import AttachmentData, not_taken, too_big
+from . import attaching
+from .attaching import AttachmentData
 from .base import ProviderError, ProviderRefused, setting
 from .lists import Caller
 from .publishing import (
@@ -68,11 +69,7 @@ def multipart(attachment: AttachmentData) -> tuple[bytes, str]:
 
 
 def refusal(attachment: AttachmentData) -> Rejected | None:
-    if attachment.content_type not in TYPES:
-        return Rejected(not_taken(LABEL, attachment.content_type), "type")
-    if attachment.size > MAX_SIZE:
-        return Rejected(too_big(LABEL, attachment.size, MAX_SIZE), "size")
-    return None
+    return attaching.refusal(attachment, label=LABEL, types=TYPES, max_size=MAX_SIZE)
 
 
 def send(caller: Caller, *, organisation: str, attachment: AttachmentData) -> Outcome:

@@ -24,7 +24,8 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import quote
 
-from .attaching import AttachmentData, not_taken, too_big
+from . import attaching
+from .attaching import AttachmentData
 from .base import ProviderError, ProviderRefused, setting
 from .lists import Caller
 from .publishing import CREDIT_NOTE, AuthExpired, InDoubt, Outcome, Published, Rejected, outcome_of
@@ -52,11 +53,7 @@ def key_of(attachment: AttachmentData) -> str:
 
 
 def refusal(attachment: AttachmentData) -> Rejected | None:
-    if attachment.content_type not in TYPES:
-        return Rejected(not_taken(LABEL, attachment.content_type), "type")
-    if attachment.size > MAX_SIZE:
-        return Rejected(too_big(LABEL, attachment.size, MAX_SIZE), "size")
-    return None
+    return attaching.refusal(attachment, label=LABEL, types=TYPES, max_size=MAX_SIZE)
 
 
 def send(caller: Caller, *, organisation: str, attachment: AttachmentData) -> Outcome:
