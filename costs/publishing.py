@@ -409,13 +409,13 @@ def run_attempt(*, account: Account, attempt_id: int) -> str | None:
     """Publish one attempt (the task's work); to Xero, in a batch with the other attempts waiting for
     the same connection (run_batch). Returns the attempt's state afterwards, None when it was not this
     worker's to run."""
-    head = (
-        PublishAttempt.objects.filter(pk=attempt_id, account=account, state__in=OPEN_ATTEMPT_STATES)
-        .select_related("connection")
-        .first()
-    )
+    head = PublishAttempt.objects.filter(pk=attempt_id, account=account).select_related("connection").first()
     if head is None:
         return None
+    if head.state not in OPEN_ATTEMPT_STATES:
+        # Already sent in another worker's batch: a Xero task still sends what waits (run_batch).
+        other = _waiting_of(head) if _batched(head) else None
+        return run_batch(account=account, head=other, stand_in=False) if other is not None else None
     if head.connection.provider in qbwc_publishing.web_connector_providers():
         return None  # the Web Connector's to send (costs/qbwc_publishing.py)
     if _batched(head):
@@ -597,17 +597,36 @@ def claim_batch(
     return batch, claimed
 
 
-def run_batch(*, account: Account, head: PublishAttempt) -> str | None:
+def run_batch(*, account: Account, head: PublishAttempt, stand_in: bool = True) -> str | None:
     """Claim `head`'s batch and publish it (one Xero call, or none when nothing is left to send).
     Returns `head`'s state afterwards, None when it was not this worker's to run."""
     batch, members = claim_batch(head)
     if not members:
+        if batch is None and stand_in:
+            # `head` went out in another worker's batch (or is not due): this task still takes the next
+            # waiting attempts of the connection, so none waits for the sweeper for want of a task
+            # (one task is enqueued per 50 attempts, but a batch takes any 50 due ones).
+            other = _waiting_of(head)
+            if other is not None:
+                return run_batch(account=account, head=other, stand_in=False)
         return None
     try:
         states = _run_members(account, batch, members)
     finally:
         PublishBatch.objects.filter(pk=batch.pk).update(lease_until=None)
     return states.get(head.pk)
+
+
+def _waiting_of(head: PublishAttempt) -> PublishAttempt | None:
+    """A due attempt of `head`'s connection that no worker holds and no sent batch carries."""
+    return (
+        _claimable(timezone.now())
+        .filter(account_id=head.account_id, connection_id=head.connection_id)
+        .filter(Q(batch__isnull=True) | Q(batch__sent_at__isnull=True))
+        .select_related("connection")
+        .order_by("pk")
+        .first()
+    )
 
 
 def _run_members(
