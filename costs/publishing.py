@@ -414,8 +414,7 @@ def run_attempt(*, account: Account, attempt_id: int) -> str | None:
         return None
     if head.state not in OPEN_ATTEMPT_STATES:
         # Already sent in another worker's batch: a Xero task still sends what waits (run_batch).
-        other = _waiting_of(head) if _batched(head) else None
-        return run_batch(account=account, head=other, stand_in=False) if other is not None else None
+        return _send_waiting(account, head) if _batched(head) else None
     if head.connection.provider in qbwc_publishing.web_connector_providers():
         return None  # the Web Connector's to send (costs/qbwc_publishing.py)
     if _batched(head):
@@ -606,15 +605,27 @@ def run_batch(*, account: Account, head: PublishAttempt, stand_in: bool = True) 
             # `head` went out in another worker's batch (or is not due): this task still takes the next
             # waiting attempts of the connection, so none waits for the sweeper for want of a task
             # (one task is enqueued per 50 attempts, but a batch takes any 50 due ones).
-            other = _waiting_of(head)
-            if other is not None:
-                return run_batch(account=account, head=other, stand_in=False)
+            return _send_waiting(account, head)
         return None
     try:
         states = _run_members(account, batch, members)
     finally:
         PublishBatch.objects.filter(pk=batch.pk).update(lease_until=None)
     return states.get(head.pk)
+
+
+def _send_waiting(account: Account, head: PublishAttempt, tries: int = 5) -> str | None:
+    """Send a batch of what still waits for `head`'s connection. The attempt picked can be taken by
+    another worker forming its batch at that moment: then pick again (each miss means another worker
+    made progress), a few times at most."""
+    for _ in range(tries):
+        other = _waiting_of(head)
+        if other is None:
+            return None
+        state = run_batch(account=account, head=other, stand_in=False)
+        if state is not None:
+            return state
+    return None
 
 
 def _waiting_of(head: PublishAttempt) -> PublishAttempt | None:
