@@ -85,6 +85,11 @@ def document_of(item: Item) -> Document:
 
 
 def attach_tasks(*, due_only: bool = True) -> list[dict]:
+    """The attach tasks waiting in the queue (their kwargs), on either task backend."""
+    from tests.integrations.publishing_helpers import _rq_publish_jobs, on_redis
+
+    if on_redis():
+        return [dict(job.kwargs) for job in _rq_publish_jobs(due_only=due_only, path=ATTACH_TASK)]
     from django_tasks_db.models import DBTaskResult
 
     rows = DBTaskResult.objects.filter(task_path=ATTACH_TASK, status=TaskResultStatus.READY)

@@ -95,8 +95,9 @@ def _rq_queue():
     return django_rq.get_queue("default", job_class=Job)
 
 
-def _rq_publish_jobs(*, due_only: bool) -> list:
-    """The publish jobs in Redis: queued ones, and scheduled ones (run_after) when due or asked for."""
+def _rq_publish_jobs(*, due_only: bool, path: str | None = PUBLISH_TASK) -> list:
+    """The publish jobs (or those of the task at `path`; None: every task's) in Redis: queued ones, and
+    scheduled ones (run_after) when due or asked for."""
     from datetime import UTC, datetime
 
     queue = _rq_queue()
@@ -107,14 +108,14 @@ def _rq_publish_jobs(*, due_only: bool) -> list:
         else registry.get_jobs_to_schedule(int(datetime.now(UTC).timestamp()))
     )
     jobs = [queue.fetch_job(job_id) for job_id in [*queue.get_job_ids(), *scheduled]]
-    return [j for j in jobs if j is not None and j.func_name == PUBLISH_TASK]
+    return [j for j in jobs if j is not None and (path is None or j.func_name == path)]
 
 
 def empty_queue() -> None:
     """Redis is not rolled back with the test's database: each test starts with no publish jobs."""
     if on_redis():
         queue = _rq_queue()
-        for job in _rq_publish_jobs(due_only=False):
+        for job in _rq_publish_jobs(due_only=False, path=None):
             queue.scheduled_job_registry.remove(job)
             job.delete()
         queue.empty()
